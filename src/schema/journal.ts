@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { Backend, Family } from './family.js';
+import { DeviceInfo } from './device.js';
+import { TrialStatus, WireConfig } from './protocol.js';
+
+/**
+ * What makes two runs comparable: trials of one run may be reused by another only when all of these match.
+ * Resuming with a different fingerprint is refused, naming both values.
+ */
+export const Fingerprint = z.strictObject({
+  family: Family,
+  /** Name of the space, or the sha256 of a space file's contents. */
+  space: z.string(),
+  device: z.string(),
+  triton: z.string().nullable(),
+  worker_version: z.string(),
+  backend: Backend,
+});
+export type Fingerprint = z.infer<typeof Fingerprint>;
+
+/** First line of a journal. */
+export const JournalHeader = z.strictObject({
+  type: z.literal('header'),
+  journal_version: z.literal(1),
+  fingerprint: Fingerprint,
+  device: DeviceInfo.optional(),
+  command: z.string(),
+  created: z.iso.datetime(),
+});
+
+/** One finished (config, problem) measurement, appended as soon as the worker answers. */
+export const JournalTrial = z.strictObject({
+  type: z.literal('trial'),
+  /** Weight-shape key, for example "N=6144,K=2560" (see store/naming). */
+  shape: z.string(),
+  M: z.number().int().positive(),
+  config: WireConfig,
+  effort: z.enum(['quick', 'full']),
+  status: TrialStatus,
+  us: z.number().positive().nullable(),
+  spread: z.number().nonnegative().nullable(),
+  /** Which GPU (index into --gpus) measured it. */
+  gpu: z.number().int().nonnegative(),
+  message: z.string().nullable().default(null),
+  at: z.iso.datetime(),
+});
+
+export const JournalRecord = z.discriminatedUnion('type', [JournalHeader, JournalTrial]);
+export type JournalHeader = z.infer<typeof JournalHeader>;
+export type JournalTrial = z.infer<typeof JournalTrial>;
+export type JournalRecord = z.infer<typeof JournalRecord>;

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { Backend, Family, MKey } from './family.js';
+import { DeviceInfo, Versions } from './device.js';
+
+/** What was measured for one M of a tuned-config file. */
+export const MetaEntry = z.strictObject({
+  /** Median µs of the chosen config. */
+  us: z.number().positive(),
+  /** Relative spread of its samples, (p90 - p10) / median. */
+  spread: z.number().nonnegative(),
+  /** Median µs of the family's default (untuned) config on the same GPU, null if it could not run. */
+  default_us: z.number().positive().nullable(),
+  /** Other measured baselines on the same GPU, µs by name (for example cublas_bf16). */
+  baselines: z.record(z.string(), z.number().positive()).default({}),
+  /** kept: the incumbent survived; replaced: a challenger won by more than --keep-within; new: no incumbent. */
+  decision: z.enum(['new', 'kept', 'replaced']).default('new'),
+  /** Number of (config, M) evaluations spent on this entry. */
+  trials: z.number().int().nonnegative(),
+  flops: z.number().nonnegative(),
+  bytes: z.number().nonnegative(),
+  measured_at: z.iso.datetime(),
+});
+
+/** The provenance sidecar `<name>.meta.json` written beside every tuned-config file. */
+export const Meta = z.strictObject({
+  schema_version: z.literal(1),
+  family: Family,
+  /** The weight shape this file is for (E only for MoE; group_size only for W4A16 families). */
+  shape: z.strictObject({
+    N: z.number().int().positive(),
+    K: z.number().int().positive(),
+    E: z.number().int().positive().optional(),
+    group_size: z.number().int().optional(),
+  }),
+  backend: Backend,
+  /** Copied from the worker's hello: the sim backend sets this, and such files are refused by validate. */
+  simulated: z.boolean(),
+  device: DeviceInfo,
+  versions: Versions,
+  command: z.string(),
+  created: z.iso.datetime(),
+  updated: z.iso.datetime(),
+  entries: z.record(MKey, MetaEntry),
+});
+
+export type MetaEntry = z.infer<typeof MetaEntry>;
+export type Meta = z.infer<typeof Meta>;

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+const dim = z.number().int().positive();
+export const OutDtype = z.enum(['bf16', 'fp16']);
+
+/** One GEMM problem a trial measures: C[M,N] = A[M,K] . W[N,K]^T, plus the family's quantization options. */
+export const W8A8Problem = z.strictObject({
+  M: dim,
+  N: dim,
+  K: dim,
+  scale_a: z.enum(['tensor', 'token']).default('token'),
+  scale_b: z.enum(['tensor', 'channel']).default('channel'),
+  bias: z.boolean().default(false),
+  out_dtype: OutDtype.default('bf16'),
+});
+
+/** group_size -1 means one scale per output channel (per-channel quantization). */
+export const GroupSize = z.union([z.literal(32), z.literal(64), z.literal(128), z.literal(-1)]);
+
+export const W4A16Problem = z.strictObject({
+  M: dim,
+  N: dim,
+  K: dim,
+  group_size: GroupSize.default(128),
+  zero_points: z.boolean().default(true),
+  /** 'awq' or 'plain' nibble order inside each int32 (see kernels/w4a16.py). */
+  packing: z.enum(['awq', 'plain']).default('plain'),
+  act_dtype: OutDtype.default('bf16'),
+});
+
+/**
+ * One expert GEMM of a MoE layer over M tokens. gemm 'up': [M*top_k, K] x [E, N, K] with N = 2*intermediate
+ * (fused gate_up); 'down': [M*top_k, K=intermediate] x [E, N=hidden, K], weighted by the router weights.
+ */
+export const MoEProblem = z.strictObject({
+  M: dim,
+  N: dim,
+  K: dim,
+  E: dim,
+  top_k: dim,
+  gemm: z.enum(['up', 'down']).default('up'),
+  group_size: GroupSize.default(128),
+  zero_points: z.boolean().default(false),
+  routing: z.enum(['uniform', 'skewed']).default('uniform'),
+  seed: z.number().int().nonnegative().default(0),
+  act_dtype: OutDtype.default('bf16'),
+});
+
+export type W8A8Problem = z.infer<typeof W8A8Problem>;
+export type W4A16Problem = z.infer<typeof W4A16Problem>;
+export type MoEProblem = z.infer<typeof MoEProblem>;
+export const Problem = z.union([MoEProblem, W4A16Problem, W8A8Problem]);
+export type Problem = z.infer<typeof Problem>;

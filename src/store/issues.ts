@@ -1,0 +1,10 @@
+import type { z } from 'zod';
+
+/** One zod issue as `path: message` (the path dotted, `(root)` when empty). */
+export function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  return `${path}: ${issue.message}`;
+}
+
+/** All issues of a failed parse, one `path: message` each. */
+export const formatIssues = (error: z.ZodError): string[] => error.issues.map(formatIssue);

@@ -36,6 +36,12 @@ export const Meta = z.strictObject({
   /** Copied from the worker's hello: the sim backend sets this, and such files are refused by validate. */
   simulated: z.boolean(),
   device: DeviceInfo,
+  /**
+   * The compute roof for this family's math on this device, TFLOP/s (dense, nominal: int8 TOPS for w8a8-int8, fp8 for
+   * w8a8-fp8, bf16/fp16 tensor-core peak for the W4A16 families). With device.hbm_GBps it gives the roofline
+   * min(peak, hbm_GBps x flops/bytes) that `tune report` draws; absent or null: unknown (only the bandwidth roof is drawn).
+   */
+  peak_tflops: z.number().positive().nullable().optional(),
   versions: Versions,
   command: z.string(),
   created: z.iso.datetime(),

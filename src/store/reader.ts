@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Meta, MKey, tunedConfigFile, type Family, type TunedConfigFile } from '../schema/index.js';
+import { formatIssue } from './issues.js';
+import { parseConfigFileName } from './naming.js';
+import { topLevelKeys } from './rawkeys.js';
+
+/** A read either gives the value or the problems found, each as `path: message`; it never throws. */
+export type Read<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+const fail = <T>(...problems: string[]): Read<T> => ({ ok: false, problems });
+
+function parseJson(text: string): Read<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return fail(`(root): not valid JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Problems with the raw key order: duplicate M keys, and M keys not in ascending numeric order. */
+export function keyOrderProblems(text: string): string[] {
+  const keys = topLevelKeys(text);
+  if (!keys) return [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  let prev: number | undefined;
+  for (const k of keys) {
+    if (seen.has(k)) problems.push(`${k}: duplicate M key (each M may appear once)`);
+    seen.add(k);
+    if (!MKey.safeParse(k).success) continue;
+    const m = Number(k);
+    if (prev !== undefined && m < prev) problems.push(`${k}: M keys are not sorted ascending (${k} comes after ${prev})`);
+    if (prev === undefined || m > prev) prev = m;
+  }
+  return problems;
+}
+
+/** Reads a tuned-config body of `family` from raw text: JSON, then key order and duplicates, then zod. */
+export function parseTunedConfig(text: string, family: Family): Read<TunedConfigFile> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const problems = keyOrderProblems(text);
+  const r = tunedConfigFile(family).safeParse(json.value);
+  if (!r.success) problems.push(...r.error.issues.map(formatIssue));
+  return problems.length ? { ok: false, problems } : { ok: true, value: r.data as TunedConfigFile };
+}
+
+/** Reads a sidecar `<name>.meta.json` from raw text. */
+export function parseMeta(text: string): Read<Meta> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  const r = Meta.safeParse(json.value);
+  if (!r.success) return { ok: false, problems: r.error.issues.map(formatIssue) };
+  return { ok: true, value: r.data };
+}
+
+/** Reads a file's text; a missing or unreadable file is a problem, not an exception. */
+export function readText(path: string): Read<string> {
+  try {
+    return { ok: true, value: readFileSync(path, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(`(file): cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
+  }
+}
+
+/**
+ * Reads a tuned-config file from disk. The family comes from `family` when given, else from the file
+ * name; a name we cannot parse without a family is a problem.
+ */
+export function readTunedConfig(path: string, family?: Family): Read<{ family: Family; entries: TunedConfigFile }> {
+  const fam = family ?? parseConfigFileName(basename(path))?.family;
+  if (!fam) return fail(`(name): ${basename(path)} is not a tuned-config file name tritune knows (see docs/FORMATS.md)`);
+  const text = readText(path);
+  if (!text.ok) return text;
+  const r = parseTunedConfig(text.value, fam);
+  return r.ok ? { ok: true, value: { family: fam, entries: r.value } } : r;
+}
+
+/** Reads a sidecar from disk. */
+export function readMeta(path: string): Read<Meta> {
+  const text = readText(path);
+  return text.ok ? parseMeta(text.value) : text;
+}
+
+/** The M keys of a config body, ascending. */
+export const mKeys = (entries: Record<string, unknown>): number[] =>
+  Object.keys(entries)
+    .map(Number)
+    .sort((a, b) => a - b);

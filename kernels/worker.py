@@ -1,0 +1,104 @@
+"""The long-lived worker the conductor launches: one JSON request per line on stdin, one response per line on stdout.
+
+Usage (from the repository root):
+    python3 kernels/worker.py --backend cuda|interpret|sim
+    python3 -m kernels.worker --backend sim
+
+Messages are those of src/schema/protocol.ts (mirrored in kernels/protocol.py). The worker prints `hello` first,
+then answers every request line with exactly one line, flushing after each; logs go to stderr only. It exits 0 on
+EOF or {"type": "shutdown"}. A malformed line gets {"type": "error", ...} and the worker goes on; a bad config, a
+compile error, out-of-resources or a wrong answer is a result with a status, never an exit.
+
+Backends:
+    cuda       the real kernels on the GPU the process sees (the conductor sets CUDA_VISIBLE_DEVICES).
+               Measures the device's copy bandwidth once at start (~50 ms) for hello's hbm_GBps.
+    interpret  Triton's CPU interpreter (TRITON_INTERPRET=1 is set by the worker): correctness only, us = null.
+    sim        an analytic cost model (kernels/sim.py); imports neither torch nor triton; every number simulated.
+
+Exit codes (kernels/protocol.py): 0 EOF/shutdown; 1 crash (or sim 'crash' fault); 2 bad arguments or bad
+TRITUNE_SIM_FAULTS; 3 torch/triton/GPU missing for the backend (one line on stderr); 4 a sticky CUDA error
+(illegal memory access, ...) poisoned the context: one line on stderr, the conductor restarts the worker.
+
+Environment:
+    TRITUNE_SIM_DEVICE   sim: device name in hello (default "NVIDIA SIM-H200").
+    TRITUNE_SIM_FAULTS   sim: JSON list of {"fault": "hang|crash|illegal_address|compile_error|wrong_answer",
+                         "match": {<config key or "family">: value, ...}}; a trial request whose config holds all
+                         the match pairs gets that fault (deterministic). A request's own `fault` field wins.
+                         hang: never answers; crash: exits 1 mid-request; illegal_address: CUDA-like message on
+                         stderr, exit 4; compile_error / wrong_answer: a normal result with that status.
+    TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way.
+    TRITUNE_INPUT_CACHE_GB  cuda: bytes of cached input copies kept across requests (default 16).
+"""
+
+import argparse
+import json
+import sys
+import traceback
+
+if __name__ == "__main__" and not __package__:  # run as a script: make `kernels` importable as a package
+    import pathlib
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+    __package__ = "kernels"
+
+from . import protocol as P  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"worker: {msg}", file=sys.stderr, flush=True)
+
+
+def send(msg: dict) -> None:
+    sys.stdout.write(json.dumps(msg, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def make_backend(name: str):
+    """The backend object (hello / trial / compile); exits 3 with one line when its requirements are missing."""
+    if name == "sim":
+        from .sim import SimBackend
+
+        try:
+            return SimBackend()
+        except ValueError as e:
+            log(str(e))
+            sys.exit(P.EXIT_BAD_ARGS)
+    from .triton_backend import BackendUnavailable, TritonBackend
+
+    try:
+        return TritonBackend(name)
+    except BackendUnavailable as e:
+        print(f"worker: backend {name} unavailable: {e}", file=sys.stderr, flush=True)
+        sys.exit(P.EXIT_NO_BACKEND)
+
+
+def serve(backend, stdin=sys.stdin) -> int:
+    """Answer requests until EOF or shutdown; returns the exit code."""
+    send(backend.hello())
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            req = P.parse_request(line)
+        except P.ProtocolError as e:
+            send(P.error(str(e), e.request_id))
+            continue
+        if req["type"] == "shutdown":
+            return P.EXIT_OK
+        try:
+            send(backend.trial(req) if req["type"] == "trial" else backend.compile(req))
+        except Exception as e:  # a bug of ours, not a trial failure: say so and go on
+            log(traceback.format_exc())
+            send(P.error(f"internal error: {type(e).__name__}: {e}", req.get("id")))
+    return P.EXIT_OK
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="kernels/worker.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=P.BACKENDS, required=True)
+    args = parser.parse_args(argv)
+    return serve(make_backend(args.backend))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

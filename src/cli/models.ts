@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import type { ModelShapes } from '../schema/index.js';
+import { PRESETS } from '../models/presets.js';
+import { resolveModel } from '../models/resolve.js';
+import { UserError } from './errors.js';
+
+/** No colours: the output is read by people and by CI logs alike. */
+const PLAIN = { head: [], border: [] };
+
+const parseTp = (text: string): number => {
+  if (!/^[1-9]\d*$/.test(text.trim())) throw new UserError(`--tp must be a positive whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+};
+
+function table(shapes: ModelShapes): string {
+  const t = new Table({ head: ['layer', 'kind', 'E', 'N', 'K', 'top_k'], style: PLAIN, colAligns: ['left', 'left', 'right', 'right', 'right', 'right'] });
+  for (const d of shapes.dense) t.push([d.name, 'dense', '', d.N, d.K, '']);
+  for (const m of shapes.moe) t.push([m.name, `moe ${m.gemm}`, m.E, m.N, m.K, m.top_k]);
+  return `${shapes.model} (tp ${shapes.tp})\n${t.toString()}`;
+}
+
+/** `tune models [model] [--tp N] [--json]`: the presets (or one model / config.json) and the GEMM shapes each yields. */
+export function registerModels(program: Command): void {
+  program
+    .command('models')
+    .description('list the model presets and the GEMM weight shapes each yields (or one model: a preset name or a config.json path)')
+    .argument('[model]', 'a preset name, a Hugging Face config.json (or its folder), or a model-shapes file')
+    .option('--tp <N>', 'tensor-parallel degree: split the shapes as each of N ranks sees them', '1')
+    .option('--json', 'print model-shapes JSON (one object for one model, an array for all presets)')
+    .action((model: string | undefined, opts: { tp: string; json?: boolean }) => {
+      const tp = parseTp(opts.tp);
+      const all: ModelShapes[] = [];
+      if (model !== undefined) all.push(resolveModel(model, tp));
+      else {
+        for (const p of PRESETS) {
+          try {
+            all.push(resolveModel(p.name, tp));
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+            console.error(`note: ${err.message} (left out)`);
+          }
+        }
+      }
+      if (opts.json) {
+        console.log(JSON.stringify(model === undefined ? all : all[0], null, 2));
+        return;
+      }
+      console.log(all.map(table).join('\n\n'));
+    });
+}

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FAMILIES, type Family, type Meta, type TunedConfigFile } from '../schema/index.js';
+import { DEFAULT_M_GRID } from '../models/grid.js';
+import { metaFileName, parseConfigFileName } from './naming.js';
+import { mKeys, readMeta, readTunedConfig } from './reader.js';
+
+/** What `tune validate` says about one file: findings fail the check (exit 1), warnings do not. */
+export interface FileReport {
+  path: string;
+  family: Family | null;
+  keys: number[];
+  findings: string[];
+  warnings: string[];
+}
+
+/** Problems between a config file and its sidecar (both already valid on their own). */
+function sidecarFindings(name: string, family: Family, entries: TunedConfigFile, meta: Meta): string[] {
+  const out: string[] = [];
+  const parsed = parseConfigFileName(name)!;
+  if (meta.backend === 'sim' || meta.simulated) {
+    out.push(`sidecar: results come from the sim backend (simulated numbers); they must not be published as tuned configs`);
+  }
+  if (meta.family !== family) out.push(`sidecar: family is ${meta.family}, the file name says ${family}`);
+  for (const k of ['N', 'K', 'E', 'group_size'] as const) {
+    const fromName = parsed.shape[k];
+    if (fromName !== undefined && meta.shape[k] !== fromName) out.push(`sidecar: shape.${k} is ${meta.shape[k]}, the file name says ${fromName}`);
+  }
+  const dev = meta.device.name.trim().replace(/\s+/g, '_');
+  if (dev !== parsed.device) out.push(`sidecar: device.name is ${JSON.stringify(meta.device.name)}, the file name says ${parsed.device}`);
+  const stray = Object.keys(meta.entries).filter((m) => !(m in entries));
+  if (stray.length) out.push(`sidecar: entries for M not in the file: ${stray.join(', ')}`);
+  return out;
+}
+
+/** Checks one tuned-config file and its sidecar; grid: the Ms whose absence is warned about. */
+export function checkFile(path: string, grid: readonly number[] = DEFAULT_M_GRID): FileReport {
+  const report: FileReport = { path, family: null, keys: [], findings: [], warnings: [] };
+  const name = basename(path);
+  const parsed = parseConfigFileName(name);
+  if (!parsed) {
+    report.findings.push(`name: not a tuned-config file name (expected e.g. N=6144,K=2560,device_name=NVIDIA_H100_80GB_HBM3,dtype=int8_w8a8.json)`);
+    return report;
+  }
+  report.family = parsed.family;
+  const folder = basename(dirname(path));
+  if ((FAMILIES as readonly string[]).includes(folder) && folder !== parsed.family) {
+    report.findings.push(`folder: the file name is a ${parsed.family} name but the file is in ${folder}/`);
+  }
+  const r = readTunedConfig(path, parsed.family);
+  if (!r.ok) {
+    report.findings.push(...r.problems);
+    return report;
+  }
+  report.keys = mKeys(r.value.entries);
+  const metaPath = join(dirname(path), metaFileName(name));
+  if (!existsSync(metaPath)) report.findings.push(`sidecar: ${metaFileName(name)} is missing (provenance and measurements go there)`);
+  else {
+    const m = readMeta(metaPath);
+    if (!m.ok) report.findings.push(...m.problems.map((p) => `sidecar ${p}`));
+    else {
+      report.findings.push(...sidecarFindings(name, parsed.family, r.value.entries, m.value));
+      const unmeasured = report.keys.filter((k) => !(String(k) in m.value.entries));
+      if (unmeasured.length) report.warnings.push(`sidecar has no measurement for M ${unmeasured.join(', ')}`);
+    }
+  }
+  const missing = grid.filter((g) => !report.keys.includes(g));
+  if (missing.length) report.warnings.push(`M grid not covered: ${missing.join(' ')} (a server uses the nearest M there)`);
+  return report;
+}

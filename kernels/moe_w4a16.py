@@ -1,0 +1,320 @@
+"""W4A16 mixture-of-experts grouped GEMM: the two expert GEMMs of a MoE layer, int4 weights, bf16/fp16 activations.
+
+Layouts (per expert e; weights are logically W[e] of shape [N, K], the output is act[M*top_k, K] . W[e]^T):
+    qweight  int32 [E, K//8, N]   8 int4 values per int32 along K (GPTQ-like); nibble j of word (kw, n) is k = 8*kw + j
+    scales   act   [E, K//G, N]   one scale per (group of G consecutive k, n); G = K when group_size is -1
+    zeros    uint8 [E, K//G, N]   optional zero points (unpacked); without them the zero point is 8 (symmetric)
+    w[k, n] = (q[k, n] - zero) * scale
+Rows are (token, slot) pairs, pair = token * top_k + slot, in that order in the output [M*top_k, N] (as vLLM).
+gemm 'up' reads activation row pair // top_k of x [M, K]; 'down' reads row pair of [M*top_k, K] and multiplies
+the output by the pair's router weight (the sum over the top_k slots is a separate reduction, as in vLLM).
+
+Two ways to map CTAs to rows, both over the same expert-sorted pair order:
+- grouped (launch): a per-block table (expert, row start, row count) -- blocks never hold padding rows of another
+  expert and the grid's upper bound is min(P, P//BLOCK_M + min(E, P)) for P pairs, so no empty blocks to speak of;
+- padded (launch_padded): vLLM's moe_align_block_size layout -- each expert's pairs padded to a multiple of
+  BLOCK_M with a sentinel, one expert id per block, grid bound as vLLM's fused_moe launches it.
+Routing prep (sort + tables) happens in make_inputs, for every BLOCK_SIZE_M, so a trial times only the GEMM,
+as vLLM's benchmark_moe tunes the fused kernel over a precomputed alignment.
+"""
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import triton
+import triton.language as tl
+
+try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
+    from .moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+except ImportError:
+    from moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+
+FAMILIES = ("moe-w4a16",)
+CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
+
+_DEFAULTS = {"gemm": "up", "group_size": 128, "zero_points": False, "routing": "uniform", "seed": 0, "act_dtype": "bf16"}
+_DIMS = ("M", "N", "K", "E", "top_k")
+_CHOICES = {"gemm": ("up", "down"), "group_size": (32, 64, 128, -1), "routing": ("uniform", "skewed"),
+            "act_dtype": ("bf16", "fp16"), "zero_points": (False, True)}
+# Correctness gate: max |out - ref| / max |ref|. The kernel rounds each dequantized weight and the output to the
+# activation dtype (half an ulp: 2^-8 for bf16, 2^-11 for fp16) and accumulates in fp32; 5-10x margin over that.
+_TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3}
+_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+_SMEM_LIMIT = 227 * 1024  # H100/H200 opt-in shared memory per block
+
+
+@triton.jit
+def _moe_w4a16_kernel(
+    # pointers
+    a_ptr, qw_ptr, scale_ptr, zero_ptr, out_ptr, router_weight_ptr,
+    sorted_pairs_ptr, block_expert_ptr, block_start_ptr, block_count_ptr, num_blocks_ptr,
+    # dimensions
+    N, num_pairs, num_pid_m,
+    # strides
+    stride_am, stride_ak, stride_qe, stride_qk, stride_qn, stride_se, stride_sg, stride_sn,
+    stride_ze, stride_zg, stride_zn, stride_om, stride_on,
+    # meta-parameters
+    K: tl.constexpr,  # constexpr: the interpreter (numpy >= 2.4) cannot loop to a runtime bound
+    GROUP_SIZE: tl.constexpr, A_ROW_DIV: tl.constexpr, PADDED: tl.constexpr,
+    HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, UPCAST: tl.constexpr,
+    BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M: tl.constexpr,
+):
+    # pid -> (row block, column block), grouped along M so blocks of one expert share weight tiles in L2
+    pid = tl.program_id(axis=0)
+    num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
+    num_pid_in_group = GROUP_SIZE_M * num_pid_n
+    group_id = pid // num_pid_in_group
+    first_pid_m = group_id * GROUP_SIZE_M
+    group_size_m = min(num_pid_m - first_pid_m, GROUP_SIZE_M)
+    pid_m = first_pid_m + ((pid % num_pid_in_group) % group_size_m)
+    pid_n = (pid % num_pid_in_group) // group_size_m
+    if pid_m >= tl.load(num_blocks_ptr):
+        return  # the grid is an upper bound known on the host; the real block count lives on the device
+
+    # this block's expert and rows (pair ids)
+    offs_m = tl.arange(0, BLOCK_SIZE_M)
+    expert = tl.load(block_expert_ptr + pid_m).to(tl.int64)
+    if PADDED:
+        pairs = tl.load(sorted_pairs_ptr + pid_m * BLOCK_SIZE_M + offs_m)
+        row_mask = pairs < num_pairs  # the sentinel num_pairs marks padding
+    else:
+        row_start = tl.load(block_start_ptr + pid_m)
+        row_mask = offs_m < tl.load(block_count_ptr + pid_m)
+        pairs = tl.load(sorted_pairs_ptr + row_start + offs_m, mask=row_mask, other=0)
+    a_rows = (pairs // A_ROW_DIV).to(tl.int64)
+
+    offs_n = pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N)
+    offs_bn = offs_n % N  # wrap instead of masking the weight loads; the store is masked
+    offs_k = tl.arange(0, BLOCK_SIZE_K)
+    a_ptrs = a_ptr + a_rows[:, None] * stride_am + offs_k[None, :] * stride_ak
+    q_ptrs = qw_ptr + expert * stride_qe + (offs_k // 8)[:, None] * stride_qk + offs_bn[None, :] * stride_qn
+    shifts = ((offs_k % 8) * 4)[:, None]
+    s_base = scale_ptr + expert * stride_se + offs_bn * stride_sn
+    z_base = zero_ptr + expert * stride_ze + offs_bn * stride_zn
+
+    acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
+    for k0 in range(0, K, BLOCK_SIZE_K):
+        a = tl.load(a_ptrs, mask=row_mask[:, None], other=0.0)
+        q = (tl.load(q_ptrs) >> shifts) & 0xF
+        if BLOCK_SIZE_K <= GROUP_SIZE:  # the whole tile lies in one quantization group
+            g = k0 // GROUP_SIZE
+            s = tl.load(s_base + g * stride_sg)[None, :]
+            if HAS_ZP:
+                z = tl.load(z_base + g * stride_zg).to(tl.int32)[None, :]
+            else:
+                z = 8
+        else:  # BLOCK_SIZE_K spans several groups: a scale per (k, n)
+            g = ((k0 + offs_k) // GROUP_SIZE)[:, None]
+            s = tl.load(s_base[None, :] + g * stride_sg)
+            if HAS_ZP:
+                z = tl.load(z_base[None, :] + g * stride_zg).to(tl.int32)
+            else:
+                z = 8
+        if UPCAST:  # the CPU interpreter does bf16 arithmetic on the raw bits: compute in fp32 there
+            a = a.to(tl.float32)
+            s = s.to(tl.float32)
+        w = (q - z).to(tl.float32).to(a.dtype) * s
+        acc = tl.dot(a, w, acc)
+        a_ptrs += BLOCK_SIZE_K * stride_ak
+        q_ptrs += (BLOCK_SIZE_K // 8) * stride_qk
+
+    if MUL_ROUTED_WEIGHT:
+        acc *= tl.load(router_weight_ptr + pairs, mask=row_mask, other=0.0).to(tl.float32)[:, None]
+    out_ptrs = out_ptr + pairs.to(tl.int64)[:, None] * stride_om + offs_n[None, :] * stride_on
+    tl.store(out_ptrs, acc.to(out_ptr.dtype.element_ty), mask=row_mask[:, None] & (offs_n[None, :] < N))
+
+
+_TORCH_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass
+class MoEInputs:
+    problem: dict
+    a: torch.Tensor  # up: x [M, K]; down: [M*top_k, K]
+    qweight: torch.Tensor
+    scales: torch.Tensor
+    zeros: torch.Tensor | None
+    topk_ids: torch.Tensor  # int64 [M, top_k] (on the device)
+    router_weights: torch.Tensor  # fp32 [M*top_k]
+    grouped: dict[int, BlockTable]
+    padded: dict[int, BlockTable]
+
+
+def _group(p: dict) -> int:
+    return p["K"] if p["group_size"] == -1 else p["group_size"]
+
+
+def normalize_problem(family: str, problem: dict) -> dict:
+    """Defaults as src/schema/problem.ts MoEProblem, then the checks the kernel needs (one-line ValueError)."""
+    unknown = sorted(set(problem) - set(_DIMS) - set(_DEFAULTS))
+    if unknown:
+        raise ValueError(f"{family} problem: unknown key(s) {', '.join(unknown)}")
+    p = {**_DEFAULTS, **problem}
+    for d in _DIMS + ("seed",):
+        v = p.get(d)
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if d == "seed" else 1):
+            raise ValueError(f"{family} problem: {d} must be a {'non-negative' if d == 'seed' else 'positive'} integer, got {v!r}")
+    for key, allowed in _CHOICES.items():
+        if p[key] not in allowed or type(p[key]) is not type(allowed[0]):
+            raise ValueError(f"{family} problem: {key} must be one of {', '.join(map(str, allowed))}, got {p[key]!r}")
+    if p["top_k"] > p["E"]:
+        raise ValueError(f"{family} problem: top_k {p['top_k']} exceeds the number of experts E {p['E']}")
+    if p["K"] % 8 or p["K"] % _group(p):
+        raise ValueError(f"{family} problem: K {p['K']} must be a multiple of 8 and of group_size {p['group_size']}")
+    return p
+
+
+def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
+    """Static pruning: K tiling, group alignment, shared memory, and tiles larger than anything the problem has."""
+    p = normalize_problem(family, problem)
+    bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
+    g = _group(p)
+    if bm not in BLOCK_MS:
+        return f"BLOCK_SIZE_M {bm} not in {BLOCK_MS}"
+    if min(bn, bk) < 16:
+        return "BLOCK_SIZE_N and BLOCK_SIZE_K must be at least 16 (tl.dot)"
+    if p["K"] % bk:
+        return f"BLOCK_SIZE_K {bk} does not divide K {p['K']}"
+    if (g % bk) if bk <= g else (bk % g):
+        return f"BLOCK_SIZE_K {bk} and group size {g} do not nest"
+    if bm > max(16, triton.next_power_of_2(p["M"])):
+        return f"BLOCK_SIZE_M {bm} exceeds the most pairs one expert can get (M={p['M']})"
+    if bn > max(16, triton.next_power_of_2(p["N"])):
+        return f"BLOCK_SIZE_N {bn} wider than N {p['N']}"
+    # pipelined per stage: the activation tile and the int32 weight tile as loaded ([BK, BN], 8 rows per word)
+    smem = config["num_stages"] * (bm * bk * 2 + bk * bn * 4)
+    if smem > _SMEM_LIMIT:
+        return f"shared memory estimate {smem} B exceeds {_SMEM_LIMIT} B"
+    return None
+
+
+def default_config(family: str, problem: dict) -> dict:
+    """Untuned rule on the mean pairs per expert t = M*top_k/E: BLOCK_M 16 up to t=16, 32 up to t=64, else 64."""
+    p = normalize_problem(family, problem)
+    t = p["M"] * p["top_k"] / p["E"]
+    if t <= 16:
+        c = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 4}
+    elif t <= 64:
+        c = {"BLOCK_SIZE_M": 32, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 4}
+    else:
+        c = {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 8, "num_warps": 8, "num_stages": 3}
+    c["BLOCK_SIZE_M"] = min(c["BLOCK_SIZE_M"], max(16, triton.next_power_of_2(p["M"])))
+    c["BLOCK_SIZE_N"] = min(c["BLOCK_SIZE_N"], max(16, triton.next_power_of_2(p["N"])))
+    while c["BLOCK_SIZE_K"] > 16 and invalid_reason(family, p, c):  # K and the group size are multiples of 8
+        c["BLOCK_SIZE_K"] //= 2
+    return c
+
+
+def _seed(problem_seed: int, seed: int) -> int:
+    return (problem_seed * 1_000_003 + seed) % (2**63)
+
+
+def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> MoEInputs:
+    """Routing from problem['seed'] (same for every copy); tensor values from (problem seed, `seed`)."""
+    p = normalize_problem(family, problem)
+    topk_ids, weights = make_routing(p["M"], p["E"], p["top_k"], p["routing"], p["seed"])
+    return build_inputs(p, topk_ids, weights, device, seed)
+
+
+def build_inputs(p: dict, topk_ids: torch.Tensor, weights: torch.Tensor, device: str, seed: int = 0) -> MoEInputs:
+    """Inputs for a given routing (tests use it to force uneven loads and empty experts)."""
+    M, N, K, E, top_k, g = p["M"], p["N"], p["K"], p["E"], p["top_k"], _group(p)
+    dt = _TORCH_DTYPE[p["act_dtype"]]
+    gen = torch.Generator(device=device).manual_seed(_seed(p["seed"], seed))
+    rows = M if p["gemm"] == "up" else M * top_k
+    a = torch.randn(rows, K, generator=gen, device=device).to(dt)
+    qweight = torch.randint(-(2**31), 2**31 - 1, (E, K // 8, N), generator=gen, device=device, dtype=torch.int32)
+    # |q - zero| is about 4.6 on average: scales keep outputs near unit size
+    scales = ((0.5 + torch.rand(E, K // g, N, generator=gen, device=device)) / (4.6 * math.sqrt(K))).to(dt)
+    zeros = None
+    if p["zero_points"]:
+        zeros = torch.randint(0, 16, (E, K // g, N), generator=gen, device=device, dtype=torch.uint8)
+    grouped, padded = prepare_tables(topk_ids, E, device)
+    router = weights.flatten().to(device=device, dtype=torch.float32)
+    return MoEInputs(p, a, qweight, scales, zeros, topk_ids.to(device), router, grouped, padded)
+
+
+def dequantize(inputs: MoEInputs, e: int) -> torch.Tensor:
+    """Expert e's weight as fp32 [K, N]."""
+    p = inputs.problem
+    shifts = torch.arange(8, device=inputs.qweight.device, dtype=torch.int32) * 4
+    q = ((inputs.qweight[e][:, None, :] >> shifts[None, :, None]) & 0xF).reshape(p["K"], p["N"])
+    g = _group(p)
+    s = inputs.scales[e].float().repeat_interleave(g, dim=0)
+    z = inputs.zeros[e].to(torch.int32).repeat_interleave(g, dim=0) if inputs.zeros is not None else 8
+    return (q - z).float() * s
+
+
+def reference(family: str, inputs: MoEInputs) -> torch.Tensor:
+    """Per-expert loop: dequantize, matmul in fp32, scatter to pair order; down: times the router weight."""
+    p = inputs.problem
+    flat = inputs.topk_ids.flatten()
+    out = torch.zeros(flat.numel(), p["N"], dtype=torch.float32, device=inputs.a.device)
+    for e in torch.unique(flat).tolist():
+        pairs = torch.nonzero(flat == e).flatten()
+        rows = pairs // p["top_k"] if p["gemm"] == "up" else pairs
+        out[pairs] = inputs.a[rows].float() @ dequantize(inputs, e)
+    if p["gemm"] == "down":
+        out *= inputs.router_weights[:, None]
+    return out
+
+
+def _launch(inputs: MoEInputs, config: dict, padded: bool) -> torch.Tensor:
+    p = inputs.problem
+    P, N = p["M"] * p["top_k"], p["N"]
+    t = (inputs.padded if padded else inputs.grouped)[config["BLOCK_SIZE_M"]]
+    out = torch.empty(P, N, dtype=inputs.a.dtype, device=inputs.a.device)
+    zeros = inputs.zeros if inputs.zeros is not None else inputs.qweight  # a placeholder pointer when unused
+    grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
+    _moe_w4a16_kernel[grid](
+        inputs.a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
+        t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
+        N, P, t.grid_m,
+        *inputs.a.stride(), *inputs.qweight.stride(), *inputs.scales.stride(), *zeros.stride(), *out.stride(),
+        K=p["K"], GROUP_SIZE=_group(p), A_ROW_DIV=p["top_k"] if p["gemm"] == "up" else 1, PADDED=padded,
+        HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
+        UPCAST=_INTERPRET and inputs.a.dtype == torch.bfloat16,
+        BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
+        GROUP_SIZE_M=config["GROUP_SIZE_M"], num_warps=config["num_warps"], num_stages=config["num_stages"],
+    )
+    return out
+
+
+def launch(family: str, inputs: MoEInputs, config: dict) -> torch.Tensor:
+    """The grouped kernel (what is tuned): out [M*top_k, N] in pair order."""
+    return _launch(inputs, config, padded=False)
+
+
+def launch_padded(inputs: MoEInputs, config: dict) -> torch.Tensor:
+    """Baseline: the same kernel over vLLM's padded, block-aligned sort and grid."""
+    return _launch(inputs, config, padded=True)
+
+
+def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, float]:
+    """max |out - ref| / max |ref|, against a tolerance per activation dtype (see _TOLERANCE)."""
+    err = float((out.float() - ref).abs().max() / ref.abs().max().clamp_min(1e-6))
+    tol = _TOLERANCE["fp16" if out.dtype == torch.float16 else "bf16"]
+    return (err <= tol, err)  # a NaN error compares false
+
+
+def flops(problem: dict) -> float:
+    p = normalize_problem("moe-w4a16", problem)
+    return 2.0 * p["M"] * p["top_k"] * p["N"] * p["K"]
+
+
+def min_bytes(problem: dict) -> float:
+    """Weights (int4 + scales + zeros) of the experts the seeded routing uses, activations, output, router weights."""
+    p = normalize_problem("moe-w4a16", problem)
+    M, N, K, E, top_k, g = p["M"], p["N"], p["K"], p["E"], p["top_k"], _group(p)
+    topk_ids, _ = make_routing(M, E, top_k, p["routing"], p["seed"])
+    per_expert = K * N / 2 + (K // g) * N * (2 + (1 if p["zero_points"] else 0))
+    rows = M if p["gemm"] == "up" else M * top_k
+    return active_experts(topk_ids) * per_expert + rows * K * 2 + M * top_k * (N * 2 + 8)
+
+
+def input_bytes(problem: dict) -> float:
+    """Bytes one launch touches, not allocates: at small M a launch reads only a few experts' weights, and it is
+    the touched bytes that must exceed the L2 for rotation to keep weights out of it."""
+    return min_bytes(problem)

@@ -1,0 +1,84 @@
+import type { Meta } from '../schema/index.js';
+import type { Chart, Series } from './svg.js';
+
+/** Throughput at one M from a sidecar entry's flops/bytes and a time in µs. */
+export const tflops = (flops: number, us: number): number => flops / us / 1e6;
+export const gbps = (bytes: number, us: number): number => bytes / us / 1e3;
+
+const BASELINE_COLORS = ['#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
+const ROOF = { color: '#555', dash: '2 3', width: 1.5, markers: false };
+
+interface Point {
+  M: number;
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * The roofline at each M, as TFLOP/s: min(peak, bandwidth x arithmetic intensity), intensity = flops / bytes (the
+ * minimum bytes). Without a compute peak only the bandwidth roof is drawn; without hbm_GBps nothing is.
+ */
+export function rooflineTflops(meta: Meta, p: Point): number | null {
+  const bw = meta.device.hbm_GBps;
+  if (!bw || !p.bytes) return null;
+  const memRoof = (bw * 1e9 * (p.flops / p.bytes)) / 1e12;
+  return meta.peak_tflops ? Math.min(meta.peak_tflops, memRoof) : memRoof;
+}
+
+/** The same roofline in GB/s: min(hbm_GBps, peak / intensity). */
+export function rooflineGbps(meta: Meta, p: Point): number | null {
+  const bw = meta.device.hbm_GBps;
+  if (!bw) return null;
+  if (!meta.peak_tflops || !p.flops) return bw;
+  return Math.min(bw, (meta.peak_tflops * 1e12) / (p.flops / p.bytes) / 1e9);
+}
+
+/** Every timed line a sidecar holds: tuned, default, then each baseline by name. */
+function timedLines(meta: Meta): Array<{ name: string; us: (M: string) => number | null; style: Omit<Series, 'name' | 'points'> }> {
+  const names = [...new Set(Object.values(meta.entries).flatMap((e) => Object.keys(e.baselines)))].sort();
+  return [
+    { name: 'tuned', us: (m) => meta.entries[m]!.us, style: { color: '#1f77b4', width: 2.5 } },
+    { name: 'default config', us: (m) => meta.entries[m]!.default_us, style: { color: '#d62728', dash: '6 4' } },
+    ...names.map((n, i) => ({
+      name: n,
+      us: (m: string) => meta.entries[m]!.baselines[n] ?? null,
+      style: { color: BASELINE_COLORS[i % BASELINE_COLORS.length]!, dash: '3 3' },
+    })),
+  ];
+}
+
+/** The two charts of one weight shape: TFLOP/s vs M and GB/s vs M, each with the roofline when known. */
+export function shapeCharts(meta: Meta, title: string): { tflops: Chart; gbps: Chart } {
+  const ms = Object.keys(meta.entries).sort((a, b) => Number(a) - Number(b));
+  const points = ms.map((m) => ({ m, p: { M: Number(m), flops: meta.entries[m]!.flops, bytes: meta.entries[m]!.bytes } }));
+  const build = (metric: (p: Point, us: number) => number, roof: (p: Point) => number | null): Series[] => {
+    const series: Series[] = timedLines(meta).map((l) => ({
+      name: l.name,
+      ...l.style,
+      points: points.map(({ m, p }): [number, number] => {
+        const us = l.us(m);
+        return [p.M, us ? metric(p, us) : NaN];
+      }),
+    }));
+    const roofPts = points.map(({ p }): [number, number] => [p.M, roof(p) ?? NaN]);
+    if (roofPts.some(([, y]) => Number.isFinite(y))) {
+      series.push({ name: meta.peak_tflops ? 'roofline' : 'roofline (HBM only)', points: roofPts, ...ROOF });
+    }
+    return series;
+  };
+  const sim = meta.simulated ? ' [SIMULATED]' : '';
+  return {
+    tflops: {
+      title: `${title}: TFLOP/s${sim}`,
+      xLabel: 'M (tokens, log2 scale)',
+      yLabel: 'TFLOP/s',
+      series: build((p, us) => tflops(p.flops, us), (p) => rooflineTflops(meta, p)),
+    },
+    gbps: {
+      title: `${title}: GB/s${sim}`,
+      xLabel: 'M (tokens, log2 scale)',
+      yLabel: 'GB/s (minimum bytes / time)',
+      series: build((p, us) => gbps(p.bytes, us), (p) => rooflineGbps(meta, p)),
+    },
+  };
+}

@@ -1,0 +1,138 @@
+"""The W4A16 MoE kernels under Triton's CPU interpreter: tiny E, uneven loads, empty experts, both GEMMs."""
+
+import os
+
+os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from kernels import moe_routing as R  # noqa: E402
+from kernels import moe_w4a16 as moe  # noqa: E402
+from kernels.family import family_module  # noqa: E402
+
+F = "moe-w4a16"
+SMALL = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 2, "num_warps": 4, "num_stages": 2}
+
+
+def problem(**kw):
+    return moe.normalize_problem(F, {"M": 6, "N": 48, "K": 128, "E": 4, "top_k": 2, **kw})
+
+
+def forced_routing(ids):
+    """Routing with the given expert ids per token; the router weights are distinct per pair."""
+    topk_ids = torch.tensor(ids, dtype=torch.int64)
+    weights = torch.softmax(torch.arange(topk_ids.numel(), dtype=torch.float32).reshape(topk_ids.shape) / 7, dim=1)
+    return topk_ids, weights
+
+
+# tokens 0..5, top-2 over 4 experts: expert 0 gets 5 pairs, expert 1 none, expert 2 one, expert 3 six
+UNEVEN = [[0, 3], [3, 0], [0, 3], [3, 2], [0, 3], [3, 0]]
+
+
+def run_both(p, inputs, config):
+    ref = moe.reference(F, inputs)
+    for out in (moe.launch(F, inputs, config), moe.launch_padded(inputs, config)):
+        ok, err = moe.check(F, out, ref)
+        assert ok, f"max relative error {err}"
+    return ref
+
+
+@pytest.mark.parametrize("gemm", ["up", "down"])
+@pytest.mark.parametrize("group_size", [32, 128])
+def test_uneven_loads_with_an_empty_expert(gemm, group_size):
+    p = problem(gemm=gemm, group_size=group_size)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    # BLOCK_SIZE_K 64 is above group 32 (a scale per k row) and below group 128 (one scale per tile)
+    run_both(p, inputs, {**SMALL, "BLOCK_SIZE_K": 64})
+
+
+@pytest.mark.parametrize("gemm", ["up", "down"])
+def test_seeded_skewed_routing_with_zero_points_and_fp16(gemm):
+    p = problem(gemm=gemm, M=9, E=8, group_size=32, zero_points=True, routing="skewed", act_dtype="fp16", seed=3)
+    inputs = moe.make_inputs(F, p, "cpu")
+    assert R.active_experts(inputs.topk_ids) < p["E"]  # skewed routing leaves experts without tokens here
+    run_both(p, inputs, {**SMALL, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_K": 128})
+
+
+def test_down_output_is_weighted_by_the_router():
+    p = problem(gemm="down", group_size=32)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    out = moe.launch(F, inputs, SMALL).float()
+    unweighted = moe.reference(F, inputs) / inputs.router_weights[:, None]
+    # pair 1 and pair 2 have different router weights: the kernel's rows follow them, not the plain product
+    for pair in (1, 2):
+        ratio = (out[pair] / unweighted[pair]).median()
+        assert ratio == pytest.approx(float(inputs.router_weights[pair]), rel=2e-2)
+
+
+def test_a_wrong_expert_fails_the_check():
+    p = problem(group_size=32)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    out = moe.launch(F, inputs, SMALL)
+    inputs.topk_ids[0, 0] = 2  # the reference now routes pair 0 to another expert
+    ok, err = moe.check(F, out, moe.reference(F, inputs))
+    assert not ok and err > 0.05
+
+
+def test_routing_is_deterministic_and_skewed_is_skewed():
+    a = R.make_routing(512, 128, 8, "skewed", seed=7)
+    b = R.make_routing(512, 128, 8, "skewed", seed=7)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], R.make_routing(512, 128, 8, "skewed", seed=8)[0])
+    for routing in ("uniform", "skewed"):
+        ids, w = R.make_routing(512, 128, 8, routing, seed=0)
+        assert all(len(set(row)) == 8 for row in ids.tolist())  # top-k experts are distinct per token
+        assert torch.allclose(w.sum(1), torch.ones(512))
+    hot = lambda ids: torch.bincount(ids.flatten(), minlength=128).max().item()  # noqa: E731
+    assert hot(R.make_routing(512, 128, 8, "skewed", 0)[0]) > 3 * hot(R.make_routing(512, 128, 8, "uniform", 0)[0])
+
+
+@pytest.mark.parametrize("bm", R.BLOCK_MS)
+def test_tables_cover_every_pair_once(bm):
+    topk_ids, _ = R.make_routing(37, 16, 4, "skewed", seed=1)
+    grouped, padded = R.prepare_tables(topk_ids, 16, "cpu")
+    P = topk_ids.numel()
+    g, pd = grouped[bm], padded[bm]
+    n = int(g.num_blocks)
+    assert n <= g.grid_m == R.grouped_bound(P, 16, bm) and n <= pd.grid_m
+    rows = torch.cat([g.sorted_pairs[s: s + c] for s, c in zip(g.block_start[:n].tolist(), g.block_count[:n].tolist())])
+    assert sorted(rows.tolist()) == list(range(P))
+    for s, c, e in zip(g.block_start[:n].tolist(), g.block_count[:n].tolist(), g.block_expert[:n].tolist()):
+        assert 0 < c <= bm and (topk_ids.flatten()[g.sorted_pairs[s: s + c].long()] == e).all()
+    real = pd.sorted_pairs[: n * bm]
+    assert sorted(real[real < P].tolist()) == list(range(P)) and (pd.sorted_pairs[n * bm:] == P).all()
+
+
+def test_problem_validation_and_pruning():
+    with pytest.raises(ValueError, match="top_k"):
+        moe.normalize_problem(F, {"M": 1, "N": 64, "K": 64, "E": 2, "top_k": 3})
+    with pytest.raises(ValueError, match="group_size"):
+        moe.normalize_problem(F, {"M": 1, "N": 64, "K": 96, "E": 2, "top_k": 1, "group_size": 64})
+    with pytest.raises(ValueError, match="unknown"):
+        moe.normalize_problem(F, {"M": 1, "N": 64, "K": 64, "E": 2, "top_k": 1, "split": 2})
+    qwen_down = {"M": 4, "N": 2048, "K": 768, "E": 128, "top_k": 8, "gemm": "down"}
+    assert "does not divide K" in moe.invalid_reason(F, qwen_down, {**SMALL, "BLOCK_SIZE_K": 512})
+    assert "exceeds the most pairs" in moe.invalid_reason(F, qwen_down, {**SMALL, "BLOCK_SIZE_M": 64})
+    assert "shared memory" in moe.invalid_reason(F, {**qwen_down, "M": 4096},
+                                                 {**SMALL, "BLOCK_SIZE_M": 256, "BLOCK_SIZE_N": 256,
+                                                  "BLOCK_SIZE_K": 256, "num_stages": 4})
+    assert moe.invalid_reason(F, qwen_down, {**SMALL, "BLOCK_SIZE_K": 256}) is None  # BLOCK_K above the group
+
+
+@pytest.mark.parametrize("M", [1, 16, 128, 512, 4096])
+@pytest.mark.parametrize("gemm", ["up", "down"])
+def test_default_config_is_valid_and_follows_the_rule(M, gemm):
+    p = {"M": M, "N": 1536 if gemm == "up" else 2048, "K": 2048 if gemm == "up" else 768, "E": 128, "top_k": 8,
+         "gemm": gemm}
+    c = moe.default_config(F, p)
+    assert moe.invalid_reason(F, p, c) is None and list(c) == list(moe.CONFIG_KEYS)
+    assert c["BLOCK_SIZE_M"] == (16 if M <= 256 else 32 if M <= 1024 else 64)
+
+
+def test_the_family_registry_finds_this_module_and_bytes_follow_the_routing():
+    assert family_module(F).launch is moe.launch
+    small = {"M": 1, "N": 1536, "K": 2048, "E": 128, "top_k": 8}
+    per_expert = 2048 * 1536 / 2 + 16 * 1536 * 2
+    assert moe.min_bytes(small) == pytest.approx(8 * per_expert + 2048 * 2 + 8 * (1536 * 2 + 8))
+    assert moe.flops(small) == 2 * 8 * 1536 * 2048

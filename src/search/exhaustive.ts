@@ -1,0 +1,27 @@
+import type { Ask, Evaluation, Strategy, StrategyOptions } from './types.js';
+import { Ledger } from './ledger.js';
+import { prng, shuffled } from './prng.js';
+
+/**
+ * Every config at every M it fits, once, at full effort (what the vLLM and SGLang tuners do). With a budget
+ * smaller than the space, a seeded random sample of that many pairs instead (random search). Seeds always run.
+ */
+export function exhaustive(opts: StrategyOptions): Strategy {
+  const ledger = new Ledger(opts.ms);
+  const fits = opts.fits ?? (() => true);
+  let done = false;
+  return {
+    ask(): Ask[] {
+      if (done) return [];
+      done = true;
+      let pairs = opts.configs.flatMap((config) => opts.ms.filter((M) => fits(config, M)).map((M) => ({ config, M, effort: 'full' as const })));
+      if (opts.budget !== undefined && opts.budget < pairs.length) pairs = shuffled(pairs, prng(opts.seed)).slice(0, opts.budget);
+      const seeds = opts.seeds.flatMap((config) => opts.ms.map((M) => ({ config, M, effort: 'full' as const })));
+      return ledger.toAsks([...seeds, ...pairs]);
+    },
+    tell: (evals: Evaluation[]) => ledger.record(evals),
+    best: () => ledger.best(),
+    finalists: () => ledger.finalists(),
+    evaluations: () => ledger.evaluations(),
+  };
+}

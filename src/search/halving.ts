@@ -1,0 +1,142 @@
+import type { ConfigEntry } from '../schema/index.js';
+import { configKey } from '../space/key.js';
+import type { Ask, Evaluation, Strategy, StrategyOptions } from './types.js';
+import { Ledger } from './ledger.js';
+import { prng, shuffled } from './prng.js';
+
+/** Tuning knobs of the budgeted search (fixed: they were chosen on the committed exhaustive journals). */
+const KNOBS = {
+  /** Default budget when none is given: this fraction of the (config, M) pairs an exhaustive run measures. */
+  budgetFraction: 0.2,
+  /** Share of an M's budget spent on the random screen before the local search. */
+  screenFraction: 0.35,
+  /** Configs expanded per M and round (their one-axis neighbours are measured). */
+  expandPerRound: 2,
+  /** A config slower than the M's best by more than this is not worth expanding. */
+  expandWithin: 0.15,
+  /** Winners of each neighbouring M tried at this M (neighbour seeding). */
+  neighbourTop: 3,
+  /** Finalists per M re-timed together at full effort. */
+  finalists: 3,
+};
+
+type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
+
+/**
+ * The default strategy: per M, a seeded random screen at quick effort, then rounds of best-first local
+ * search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M within
+ * its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
+ */
+export function halving(opts: StrategyOptions): Strategy {
+  const ledger = new Ledger(opts.ms);
+  const fits = opts.fits ?? (() => true);
+  const ms = [...opts.ms].sort((a, b) => a - b);
+  const byKey = new Map(opts.configs.map((c) => [configKey(c), c]));
+  const axes = axisValues(opts.configs);
+  const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M))]));
+  const totalPairs = ms.reduce((s, M) => s + eligible.get(M)!.length, 0);
+  const reserve = KNOBS.finalists * ms.length;
+  const budget = Math.max(0, (opts.budget ?? Math.ceil(KNOBS.budgetFraction * totalPairs)) - reserve);
+  const share = new Map(ms.map((M) => [M, Math.floor((budget * eligible.get(M)!.length) / Math.max(1, totalPairs))]));
+  const spent = new Map(ms.map((M) => [M, 0]));
+  const expanded = new Map(ms.map((M) => [M, new Set<string>()]));
+  const order = shuffled(opts.configs, prng(opts.seed));
+  let round = 0;
+  let phase: 'search' | 'final' | 'done' = 'search';
+
+  const room = (M: number) => share.get(M)! - spent.get(M)!;
+  const take = (pairs: Pair[], config: ConfigEntry, M: number): boolean => {
+    if (room(M) <= 0 || ledger.seen(config, M) || ledger.wasAsked(config, M, 'quick') || !fits(config, M)) return false;
+    if (pairs.some((p) => p.M === M && configKey(p.config) === configKey(config))) return false;
+    pairs.push({ config, M, effort: 'quick' });
+    spent.set(M, spent.get(M)! + 1);
+    return true;
+  };
+
+  function screen(): Pair[] {
+    const pairs: Pair[] = opts.seeds.flatMap((config) => ms.map((M) => ({ config, M, effort: 'quick' as const })));
+    for (const M of ms) {
+      const n = Math.ceil(KNOBS.screenFraction * share.get(M)!);
+      for (const c of order) {
+        if (spent.get(M)! >= n) break;
+        if (fits(c, M)) take(pairs, c, M);
+      }
+    }
+    return pairs;
+  }
+
+  function localSearch(): Pair[] {
+    const pairs: Pair[] = [];
+    ms.forEach((M, i) => {
+      const ranked = ledger.ranked(M, 'quick');
+      const bestUs = ranked[0]?.us;
+      if (bestUs === undefined) return;
+      for (const j of [i - 1, i + 1]) {
+        const other = ms[j];
+        if (other !== undefined) for (const m of ledger.ranked(other, 'quick').slice(0, KNOBS.neighbourTop)) take(pairs, m.config, M);
+      }
+      const done = expanded.get(M)!;
+      let n = 0;
+      for (const { config, us } of ranked) {
+        if (n >= KNOBS.expandPerRound || room(M) <= 0 || us > bestUs * (1 + KNOBS.expandWithin)) break;
+        const key = configKey(config);
+        if (done.has(key)) continue;
+        done.add(key);
+        n++;
+        for (const nb of neighbours(config, axes, byKey)) take(pairs, nb, M);
+      }
+    });
+    return pairs;
+  }
+
+  function final(): Pair[] {
+    const pairs: Pair[] = [];
+    for (const M of ms) {
+      const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m) => m.config);
+      for (const config of [...top, ...opts.seeds]) pairs.push({ config, M, effort: 'full' });
+    }
+    return pairs;
+  }
+
+  return {
+    ask(): Ask[] {
+      while (phase === 'search') {
+        const asks = ledger.toAsks(round++ === 0 ? screen() : localSearch());
+        if (asks.length) return asks;
+        phase = 'final';
+      }
+      if (phase === 'final') {
+        phase = 'done';
+        return ledger.toAsks(final());
+      }
+      return [];
+    },
+    tell: (evals: Evaluation[]) => ledger.record(evals),
+    best: () => ledger.best(),
+    finalists: () => ledger.finalists(),
+    evaluations: () => ledger.evaluations(),
+  };
+}
+
+/** The sorted values each axis takes across the configs. */
+function axisValues(configs: readonly ConfigEntry[]): Map<string, number[]> {
+  const out = new Map<string, Set<number>>();
+  for (const c of configs) for (const [k, v] of Object.entries(c)) (out.get(k) ?? out.set(k, new Set()).get(k)!).add(v);
+  return new Map([...out].map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
+}
+
+/** Configs of the space one step away along one axis (pruned configs are not in the space, so never proposed). */
+function neighbours(config: ConfigEntry, axes: Map<string, number[]>, byKey: Map<string, ConfigEntry>): ConfigEntry[] {
+  const out: ConfigEntry[] = [];
+  const c = config as Record<string, number>;
+  for (const [axis, values] of axes) {
+    const i = values.indexOf(c[axis]!);
+    for (const j of [i - 1, i + 1]) {
+      const v = values[j];
+      if (v === undefined) continue;
+      const nb = byKey.get(configKey({ ...c, [axis]: v }));
+      if (nb) out.push(nb);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { ConfigEntry } from '../schema/index.js';
+
+export type Effort = 'quick' | 'full';
+
+/** One unit of work: measure `config` at each M in `ms` (one worker request, the config compiled once). */
+export interface Ask {
+  config: ConfigEntry;
+  ms: number[];
+  effort: Effort;
+}
+
+/** One measured (config, M) pair; us null when the trial failed (any status but ok). */
+export interface Evaluation {
+  config: ConfigEntry;
+  M: number;
+  us: number | null;
+  effort: Effort;
+}
+
+export interface Measured {
+  config: ConfigEntry;
+  us: number;
+}
+
+/**
+ * A search strategy: pure and deterministic (no processes, no clock, no Math.random). The conductor loops
+ * `while ((asks = s.ask()).length) s.tell(await run(asks))`.
+ */
+export interface Strategy {
+  /** The next batch to measure; [] when the search is finished. */
+  ask(): Ask[];
+  tell(evals: Evaluation[]): void;
+  /** Per M, the fastest config measured (full-effort times preferred over quick ones). */
+  best(): Map<number, Measured>;
+  /** Per M, the configs timed at full effort (fastest first): the candidates for the final selection. */
+  finalists(): Map<number, Measured[]>;
+  /** (config, M) pairs evaluated so far, at any effort. */
+  evaluations(): number;
+}
+
+/** A config of the family's keys (checked against the family's entry schema when the space is enumerated). */
+const Config = z.record(z.string(), z.number().int()) as unknown as z.ZodType<ConfigEntry>;
+const isFits = (v: unknown): v is (config: ConfigEntry, M: number) => boolean => typeof v === 'function';
+
+/** Options every strategy takes (validated before a strategy is built; `--budget` sets budget). */
+export const StrategyOptions = z.strictObject({
+  /** The candidate configs of one weight shape (already pruned per shape), in a deterministic order. */
+  configs: z.array(Config).min(1, 'the space has no configs left after pruning'),
+  /** The M values to tune. */
+  ms: z.array(z.number().int().positive()).min(1),
+  /** Most (config, M) evaluations to spend, seeds excluded; default: a quarter of the pairs (halving) or all (exhaustive). */
+  budget: z.number().int().positive().optional(),
+  /** Configs always evaluated at every M: incumbents from an existing file and the default config. */
+  seeds: z.array(Config).default([]),
+  /** Seed of the strategy's pseudo-random choices. */
+  seed: z.number().int().nonnegative().default(0),
+  /** The space's per-M filter (enumerateSpace().fitsM); every pair fits when absent. */
+  fits: z.custom<(config: ConfigEntry, M: number) => boolean>(isFits, 'fits must be a function').optional(),
+});
+export type StrategyInput = z.input<typeof StrategyOptions>;
+export type StrategyOptions = z.output<typeof StrategyOptions>;

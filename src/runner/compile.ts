@@ -1,0 +1,122 @@
+import PQueue from 'p-queue';
+import type { Family } from '../schema/index.js';
+import { WorkerProcess, type WorkerSpec } from './worker.js';
+
+/**
+ * CPU compile workers: they compile configs the bench workers will soon need into the shared Triton
+ * cache, so a GPU loads a binary (~7 ms) instead of waiting on the compiler (~0.4 s). Bounded: each unit
+ * prefetches a few asks ahead, and a prefetch that has not started when its trial comes is dropped.
+ * Compile failures are not recorded: the bench trial meets the same error and records it.
+ */
+export interface CompileJob {
+  key: string;
+  family: Family;
+  config: Record<string, number>;
+  problems: Array<Record<string, unknown>>;
+}
+
+interface Entry {
+  abort: AbortController;
+  started: boolean;
+  done: Promise<void>;
+}
+
+export class CompilePool {
+  private readonly queue: PQueue;
+  private readonly idle: WorkerProcess[] = [];
+  private readonly live = new Set<WorkerProcess>();
+  private readonly entries = new Map<string, Entry>();
+  private workers = 0;
+  private startFailures = 0;
+  private stopped = false;
+  /** Compiles finished (for the run summary), and ms the bench workers waited on one in flight. */
+  compiled = 0;
+  waitedMs = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly makeSpec: (i: number) => WorkerSpec,
+    private readonly timeoutMs: number,
+  ) {
+    this.queue = new PQueue({ concurrency: Math.max(1, size) });
+  }
+
+  get enabled(): boolean {
+    return this.size > 0 && !this.stopped && this.startFailures < 3;
+  }
+
+  /** Queues a compile for a config unless one is queued, running or done. */
+  prefetch(job: CompileJob): void {
+    if (!this.enabled || this.entries.has(job.key)) return;
+    const abort = new AbortController();
+    const entry: Entry = { abort, started: false, done: Promise.resolve() };
+    entry.done = this.queue
+      .add(
+        async () => {
+          entry.started = true;
+          await this.compile(job);
+        },
+        { signal: abort.signal },
+      )
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    this.entries.set(job.key, entry);
+  }
+
+  /** Before a bench request: wait for this config's compile if it is running; drop it if still queued. */
+  async ready(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    if (!entry.started) {
+      entry.abort.abort();
+      this.entries.delete(key);
+      return;
+    }
+    const t0 = Date.now();
+    await entry.done;
+    this.waitedMs += Date.now() - t0;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.clear();
+    for (const e of this.entries.values()) if (!e.started) e.abort.abort();
+    await Promise.all(this.idle.splice(0).map((w) => w.stop(500)));
+  }
+
+  /** Kills every compile worker now (Ctrl-C). */
+  kill(): void {
+    this.stopped = true;
+    this.queue.clear();
+    for (const w of this.live) w.kill();
+  }
+
+  private async compile(job: CompileJob): Promise<void> {
+    if (this.stopped) return;
+    const worker = this.idle.pop() ?? (await this.startWorker());
+    if (!worker) return;
+    const got = await worker.request({ type: 'compile', family: job.family, config: job.config, problems: job.problems }, this.timeoutMs);
+    if (got.ok && (got.value.type === 'compiled' || got.value.type === 'error')) {
+      this.compiled += got.value.type === 'compiled' ? 1 : 0;
+      if (this.stopped) worker.kill();
+      else this.idle.push(worker);
+    } else {
+      worker.kill(); // hung or died: a fresh one is started for the next job
+      this.live.delete(worker);
+    }
+  }
+
+  private async startWorker(): Promise<WorkerProcess | null> {
+    if (this.startFailures >= 3) return null;
+    const w = new WorkerProcess(this.makeSpec(this.workers++));
+    const hello = await w.start();
+    if (hello.ok) {
+      this.live.add(w);
+      return w;
+    }
+    this.startFailures++;
+    return null;
+  }
+}

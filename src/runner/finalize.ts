@@ -1,0 +1,87 @@
+import type { ConfigEntry, Hello, MetaEntry } from '../schema/index.js';
+import { configKey, defaultConfig } from '../space/index.js';
+import { selectWinner } from '../search/index.js';
+import { writeTunedConfig, type WriteResult } from '../store/writer.js';
+import type { ResultRow } from '../report/table.js';
+import { problemBytes, problemFlops } from './problems.js';
+import type { ShapeJob } from './units.js';
+import type { Measurement, UnitOutcome } from './unit.js';
+
+/** The decided entries of one weight shape, ready to write. */
+export interface ShapeResult {
+  job: ShapeJob;
+  entries: Record<string, ConfigEntry>;
+  meta: Record<string, MetaEntry>;
+  rows: ResultRow[];
+  /** Ms where no config produced a time (every trial failed). */
+  empty: number[];
+}
+
+const usOf = (m: Measurement | undefined): number | null => (m && m.status === 'ok' && m.us !== null ? m.us : null);
+
+/**
+ * Picks each M's winner from the measurements of the one unit (one GPU) that owned it: the full-effort
+ * finalists of its strategy, then hysteresis against the incumbent re-measured in the same run.
+ */
+export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: number, measuredAt: string): ShapeResult {
+  const result: ShapeResult = { job, entries: {}, meta: {}, rows: [], empty: [] };
+  for (const M of job.ms) {
+    const outcome = outcomes.find((o) => o.unit.ms.includes(M));
+    if (!outcome) continue;
+    const perM = outcome.measured.get(M) ?? new Map<string, Measurement>();
+    let candidates = outcome.strategy.finalists().get(M) ?? [];
+    if (candidates.length === 0) candidates = [...(outcome.strategy.best().get(M) ? [outcome.strategy.best().get(M)!] : [])];
+    const incConfig = job.incumbents.get(M);
+    const incumbent = incConfig ? { config: incConfig, us: usOf(perM.get(configKey(incConfig))) } : undefined;
+    const sel = selectWinner({ candidates, ...(incumbent ? { incumbent } : {}), keepWithin });
+    const dflt = defaultConfig(job.family, { M, ...job.shape });
+    const defaultUs = usOf(perM.get(configKey(dflt)));
+    const flops = problemFlops(job.family, job.shape, M);
+    if (!sel) {
+      result.empty.push(M);
+      result.rows.push({ shape: job.key, M, config: null, us: null, flops, defaultUs, decision: 'none' });
+      continue;
+    }
+    const spread = perM.get(configKey(sel.config))?.spread ?? 0;
+    result.entries[String(M)] = sel.config;
+    result.meta[String(M)] = {
+      us: sel.us,
+      spread,
+      default_us: defaultUs,
+      baselines: {},
+      decision: sel.decision,
+      trials: outcome.trials.get(M) ?? 0,
+      flops,
+      bytes: problemBytes(job.family, job.shape, M),
+      measured_at: measuredAt,
+    };
+    result.rows.push({ shape: job.key, M, config: sel.config as Record<string, number>, us: sel.us, flops, defaultUs, decision: sel.decision });
+  }
+  return result;
+}
+
+/** Writes one shape's file and sidecar (merged with what is there, validated, atomic). */
+export function writeShape(
+  r: ShapeResult,
+  opts: { out: string; hello: Hello; command: string; now: string; force: boolean },
+): WriteResult | null {
+  if (Object.keys(r.entries).length === 0) return null;
+  const { N, K, E, group_size } = r.job.shape;
+  return writeTunedConfig({
+    dir: opts.out,
+    family: r.job.family,
+    shape: { N, K, ...(E !== undefined ? { E } : {}), ...(group_size !== undefined ? { group_size } : {}) },
+    device: opts.hello.device.name,
+    entries: r.entries,
+    meta: {
+      backend: opts.hello.backend,
+      simulated: opts.hello.simulated,
+      device: opts.hello.device,
+      versions: opts.hello.versions,
+      command: opts.command,
+      entries: r.meta,
+    },
+    force: opts.force,
+    now: opts.now,
+  });
+}

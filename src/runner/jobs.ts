@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
+import { UserError } from '../cli/errors.js';
+import { inShard, type Shard } from '../cli/shard.js';
+import { enumerateSpace } from '../space/index.js';
+import { configFileName, familyDir, shapeKey } from '../store/naming.js';
+import { readTunedConfig } from '../store/reader.js';
+import type { TuneShape } from './problems.js';
+import type { ShapeJob } from './units.js';
+
+/** A weight shape to tune before its space is known: (family, shape) and the layers that have it. */
+export interface ShapeSpec {
+  family: Family;
+  shape: TuneShape;
+  key: string;
+  layers: string[];
+}
+
+/**
+ * The (family, weight shape) pairs of a model, deduplicated, in a deterministic order (family, then N,
+ * K, E), then this shard's share of them: shards partition by weight shape, round-robin over that order.
+ */
+export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: number, shard: Shard): ShapeSpec[] {
+  const specs = new Map<string, ShapeSpec>();
+  for (const family of families) {
+    const before = specs.size;
+    const add = (shape: TuneShape, layer: string) => {
+      const key = shapeKey(family, shape);
+      const id = `${family}/${key}`;
+      const had = specs.get(id);
+      if (had) had.layers.push(layer);
+      else specs.set(id, { family, shape, key, layers: [layer] });
+    };
+    if (family === 'moe-w4a16') {
+      for (const m of model.moe) add({ N: m.N, K: m.K, E: m.E, top_k: m.top_k, gemm: m.gemm, group_size: groupSize }, m.name);
+    } else {
+      for (const d of model.dense) add({ N: d.N, K: d.K, ...(family === 'w4a16' ? { group_size: groupSize } : {}) }, d.name);
+    }
+    if (specs.size === before) {
+      const what = family === 'moe-w4a16' ? 'MoE expert' : 'dense linear';
+      throw new UserError(`${model.model} has no ${what} layers for --kernel ${family}; pick another --kernel or --model`);
+    }
+  }
+  const sorted = [...specs.values()].sort(
+    (a, b) =>
+      (a.family < b.family ? -1 : a.family > b.family ? 1 : 0) || a.shape.N - b.shape.N || a.shape.K - b.shape.K || (a.shape.E ?? 0) - (b.shape.E ?? 0),
+  );
+  return sorted.filter((_, i) => inShard(shard, i));
+}
+
+/** The incumbent entries of a shape's existing file in --out (empty when there is none). */
+export function readIncumbents(out: string, spec: ShapeSpec, device: string): Map<number, ConfigEntry> {
+  const path = join(out, familyDir(spec.family), configFileName(spec.family, spec.shape, device));
+  if (!existsSync(path)) return new Map();
+  const r = readTunedConfig(path, spec.family);
+  if (!r.ok) throw new UserError(`${path} fails validation (${r.problems[0]}); fix it, or pass --force to replace it`);
+  return new Map(Object.entries(r.value.entries).map(([m, c]) => [Number(m), c]));
+}
+
+/** Enumerates and prunes each shape's space on the device the workers reported. */
+export function makeJobs(
+  specs: ShapeSpec[],
+  opts: { space: string; ms: number[]; device: DeviceInfo; out: string; force: boolean },
+): ShapeJob[] {
+  return specs.map((spec) => {
+    const space = enumerateSpace(spec.family, opts.space, { shape: spec.shape, ms: opts.ms, device: opts.device });
+    if (space.configs.length === 0) {
+      throw new UserError(`${spec.family} ${spec.key}: every config of space ${opts.space} was pruned (${JSON.stringify(space.pruned)}); use a larger --space`);
+    }
+    let incumbents = new Map<number, ConfigEntry>();
+    try {
+      incumbents = readIncumbents(opts.out, spec, opts.device.name);
+    } catch (err) {
+      if (!opts.force) throw err;
+    }
+    return { ...spec, ms: opts.ms, space, incumbents };
+  });
+}

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { PRUNE_REASONS, defaultConfig, configKey } from '../space/index.js';
+import { configFileName, familyDir } from '../store/naming.js';
+import { formatSeconds } from '../report/progress.js';
+import { unitPairs, type ShapeJob, type Unit } from './units.js';
+
+/** What a run will do, before it does it: printed by --dry-run, and as the first --json event. */
+export interface Plan {
+  shapes: Array<{
+    family: string;
+    shape: string;
+    layers: string[];
+    file: string;
+    space_total: number;
+    space_after_pruning: number;
+    pruned: Record<string, number>;
+    pairs: number;
+    trials: number;
+  }>;
+  units: number;
+  gpus: number;
+  trials: number;
+  estimated_s: number;
+}
+
+/** Seeds (default config per M, incumbents) a unit evaluates at every one of its Ms. */
+function seedCount(unit: Unit): number {
+  const keys = new Set<string>();
+  const { family, shape } = unit.job;
+  for (const M of unit.ms) {
+    keys.add(configKey(defaultConfig(family, { M, ...shape })));
+    const inc = unit.job.incumbents.get(M);
+    if (inc) keys.add(configKey(inc));
+  }
+  return keys.size * unit.ms.length;
+}
+
+/**
+ * Expected evaluations of a unit: exhaustive measures every pair; the budgeted strategies spend --budget
+ * (shared by a shape's units) or, by default, a quarter of the pairs; seeds come on top.
+ */
+export function estimateTrials(unit: Unit, strategy: string, budget: number | undefined): number {
+  const pairs = unitPairs(unit);
+  const shapePairs = Math.max(1, unit.job.space.pairs);
+  const spend = budget !== undefined ? Math.min(pairs, Math.round((budget * pairs) / shapePairs)) : strategy === 'exhaustive' ? pairs : Math.ceil(pairs / 4);
+  return spend + seedCount(unit);
+}
+
+/**
+ * Time estimate: GPU time per trial (about 3 ms on cuda; sim: its configured delay) spread over the GPUs,
+ * or the compile time of the distinct configs (about 0.4 s of one CPU core each) over the compile workers.
+ */
+export function estimateSeconds(trials: number, configs: number, gpus: number, compileWorkers: number, backend: string): number {
+  const perTrial = backend === 'sim' ? Number(process.env.TRITUNE_SIM_DELAY_MS ?? 0) / 1000 + 0.001 : 0.003;
+  const gpu = (trials * perTrial) / Math.max(1, gpus);
+  const compile = backend === 'sim' ? 0 : (configs * 0.4) / Math.max(1, compileWorkers + gpus);
+  return Math.max(gpu, compile);
+}
+
+export function makePlan(
+  jobs: ShapeJob[],
+  units: Unit[],
+  opts: { out: string; device: string; strategy: string; budget?: number; gpus: number; compileWorkers: number; backend: string },
+): Plan {
+  let configs = 0;
+  const shapes = jobs.map((job) => {
+    const trials = units.filter((u) => u.job === job).reduce((n, u) => n + estimateTrials(u, opts.strategy, opts.budget), 0);
+    configs += job.space.configs.length;
+    return {
+      family: job.family,
+      shape: job.key,
+      layers: job.layers,
+      file: join(opts.out, familyDir(job.family), configFileName(job.family, job.shape, opts.device)),
+      space_total: job.space.total,
+      space_after_pruning: job.space.configs.length,
+      pruned: { ...(job.space.pruned as Record<string, number>) },
+      pairs: job.space.pairs,
+      trials,
+    };
+  });
+  const trials = shapes.reduce((n, s) => n + s.trials, 0);
+  return {
+    shapes,
+    units: units.length,
+    gpus: opts.gpus,
+    trials,
+    estimated_s: Math.round(estimateSeconds(trials, configs, opts.gpus, opts.compileWorkers, opts.backend)),
+  };
+}
+
+/** The plan as text for --dry-run. */
+export function renderPlan(plan: Plan, simulated: boolean): string {
+  const lines: string[] = [];
+  for (const s of plan.shapes) {
+    lines.push(`${s.family} ${s.shape}  (${s.layers.join(', ')})`);
+    lines.push(`  file: ${s.file}`);
+    const reasons = Object.entries(s.pruned)
+      .filter(([, n]) => n > 0)
+      .map(([r, n]) => `${r} ${n}`);
+    lines.push(`  space: ${s.space_total} configs, ${s.space_after_pruning} after pruning${reasons.length ? ` (pruned: ${reasons.join(', ')})` : ''}`);
+    lines.push(`  (config, M) pairs: ${s.pairs}; trials planned: ${s.trials}`);
+  }
+  const used = new Set(plan.shapes.flatMap((s) => Object.entries(s.pruned).filter(([, n]) => n > 0).map(([r]) => r)));
+  for (const r of used) lines.push(`  ${r}: ${PRUNE_REASONS[r as keyof typeof PRUNE_REASONS] ?? r}`);
+  lines.push(
+    `${plan.shapes.length} shape(s), ${plan.units} unit(s) on ${plan.gpus} GPU(s), ${plan.trials} trials, ` +
+      `estimated ${formatSeconds(plan.estimated_s)}${simulated ? ' (simulated backend)' : ''}`,
+  );
+  return lines.join('\n');
+}

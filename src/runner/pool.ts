@@ -1,0 +1,144 @@
+import type { Hello, TrialRequest, TrialResult, TrialStatus } from '../schema/index.js';
+import { classifyMessage, statusOfWorkerFailure, type WorkerFailure } from './classify.js';
+import { WorkerProcess, type Outcome, type WorkerSpec } from './worker.js';
+
+/** After this many failed starts in a row a GPU is given up (the run goes on with the others). */
+export const MAX_START_FAILURES = 3;
+
+export type GpuState = 'starting' | 'idle' | 'busy' | 'restarting' | 'gone';
+
+/** What a bench request came back as: the worker's result, or a failure recorded for every problem in it. */
+export type BenchOutcome =
+  | { ok: true; result: TrialResult; restarted: boolean }
+  | { ok: false; status: TrialStatus; message: string; restarted: boolean };
+
+export interface GpuEvents {
+  onState?(gpu: number, state: GpuState, note?: string): void;
+  onHello?(gpu: number, hello: Hello): void;
+}
+
+/**
+ * One GPU: a bench worker pinned to it, restarted after a timeout, a crash, garbage on stdout or a sticky
+ * CUDA error; given up after MAX_START_FAILURES failed starts in a row.
+ */
+export class GpuSlot {
+  state: GpuState = 'starting';
+  worker: WorkerProcess | null = null;
+  hello: Hello | null = null;
+  restarts = 0;
+  lastFailure: string | null = null;
+  /** Sums over finished requests, for the busy fraction and ms per trial. */
+  wallMs = 0;
+  timedMs = 0;
+  problems = 0;
+  private startFailures = 0;
+
+  constructor(
+    readonly index: number,
+    readonly device: string,
+    private readonly makeSpec: (device: string, index: number) => WorkerSpec,
+    private readonly events: GpuEvents = {},
+  ) {}
+
+  /** Starts the worker if none runs; false once the GPU is given up. */
+  async ensure(): Promise<boolean> {
+    while (!this.worker) {
+      if (this.state === 'gone') return false;
+      const w = new WorkerProcess(this.makeSpec(this.device, this.index));
+      const hello = await w.start();
+      if (hello.ok) {
+        this.worker = w;
+        this.hello = hello.value;
+        this.startFailures = 0;
+        this.events.onHello?.(this.index, hello.value);
+        this.setState('idle');
+        return true;
+      }
+      this.lastFailure = hello.failure.message;
+      if (++this.startFailures >= MAX_START_FAILURES) {
+        this.setState('gone', hello.failure.message);
+        return false;
+      }
+      this.setState('restarting', hello.failure.message);
+    }
+    return true;
+  }
+
+  /**
+   * Runs one trial request. A worker that dies is restarted and the request retried once (the death may
+   * not be this config's fault); a hang is not retried (it costs a whole timeout and is usually the config's).
+   */
+  async bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
+    let restarted = false;
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
+      this.setState('busy');
+      const got = await this.worker!.request({ ...req, type: 'trial' }, timeoutMs);
+      if (got.ok && got.value.type === 'result') {
+        const result = got.value;
+        this.wallMs += result.wall_ms;
+        this.timedMs += result.timed_ms;
+        this.problems += req.problems.length;
+        if (result.results.some((r) => r.message && classifyMessage(r.message).sticky)) {
+          this.restart({ kind: 'died', message: 'sticky CUDA error' });
+          restarted = true;
+        } else this.setState('idle');
+        return { ok: true, result, restarted };
+      }
+      const failure: WorkerFailure = got.ok
+        ? got.value.type === 'error'
+          ? { kind: 'protocol', message: `worker error: ${got.value.message}` }
+          : { kind: 'protocol', message: `answered ${got.value.type} to a trial` }
+        : got.failure;
+      if (got.ok && got.value.type === 'error') {
+        // The worker refused the request but is alive: a failed trial, the worker stays.
+        this.setState('idle');
+        return { ok: false, status: classifyMessage(got.value.message).status, message: got.value.message, restarted };
+      }
+      this.restart(failure);
+      restarted = true;
+      if (failure.kind !== 'died' || attempt >= 1) {
+        return { ok: false, status: statusOfWorkerFailure(failure), message: failure.message, restarted };
+      }
+    }
+  }
+
+  /** Kills the worker; the next request starts a fresh one. */
+  restart(failure: WorkerFailure): void {
+    this.lastFailure = failure.message;
+    this.worker?.kill();
+    this.worker = null;
+    this.restarts++;
+    this.setState('restarting', failure.message);
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    await w?.stop();
+    if (this.state !== 'gone') this.setState('idle');
+  }
+
+  kill(): void {
+    this.worker?.kill();
+  }
+
+  private setState(state: GpuState, note?: string): void {
+    if (this.state === 'gone') return;
+    this.state = state;
+    this.events.onState?.(this.index, state, note);
+  }
+}
+
+/** Spec of a worker for one GPU: CUDA_VISIBLE_DEVICES pinned, even for the simulator. */
+export function benchSpec(opts: { python: string; script: string; backend: string; startTimeoutMs: number; env?: Record<string, string> }) {
+  return (device: string, index: number): WorkerSpec => ({
+    python: opts.python,
+    args: [opts.script, '--backend', opts.backend],
+    env: { ...opts.env, CUDA_VISIBLE_DEVICES: device },
+    startTimeoutMs: opts.startTimeoutMs,
+    label: `gpu${index}`,
+  });
+}
+
+export type { Outcome };

@@ -1,0 +1,159 @@
+import type { ConfigEntry, JournalTrial, TrialStatus } from '../schema/index.js';
+import { configKey, defaultConfig } from '../space/index.js';
+import { createStrategy } from '../search/index.js';
+import type { Ask, Evaluation, Strategy } from '../search/types.js';
+import { trialKey, type Journal } from '../store/journal.js';
+import type { CompilePool } from './compile.js';
+import type { GpuSlot } from './pool.js';
+import { problemFor } from './problems.js';
+import { unitPairs, type Unit } from './units.js';
+
+/** One (config, M) measurement as the conductor keeps it for the final selection. */
+export interface Measurement {
+  config: ConfigEntry;
+  status: TrialStatus;
+  us: number | null;
+  spread: number | null;
+  effort: 'quick' | 'full';
+  gpu: number;
+}
+
+/** What a finished unit hands to the final selection. */
+export interface UnitOutcome {
+  unit: Unit;
+  strategy: Strategy;
+  /** M -> configKey -> measurement (full effort wins over quick for the same config). */
+  measured: Map<number, Map<string, Measurement>>;
+  /** Evaluations spent per M (journal-answered ones included). */
+  trials: Map<number, number>;
+}
+
+export interface UnitContext {
+  strategy: string;
+  /** --budget: evaluations per weight shape, shared by its units in proportion to their pairs. */
+  budget?: number;
+  seed: number;
+  /** Per-problem timeout; a request of n problems gets n times this. */
+  timeoutMs: number;
+  journal: Journal;
+  /** Trials already journaled, by trialKey. */
+  known: Map<string, JournalTrial>;
+  compile: CompilePool;
+  lookAhead: number;
+  stopping: () => boolean;
+  /** Called after every answered ask: fresh trials, failed among them, and those answered by the journal. */
+  onTrials: (fresh: JournalTrial[], fromJournal: number) => void;
+}
+
+/** Seeds every unit evaluates at each of its Ms: the default config of each M, and the incumbents. */
+function seedsOf(unit: Unit): ConfigEntry[] {
+  const seen = new Map<string, ConfigEntry>();
+  const { family, shape } = unit.job;
+  for (const M of unit.ms) {
+    const d = defaultConfig(family, { M, N: shape.N, K: shape.K, E: shape.E, top_k: shape.top_k, group_size: shape.group_size });
+    seen.set(configKey(d), d);
+    const inc = unit.job.incumbents.get(M);
+    if (inc) seen.set(configKey(inc), inc);
+  }
+  return [...seen.values()];
+}
+
+export function unitStrategy(unit: Unit, ctx: Pick<UnitContext, 'strategy' | 'budget' | 'seed'>): Strategy {
+  const shapePairs = unit.job.ms.reduce((n, M) => n + unit.job.space.configs.filter((c) => unit.job.space.fitsM(c, M)).length, 0);
+  const budget = ctx.budget === undefined ? undefined : Math.max(1, Math.round((ctx.budget * unitPairs(unit)) / Math.max(1, shapePairs)));
+  return createStrategy(ctx.strategy, {
+    configs: unit.job.space.configs,
+    ms: unit.ms,
+    ...(budget === undefined ? {} : { budget }),
+    seeds: seedsOf(unit),
+    seed: ctx.seed,
+    fits: unit.job.space.fitsM,
+  });
+}
+
+/** Runs one unit to the end on one GPU; returns null when the run is being interrupted. */
+export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Promise<UnitOutcome | null> {
+  const { family, shape, key: shapeKey } = unit.job;
+  const strategy = unitStrategy(unit, ctx);
+  const measured = new Map<number, Map<string, Measurement>>(unit.ms.map((M) => [M, new Map()]));
+  const trials = new Map<number, number>(unit.ms.map((M) => [M, 0]));
+  const keep = (M: number, m: Measurement) => {
+    const perM = measured.get(M)!;
+    const k = configKey(m.config);
+    const had = perM.get(k);
+    if (!had || had.effort === 'quick' || m.effort === 'full') perM.set(k, m);
+    trials.set(M, (trials.get(M) ?? 0) + 1);
+  };
+  const missingOf = (ask: Ask) => ask.ms.filter((M) => !ctx.known.has(trialKey(shapeKey, M, configKey(ask.config), ask.effort)));
+  const compileJob = (ask: Ask, ms: number[]) => ({
+    key: `${family}|${configKey(ask.config)}|${shapeKey}`,
+    family,
+    config: ask.config as Record<string, number>,
+    problems: ms.map((M) => problemFor(family, shape, M)),
+  });
+
+  for (let asks = strategy.ask(); asks.length > 0; asks = strategy.ask()) {
+    const toRun = asks.map((a) => ({ ask: a, missing: missingOf(a) }));
+    const benchable = toRun.filter((t) => t.missing.length > 0);
+    let prefetched = 0;
+    const prefetch = () => {
+      while (prefetched < benchable.length && prefetched < nextBench + ctx.lookAhead) {
+        const t = benchable[prefetched++]!;
+        ctx.compile.prefetch(compileJob(t.ask, t.missing));
+      }
+    };
+    let nextBench = 0;
+    prefetch();
+    const evals: Evaluation[] = [];
+    for (const { ask, missing } of toRun) {
+      const ck = configKey(ask.config);
+      let fromJournal = 0;
+      for (const M of ask.ms) {
+        const rec = ctx.known.get(trialKey(shapeKey, M, ck, ask.effort));
+        if (!rec || missing.includes(M)) continue;
+        fromJournal++;
+        keep(M, { config: ask.config, status: rec.status, us: rec.us, spread: rec.spread, effort: ask.effort, gpu: rec.gpu });
+        evals.push({ config: ask.config, M, us: rec.status === 'ok' ? rec.us : null, effort: ask.effort });
+      }
+      let fresh: JournalTrial[] = [];
+      if (missing.length > 0) {
+        if (ctx.stopping()) return null;
+        nextBench++;
+        prefetch();
+        await ctx.compile.ready(compileJob(ask, missing).key);
+        const problems = missing.map((M) => problemFor(family, shape, M));
+        const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, ctx.timeoutMs * problems.length);
+        if (ctx.stopping()) return null; // killed by Ctrl-C: not a result
+        const at = new Date().toISOString();
+        fresh = missing.map((M, i) => {
+          const r = out.ok ? out.result.results.find((x) => x.index === i) : undefined;
+          const status: TrialStatus = out.ok ? (r?.status ?? 'crash') : out.status;
+          const us = status === 'ok' ? (r?.us ?? null) : null;
+          const message = out.ok ? (r ? r.message : 'worker gave no result for this problem') : out.message;
+          return {
+            type: 'trial' as const,
+            shape: shapeKey,
+            M,
+            config: ask.config as Record<string, number>,
+            effort: ask.effort,
+            status,
+            us,
+            spread: status === 'ok' ? (r?.spread ?? null) : null,
+            gpu: slot.index,
+            message: message ?? null,
+            at,
+          };
+        });
+        ctx.journal.append(fresh);
+        for (const t of fresh) {
+          ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
+          keep(t.M, { config: ask.config, status: t.status, us: t.us, spread: t.spread, effort: t.effort, gpu: t.gpu });
+          evals.push({ config: ask.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
+        }
+      }
+      ctx.onTrials(fresh, fromJournal);
+    }
+    strategy.tell(evals);
+  }
+  return { unit, strategy, measured, trials };
+}

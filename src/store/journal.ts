@@ -1,0 +1,169 @@
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { UserError } from '../cli/errors.js';
+import {
+  JournalHeader,
+  JournalTrial,
+  type DeviceInfo,
+  type Fingerprint,
+  type JournalTrial as Trial,
+} from '../schema/index.js';
+
+/**
+ * The append-only record of every finished trial of one run, so an interrupted run resumes and redoes
+ * nothing. Layout: <state>/journals/<family>.<space>.<backend>/journal.ndjson, a header line then one
+ * trial per line. The folder is named by what the user asked for; the header's fingerprint also pins
+ * what the worker is (device, triton, worker version), and a mismatch there is refused.
+ */
+export interface OpenJournalOptions {
+  stateDir: string;
+  fingerprint: Fingerprint;
+  device?: DeviceInfo;
+  command: string;
+  /** false: set the existing journal aside (renamed, never deleted) and start a new one. */
+  resume: boolean;
+  now?: () => Date;
+}
+
+/** Seconds between fdatasync calls; a SIGKILL of this process loses nothing already written (page cache). */
+const SYNC_EVERY_MS = 2000;
+
+export class Journal {
+  private lastSync = 0;
+  private constructor(
+    readonly path: string,
+    private fd: number,
+    /** Trials already in the journal when it was opened (the resume set). */
+    readonly previous: Trial[],
+    /** Things a user should know about how it was opened (torn line dropped, old journal set aside). */
+    readonly notes: string[],
+  ) {}
+
+  static open(opts: OpenJournalOptions): Journal {
+    const dir = join(opts.stateDir, 'journals', journalName(opts.fingerprint));
+    const path = join(dir, 'journal.ndjson');
+    mkdirSync(dir, { recursive: true });
+    const notes: string[] = [];
+    let previous: Trial[] = [];
+    if (existsSync(path) && !opts.resume) {
+      const aside = join(dir, `journal.${(opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-')}.ndjson`);
+      renameSync(path, aside);
+      notes.push(`--no-resume: previous journal kept as ${aside}`);
+    }
+    if (existsSync(path)) {
+      const read = readJournal(path, opts.fingerprint);
+      previous = read.trials;
+      notes.push(...read.notes);
+      const fd = openSync(path, 'r+');
+      if (read.truncateTo !== null) ftruncateSync(fd, read.truncateTo);
+      closeSync(fd);
+      const afd = openSync(path, 'a');
+      if (read.needsNewline) writeSync(afd, '\n');
+      return new Journal(path, afd, previous, notes);
+    }
+    const fd = openSync(path, 'a');
+    const header = JournalHeader.parse({
+      type: 'header',
+      journal_version: 1,
+      fingerprint: opts.fingerprint,
+      ...(opts.device ? { device: opts.device } : {}),
+      command: opts.command,
+      created: (opts.now?.() ?? new Date()).toISOString(),
+    });
+    writeSync(fd, JSON.stringify(header) + '\n');
+    fdatasyncSync(fd);
+    return new Journal(path, fd, previous, notes);
+  }
+
+  /** Appends finished trials at once (one write); synced to disk at most every SYNC_EVERY_MS. */
+  append(trials: Trial[]): void {
+    if (trials.length === 0) return;
+    const text = trials.map((t) => JSON.stringify(JournalTrial.parse(t))).join('\n') + '\n';
+    writeSync(this.fd, text);
+    const now = Date.now();
+    if (now - this.lastSync >= SYNC_EVERY_MS) {
+      fdatasyncSync(this.fd);
+      this.lastSync = now;
+    }
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    fdatasyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** The journal folder name: readable, filesystem-safe, one per (family, space, backend). */
+export function journalName(fp: Fingerprint): string {
+  const space = /^[a-z0-9-]+$/.test(fp.space) ? fp.space : createHash('sha256').update(fp.space).digest('hex').slice(0, 12);
+  return `${fp.family}.${space}.${fp.backend}`;
+}
+
+interface ReadJournal {
+  trials: Trial[];
+  notes: string[];
+  /** Byte length to cut the file to (a torn last line), or null. */
+  truncateTo: number | null;
+  /** The last line is complete but lacks its newline. */
+  needsNewline: boolean;
+}
+
+const FP_FIELDS = ['family', 'space', 'device', 'triton', 'worker_version', 'backend'] as const;
+
+/** Reads a journal, refusing one written under another fingerprint; a torn last line is dropped. */
+export function readJournal(path: string, expected?: Fingerprint): ReadJournal {
+  const text = readFileSync(path, 'utf8');
+  const notes: string[] = [];
+  const lines = text.split('\n');
+  const tail = lines.pop() ?? ''; // after the last newline: '' for a clean file
+  let truncateTo: number | null = null;
+  let needsNewline = false;
+  if (tail !== '') {
+    if (parseLine(tail)) {
+      lines.push(tail);
+      needsNewline = true;
+    } else {
+      truncateTo = Buffer.byteLength(text, 'utf8') - Buffer.byteLength(tail, 'utf8');
+      notes.push(`${path}: dropped a torn last line (${Buffer.byteLength(tail, 'utf8')} bytes) left by an interrupted write`);
+    }
+  }
+  if (lines.length === 0) throw new UserError(`${path} is empty; delete it or run with --no-resume`);
+  const header = JournalHeader.safeParse(parseLine(lines[0]!));
+  if (!header.success) throw new UserError(`${path}: first line is not a journal header; run with --no-resume to start over`);
+  if (expected) {
+    for (const field of FP_FIELDS) {
+      const had = header.data.fingerprint[field];
+      if (had !== expected[field]) {
+        throw new UserError(
+          `${path} was written for ${field}=${JSON.stringify(had)} but this run has ${field}=${JSON.stringify(expected[field])}; ` +
+            'run with --no-resume to start a new journal (the old one is kept) or use another --state folder',
+        );
+      }
+    }
+  }
+  const trials: Trial[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const rec = JournalTrial.safeParse(parseLine(line));
+    if (!rec.success) throw new UserError(`${path}:${i + 1}: not a journal record; run with --no-resume to start over`);
+    trials.push(rec.data);
+  }
+  return { trials, notes, truncateTo, needsNewline };
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key under which a trial is remembered: same shape, M, config and effort = same trial. */
+export function trialKey(shape: string, M: number, configKey: string, effort: string): string {
+  return `${shape}|${M}|${effort}|${configKey}`;
+}

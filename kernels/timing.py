@@ -1,0 +1,91 @@
+"""How a trial is timed on the GPU: CUDA-graph replays over rotating input copies, median of several samples.
+
+Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 would dominate naive timing.
+- The launches go into one CUDA graph, so a replay has no Python or driver launch overhead between kernels
+  (what a server's decode step, itself graph-captured, sees).
+- Launch i reads input copy i % n_copies; the copies together exceed the L2 `L2_MULTIPLE` times, so every
+  launch finds its weights in HBM, as in a real model where other layers run in between.
+- One warm-up replay, then `samples` timed replays (one pair of CUDA events each, one synchronize at the end);
+  the result is the median per launch, with the relative spread (p90 - p10) / median.
+- Cheap on purpose: a replay lasts about `replay_us` (the number of launches in the graph is chosen from one
+  eager pass), so a trial costs about (samples + 1) * replay_us of GPU time whatever the kernel's size,
+  against 20-50 ms for triton.testing.do_bench.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+L2_MULTIPLE = 3
+MAX_COPIES = 64
+EFFORT = {  # effort -> (timed replays, target GPU time per replay in µs)
+    "quick": (5, 200.0),
+    "full": (10, 300.0),
+}
+
+
+@dataclass
+class Measurement:
+    us: float  # median time per launch
+    spread: float  # (p90 - p10) / median over the samples
+    samples: int
+    timed_ms: float  # GPU time spent in replays (warm-up included)
+    launches_per_replay: int
+
+
+def copies_needed(input_bytes: float, l2_bytes: int) -> int:
+    """How many input copies make one rotation exceed the L2 `L2_MULTIPLE` times (at least 2)."""
+    return max(2, min(MAX_COPIES, math.ceil(L2_MULTIPLE * l2_bytes / max(input_bytes, 1.0))))
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    pos = q * (len(sorted_values) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def measure(launches: list, effort: str = "full") -> Measurement:
+    """Time `launches` (one zero-argument callable per input copy, each running the kernel once)."""
+    samples, replay_us = EFFORT[effort]
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        # eager pass: compiles / loads, sizes workspaces, and gives a rough time per launch
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for fn in launches:
+            fn()
+        end.record()
+        end.synchronize()
+    eager_us = start.elapsed_time(end) * 1000.0 / len(launches)
+    reps = max(len(launches), math.ceil(replay_us / max(eager_us, 1.0)))
+    reps = min(reps, 256)
+
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph, stream=stream):
+        for i in range(reps):
+            launches[i % len(launches)]()
+    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(samples + 1)]
+    with torch.cuda.stream(stream):
+        for begin, finish in events:
+            begin.record()
+            graph.replay()
+            finish.record()
+    events[-1][1].synchronize()
+    replay_ms = [b.elapsed_time(f) for b, f in events]
+    per_launch = sorted(ms * 1000.0 / reps for ms in replay_ms[1:])
+    median = _quantile(per_launch, 0.5)
+    spread = (_quantile(per_launch, 0.9) - _quantile(per_launch, 0.1)) / median
+    del graph
+    return Measurement(median, spread, samples, sum(replay_ms), reps)
+
+
+def wall_ms(fn) -> tuple[object, float]:
+    """(fn(), host wall time in ms, the GPU synchronized before and after)."""
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    out = fn()
+    torch.cuda.synchronize()
+    return out, (time.perf_counter() - t0) * 1000.0

@@ -1,0 +1,251 @@
+"""The cuda and interpret backends of the worker: run a family's real Triton kernel, check it, time it.
+
+A trial compiles its config once (the first launch; M is not specialized, so every M of the batch shares
+the binary), then for each problem: static checks, one launch compared with the cached reference (the
+correctness gate), and on cuda a graph-timed measurement (kernels/timing.py) over cached input copies.
+Failures are results. Errors are sorted by ERROR_TABLE: a sticky CUDA error poisons the context, so the
+worker writes one line to stderr and exits EXIT_CUDA_POISONED for the conductor to restart it.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+
+from . import protocol as P
+
+
+class BackendUnavailable(RuntimeError):
+    pass
+
+
+# Known error messages -> how the trial ends (first match wins; matched against "ExceptionType: message").
+ERROR_TABLE = (
+    ("illegal memory access", "poison"),
+    ("misaligned address", "poison"),
+    ("unspecified launch failure", "poison"),
+    ("device-side assert", "poison"),
+    ("CUDA error", "poison"),
+    ("OutOfResources", "invalid"),  # shared memory or registers over the device limit
+    ("out of resource", "invalid"),
+    ("OutOfMemoryError", "invalid"),  # the inputs of this problem do not fit
+    ("", "compile_error"),  # anything else raised while building or launching the kernel
+)
+
+
+def classify(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return next(status for needle, status in ERROR_TABLE if needle in text)
+
+
+def _plant_rule() -> dict | None:
+    """TRITUNE_PLANT_WRONG_ANSWER: JSON config subset; matching configs get one corrupted output element
+    (5 % of its row's largest value), so a run can show that the correctness gate catches it."""
+    text = os.environ.get("TRITUNE_PLANT_WRONG_ANSWER", "")
+    return json.loads(text) if text else None
+
+
+class TritonBackend:
+    def __init__(self, name: str):
+        self.name = name
+        self.simulated = False
+        if name == "interpret":
+            os.environ["TRITON_INTERPRET"] = "1"
+        try:
+            import torch
+            import triton
+        except ImportError as e:
+            raise BackendUnavailable(f"cannot import {e.name} (install torch and triton)") from None
+        self.torch, self.triton = torch, triton
+        if name == "interpret":
+            from . import interpret_compat
+
+            interpret_compat.apply()
+            self.dev = "cpu"
+        elif not torch.cuda.is_available():
+            raise BackendUnavailable("no CUDA GPU visible (torch.cuda.is_available() is False)")
+        else:
+            self.dev = "cuda"
+        self.device = self._device_info()
+        self.inputs: OrderedDict = OrderedDict()  # (family, problem json) -> entry dict, LRU
+        self.cache_bytes = 0
+        self.cache_limit = float(os.environ.get("TRITUNE_INPUT_CACHE_GB", "16")) * 1e9
+        self.plant = _plant_rule()
+
+    # ---- hello
+
+    def _device_info(self) -> dict:
+        torch = self.torch
+        if self.dev == "cpu":
+            return {"name": "Triton interpreter (CPU)", "capability": [0, 0], "sm_count": 1,
+                    "shared_mem_per_block": 232448, "l2_bytes": 0, "memory_bytes": 0, "hbm_GBps": None}
+        props = torch.cuda.get_device_properties(0)
+        smem = self.triton.runtime.driver.active.utils.get_device_properties(0)["max_shared_mem"]
+        return {"name": props.name, "capability": [props.major, props.minor], "sm_count": props.multi_processor_count,
+                "shared_mem_per_block": int(smem), "l2_bytes": int(props.L2_cache_size),
+                "memory_bytes": int(props.total_memory), "hbm_GBps": round(self._copy_GBps(), 1)}
+
+    def _copy_GBps(self) -> float:
+        """Device copy bandwidth, bytes read + written per second: 10 copies of 512 MiB (about 3 ms)."""
+        torch = self.torch
+        src = torch.empty(512 * 2**20, dtype=torch.uint8, device="cuda")
+        dst = torch.empty_like(src)
+        dst.copy_(src)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(10):
+            dst.copy_(src)
+        end.record()
+        end.synchronize()
+        return 2 * src.numel() * 10 / (start.elapsed_time(end) / 1000.0) / 1e9
+
+    def _driver_version(self) -> str | None:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=10)
+            return out.stdout.splitlines()[0].strip() or None
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return None
+
+    def hello(self) -> dict:
+        torch = self.torch
+        versions = {"python": platform.python_version(), "triton": self.triton.__version__,
+                    "torch": torch.__version__, "driver": self._driver_version() if self.dev == "cuda" else None,
+                    "cuda": torch.version.cuda}
+        return P.hello(self.name, False, self.device, versions)
+
+    # ---- inputs
+
+    def _entry(self, mod, family: str, problem: dict) -> dict:
+        key = (family, json.dumps(problem, sort_keys=True))
+        if key in self.inputs:
+            self.inputs.move_to_end(key)
+            return self.inputs[key]
+        first = mod.make_inputs(family, problem, self.dev, seed=0)
+        entry = {"copies": [first], "ref": None, "bytes": mod.input_bytes(problem)}
+        self.inputs[key] = entry
+        self.cache_bytes += entry["bytes"]
+        self._evict()
+        return entry
+
+    def _evict(self):
+        while self.cache_bytes > self.cache_limit and len(self.inputs) > 1:
+            _, old = self.inputs.popitem(last=False)
+            self.cache_bytes -= old["bytes"] * len(old["copies"])
+
+    def _copies(self, mod, family: str, problem: dict, entry: dict) -> list:
+        from .timing import copies_needed
+
+        want = copies_needed(entry["bytes"], self.device["l2_bytes"])
+        while len(entry["copies"]) < want:
+            entry["copies"].append(mod.make_inputs(family, problem, self.dev, seed=len(entry["copies"])))
+            self.cache_bytes += entry["bytes"]
+        return entry["copies"]
+
+    # ---- requests
+
+    def compile(self, req: dict) -> dict:
+        from .family import family_module
+
+        start = time.perf_counter()
+        mod = family_module(req["family"])
+        try:
+            problem = mod.normalize_problem(req["family"], req["problems"][0])
+        except ValueError as e:
+            return P.compiled(req["id"], "invalid", 0.0, str(e))
+        reason = mod.invalid_reason(req["family"], problem, req["config"])
+        if reason:
+            return P.compiled(req["id"], "invalid", 0.0, reason)
+        try:
+            mod.launch(req["family"], self._entry(mod, req["family"], problem)["copies"][0], req["config"])
+            self._sync()
+        except Exception as e:
+            status = self._failure(e)
+            return P.compiled(req["id"], status, (time.perf_counter() - start) * 1000, _first_line(e))
+        return P.compiled(req["id"], "ok", (time.perf_counter() - start) * 1000)
+
+    def _sync(self):
+        if self.dev == "cuda":
+            self.torch.cuda.synchronize()
+
+    def _failure(self, exc: BaseException) -> str:
+        status = classify(exc)
+        if status == "poison":
+            print(f"worker: sticky CUDA error, exiting: {_first_line(exc)}", file=sys.stderr, flush=True)
+            os._exit(P.EXIT_CUDA_POISONED)
+        return status
+
+    def trial(self, req: dict) -> dict:
+        from .family import family_module
+
+        start = time.perf_counter()
+        family, config = req["family"], req["config"]
+        mod = family_module(family)
+        results, compile_ms, timed_ms = [], None, 0.0
+        failed: dict = {}  # problem without M -> (status, message): a config that failed to build fails alike
+        for i, raw in enumerate(req["problems"]):
+            try:
+                problem = mod.normalize_problem(family, raw)
+            except ValueError as e:
+                results.append(P.problem_result(i, "invalid", message=str(e)))
+                continue
+            reason = mod.invalid_reason(family, problem, config)
+            if reason:
+                results.append(P.problem_result(i, "invalid", message=reason))
+                continue
+            build_key = json.dumps({k: v for k, v in problem.items() if k != "M"}, sort_keys=True)
+            if build_key in failed:
+                results.append(P.problem_result(i, failed[build_key][0], message=failed[build_key][1]))
+                continue
+            try:
+                results.append(self._one(mod, family, problem, config, req, i, compile_ms is None))
+                if compile_ms is None:
+                    compile_ms = self._last_first_launch_ms
+                timed_ms += self._last_timed_ms
+            except Exception as e:
+                status = self._failure(e)
+                failed[build_key] = (status, _first_line(e))
+                results.append(P.problem_result(i, status, message=_first_line(e)))
+        wall = (time.perf_counter() - start) * 1000
+        return P.trial_result(req["id"], False, round(compile_ms, 3) if compile_ms is not None else None,
+                              wall, timed_ms, results)
+
+    def _one(self, mod, family, problem, config, req, index, first: bool) -> dict:
+        entry = self._entry(mod, family, problem)
+        self._last_timed_ms = 0.0
+        t0 = time.perf_counter()
+        out = mod.launch(family, entry["copies"][0], config)  # the first launch of a config compiles it
+        self._sync()
+        self._last_first_launch_ms = (time.perf_counter() - t0) * 1000
+        max_err = None
+        if req["check"]:
+            if entry["ref"] is None:
+                entry["ref"] = mod.reference(family, entry["copies"][0])
+            if self.plant is not None and all(config.get(k) == v for k, v in self.plant.items()):
+                out = out.clone()
+                out[-1, -1] += 0.05 * float(out[-1].float().abs().max()) + 1.0
+            ok, max_err = mod.check(family, out, entry["ref"])
+            if not ok:
+                return P.problem_result(index, "wrong_answer", max_err=_finite(max_err),
+                                        message=f"max error {max_err:.3g} x the tolerance")
+        if self.dev == "cpu":
+            return P.problem_result(index, "ok", max_err=_finite(max_err))
+        from .timing import measure
+
+        copies = self._copies(mod, family, problem, entry)
+        m = measure([lambda inp=inp: mod.launch(family, inp, config) for inp in copies], req["effort"])
+        self._last_timed_ms = m.timed_ms
+        return P.problem_result(index, "ok", us=round(m.us, 4), spread=round(m.spread, 4), samples=m.samples,
+                                max_err=_finite(max_err))
+
+
+def _finite(x):
+    return None if x is None or x != x or x in (float("inf"), float("-inf")) else round(float(x), 6)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:400]

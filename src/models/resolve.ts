@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { HFConfig, ModelShapes } from '../schema/index.js';
 import { UserError } from '../cli/errors.js';
 import { formatIssue } from '../store/issues.js';
@@ -61,10 +61,16 @@ function fromHFConfig(path: string, raw: unknown, tp: number): ModelShapes {
   if (body && typeof body === 'object' && !('hidden_size' in body) && 'text_config' in body) body = (body as { text_config: unknown }).text_config;
   const r = HFConfig.safeParse(body);
   if (!r.success) throw new UserError(`${path}: not a usable Hugging Face config.json: ${formatIssue(r.error.issues[0]!)}`);
-  const name = typeof (raw as { _name_or_path?: unknown })._name_or_path === 'string' && (raw as { _name_or_path: string })._name_or_path
-    ? (raw as { _name_or_path: string })._name_or_path
-    : path;
-  return deriveShapes(name, r.data, tp);
+  return deriveShapes(modelName(path, raw), r.data, tp);
+}
+
+/** A model's name for reports: `_name_or_path` when the config has one, else its folder or file name. */
+function modelName(path: string, raw: unknown): string {
+  const named = (raw as { _name_or_path?: unknown })._name_or_path;
+  if (typeof named === 'string' && named) return named;
+  const file = basename(path);
+  if (file === 'config.json') return basename(dirname(resolvePath(path)));
+  return file.replace(/(\.config)?\.json$/, '');
 }
 
 /**

@@ -94,9 +94,10 @@ export function writeTunedConfig(req: WriteRequest): WriteResult {
   if (!checked.success) throw new UserError(`not writing ${path}: new entries fail validation (${formatIssue(checked.error.issues[0]!)})`);
 
   const newMetaEntries = normKeys(req.meta.entries, 'meta.entries');
-  const metaEntries = { ...(oldMeta?.entries ?? {}), ...newMetaEntries };
-  // a replaced config must not keep the old measurement of another config
-  for (const m of Object.keys(normKeys(req.entries, 'entries'))) if (!(m in newMetaEntries)) delete metaEntries[m];
+  const metaEntries: Record<string, unknown> = {};
+  // old measurements only for M the file still holds with the same config (after --force drops an unreadable file, none)
+  for (const [m, e] of Object.entries(oldMeta?.entries ?? {})) if (m in oldEntries && !(m in req.entries)) metaEntries[m] = e;
+  Object.assign(metaEntries, newMetaEntries);
   const meta = Meta.safeParse({
     schema_version: 1,
     family: req.family,

@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, Family, Hello, JournalTrial, ModelShapes } from '../schema/index.js';
 import { UserError, EXIT } from '../cli/errors.js';
@@ -69,6 +68,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
   const slots = (opts.dryRun ? opts.gpus.slice(0, 1) : opts.gpus).map(
     (dev, i) =>
       new GpuSlot(i, dev, spec, {
+        onHello: (gpu, h) => progress.event('worker', { gpu, pid: h.pid, device: h.device.name, simulated: h.simulated }),
         onState: (gpu, state, note) => {
           progress.gpu({ index: gpu, device: opts.gpus[gpu]!, state });
           if (state === 'gone') progress.note(`gpu${gpu} (CUDA_VISIBLE_DEVICES=${opts.gpus[gpu]}) given up: ${note}`);
@@ -199,6 +199,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
     }
   }
   const summary = summarize(slots, { wallMs, freshTrials, failedTrials, compiled: compile.compiled, compileWaitMs: compile.waitedMs });
+  if (sim) summary.busy = null; // the simulator's timed_ms is simulated GPU time, not wall time it spent
   if (opts.json) {
     progress.event('done', { files, simulated: sim, ...summary, results: rows });
   } else {

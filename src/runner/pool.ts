@@ -97,7 +97,9 @@ export class GpuSlot {
       }
       this.restart(failure);
       restarted = true;
-      if (failure.kind !== 'died' || attempt >= 1) {
+      // A death with a sticky CUDA error on stderr (illegal address, ...) is this config's doing: no retry.
+      const sticky = failure.kind === 'died' && classifyMessage(failure.message).sticky;
+      if (failure.kind !== 'died' || sticky || attempt >= 1) {
         return { ok: false, status: statusOfWorkerFailure(failure), message: failure.message, restarted };
       }
     }

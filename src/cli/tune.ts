@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Backend, FAMILIES, Family, type ModelShapes } from '../schema/index.js';
+import { DEFAULT_M_GRID } from '../models/grid.js';
+import { parseShapesOption, resolveModel } from '../models/resolve.js';
+import { DEFAULT_STRATEGY } from '../search/index.js';
+import { runTune } from '../runner/conductor.js';
+import { resolveGpus } from '../runner/gpus.js';
+import { UserError } from './errors.js';
+import { resolveShard } from './shard.js';
+
+interface RawOptions {
+  model?: string;
+  shapes?: string;
+  tp: string;
+  kernel: string[];
+  batchSizes?: string[];
+  gpus?: string;
+  backend: string;
+  out?: string;
+  space: string;
+  dryRun?: boolean;
+  json?: boolean;
+  shard?: string;
+  timeout: string;
+  resume: boolean;
+  strategy: string;
+  budget?: string;
+  keepWithin: string;
+  groupSize: string;
+  force?: boolean;
+  state: string;
+  compileWorkers?: string;
+  seed: string;
+}
+
+const splitList = (values: string[] | undefined): string[] => (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+
+function int(name: string, text: string, min: number): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UserError(`${name} must be a whole number >= ${min}; got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function positiveNumber(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${name} must be a positive number; got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function families(values: string[]): Family[] {
+  const out = [...new Set(splitList(values))];
+  for (const f of out) {
+    if (!Family.safeParse(f).success) throw new UserError(`unknown --kernel ${JSON.stringify(f)}; use one of ${FAMILIES.join(', ')}`);
+  }
+  return out as Family[];
+}
+
+function batchSizes(values: string[] | undefined): number[] {
+  if (!values) return [...DEFAULT_M_GRID];
+  const ms = splitList(values).map((s) => int('--batch-sizes', s, 1));
+  if (ms.length === 0) throw new UserError('--batch-sizes needs at least one M, e.g. --batch-sizes 1 16 128');
+  return [...new Set(ms)].sort((a, b) => a - b);
+}
+
+function model(raw: RawOptions, tp: number): ModelShapes {
+  if (raw.model && raw.shapes) throw new UserError('give --model or --shapes, not both');
+  if (raw.shapes) return parseShapesOption(raw.shapes);
+  if (raw.model) return resolveModel(raw.model, tp);
+  throw new UserError('nothing to tune: pass --model <preset|config.json> (e.g. --model qwen3-4b) or --shapes NxK,... (see tune --help)');
+}
+
+const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** Validates and normalizes the options, then runs the conductor. */
+async function action(raw: RawOptions, argv: string[]): Promise<void> {
+  const backend = Backend.safeParse(raw.backend);
+  if (!backend.success) throw new UserError(`--backend must be cuda, sim or interpret; got ${JSON.stringify(raw.backend)}`);
+  const tp = int('--tp', raw.tp, 1);
+  const gpus = resolveGpus(raw.gpus, backend.data);
+  const sim = backend.data === 'sim';
+  const compileWorkers =
+    raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(cpus().length - gpus.length - 1, 4 * gpus.length, 16));
+  const groupSize = Number(raw.groupSize);
+  if (![32, 64, 128, -1].includes(groupSize)) throw new UserError(`--group-size must be 32, 64, 128 or -1 (per channel); got ${JSON.stringify(raw.groupSize)}`);
+  const keepWithin = Number(raw.keepWithin);
+  if (!Number.isFinite(keepWithin) || keepWithin < 0 || keepWithin >= 1) throw new UserError(`--keep-within must be a fraction in [0, 1), e.g. 0.02; got ${JSON.stringify(raw.keepWithin)}`);
+  process.exitCode = await runTune({
+    model: model(raw, tp),
+    families: families(raw.kernel),
+    ms: batchSizes(raw.batchSizes),
+    gpus,
+    backend: backend.data,
+    out: raw.out ?? (sim ? join(raw.state, 'sim-out') : 'tuned-configs'),
+    space: raw.space,
+    dryRun: Boolean(raw.dryRun),
+    json: Boolean(raw.json),
+    shard: resolveShard(raw.shard),
+    timeoutS: positiveNumber('--timeout', raw.timeout),
+    resume: raw.resume,
+    strategy: raw.strategy,
+    ...(raw.budget !== undefined ? { budget: int('--budget', raw.budget, 1) } : {}),
+    keepWithin,
+    groupSize,
+    force: Boolean(raw.force),
+    stateDir: raw.state,
+    compileWorkers,
+    seed: int('--seed', raw.seed, 0),
+    command: ['npx', 'tune', ...argv.map(shellQuote)].join(' '),
+  });
+}
+
+/** `tune [--model ...]`: the default command (see docs/TUNE.md). */
+export function registerTune(program: Command): void {
+  const cmd = new Command('run')
+    .description('tune every linear layer of a model (the default command; see docs/TUNE.md)')
+    .option('--model <preset|path>', 'model preset (qwen3-4b, ...), a Hugging Face config.json, or a model-shapes file')
+    .option('--shapes <list>', 'weight shapes instead of a model: NxK,... (dense) or ExNxK:topk (MoE)')
+    .option('--tp <n>', 'tensor-parallel size the shapes are split for', '1')
+    .option('--kernel <family...>', `kernel families to tune (${FAMILIES.join(', ')})`, ['w8a8-int8'])
+    .option('--batch-sizes <M...>', `M values to tune (default ${DEFAULT_M_GRID.join(' ')})`)
+    .option('--gpus <list>', "GPUs to use: 0,1 or all (default: all on cuda, one simulated GPU on sim)")
+    .addOption(new Option('--backend <name>', 'worker backend').choices(['cuda', 'sim', 'interpret']).default('cuda'))
+    .option('--out <dir>', 'output folder (default tuned-configs/; sim: <state>/sim-out/)')
+    .option('--space <name|file>', 'search space: default, exhaustive or a space JSON file', 'default')
+    .option('--strategy <name>', 'search strategy (halving, exhaustive)', DEFAULT_STRATEGY)
+    .option('--budget <n>', '(config, M) evaluations per weight shape (default: the strategy decides)')
+    .option('--keep-within <fraction>', 'keep the incumbent unless a challenger is faster by more than this', '0.02')
+    .option('--group-size <g>', 'quantization group size for w4a16 families (-1: per channel)', '128')
+    .option('--shard <i/n>', 'tune only shard i of n (by weight shape); also read from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, ...')
+    .option('--timeout <s>', 'seconds per (config, M) trial before the worker is killed and restarted', '30')
+    .option('--no-resume', 'start a new journal instead of resuming (the old one is kept)')
+    .option('--state <dir>', 'state folder for journals', '.tritune')
+    .option('--compile-workers <n>', 'CPU compile workers warming the Triton cache (default: from the CPU count; 0 on sim)')
+    .option('--seed <n>', "seed of the strategy's random choices", '0')
+    .option('--dry-run', 'print the plan (shapes, files, space sizes, trials, estimated time) and exit')
+    .option('--json', 'NDJSON events on stdout instead of a progress bar and a table')
+    .option('--force', 'replace existing output files that fail validation or hold results of another backend')
+    .action(async (raw: RawOptions) => action(raw, process.argv.slice(2)));
+  program.addCommand(cmd, { isDefault: true });
+}

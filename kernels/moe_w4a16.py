@@ -56,7 +56,7 @@ def _moe_w4a16_kernel(
     stride_am, stride_ak, stride_qe, stride_qk, stride_qn, stride_se, stride_sg, stride_sn,
     stride_ze, stride_zg, stride_zn, stride_om, stride_on,
     # meta-parameters
-    K: tl.constexpr,  # constexpr: the interpreter (numpy >= 2.4) cannot loop to a runtime bound
+    K: tl.constexpr,  # one weight shape per compile anyway; the K loop then has a static trip count
     GROUP_SIZE: tl.constexpr, A_ROW_DIV: tl.constexpr, PADDED: tl.constexpr,
     HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, UPCAST: tl.constexpr,
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M: tl.constexpr,

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { HFConfig, ModelShapes } from '../schema/index.js';
 import { UserError } from '../cli/errors.js';
@@ -25,21 +25,20 @@ export function parseJsonFile(path: string): unknown {
 }
 
 /**
- * The GEMM shapes of a model: a preset name (`qwen3-4b`), a Hugging Face config.json (or a folder
- * holding one), or a model-shapes file as `tune models --json` writes it (already split for its tp).
+ * The GEMM shapes of a model: a preset name (`qwen3-4b`, `Qwen/Qwen3-4B`), a Hugging Face config.json (or a
+ * folder holding one), or a model-shapes file as `tune models --json` writes it (already split for its tp).
+ * An existing path wins over a preset of the same name.
  */
 export function resolveModel(nameOrPath: string, tp = 1): ModelShapes {
   const preset = findPreset(nameOrPath);
-  if (preset && !looksLikePath(nameOrPath)) return deriveShapes(preset.name, preset.config, tp);
-  let path = nameOrPath;
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
+  if (!existsSync(nameOrPath)) {
+    if (preset) return deriveShapes(preset.name, preset.config, tp);
     if (!looksLikePath(nameOrPath)) {
       throw new UserError(`unknown model ${JSON.stringify(nameOrPath)}; presets: ${presetNames().join(', ')} (or pass a path to a config.json)`);
     }
   }
+  let path = nameOrPath;
+  const isDir = existsSync(path) && statSync(path).isDirectory();
   if (isDir) path = join(path, 'config.json');
   const raw = parseJsonFile(path);
   if (raw && typeof raw === 'object' && 'dense' in raw && 'moe' in raw) return fromShapesFile(path, raw, tp);

@@ -8,8 +8,8 @@ import { mReason, shapeReason, type PruneReason, type SpaceShape } from './prune
 export { configKey, nextPow2 } from './key.js';
 export { defaultConfig, type DefaultProblem } from './defaults.js';
 export { sharedMemoryBytes } from './smem.js';
-export { PRUNE_REASONS, type PruneReason, type SpaceShape } from './prune.js';
-export { SPACES, type Axes } from './axes.js';
+export { PRUNE_REASONS, KERNEL_RULES, allReasons, type PruneReason, type SpaceShape } from './prune.js';
+export { SPACES, product, type Axes } from './axes.js';
 
 export interface SpaceContext {
   shape: SpaceShape;

@@ -5,17 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configKey, enumerateSpace, sharedMemoryBytes, SPACES } from '../../src/space/index.js';
 import { UserError } from '../../src/cli/errors.js';
-import type { DeviceInfo, W8A8Entry } from '../../src/schema/index.js';
+import type { W8A8Entry } from '../../src/schema/index.js';
+import { H200 } from './devices.js';
 
-export const H200: DeviceInfo = {
-  name: 'NVIDIA H200',
-  capability: [9, 0],
-  sm_count: 132,
-  shared_mem_per_block: 232448,
-  l2_bytes: 62914560,
-  memory_bytes: 150754820096,
-  hbm_GBps: 4800,
-};
 const MS = [1, 4, 16, 64, 128, 512, 1024, 4096];
 
 test('configKey is canonical: key order does not matter', () => {
@@ -65,12 +57,12 @@ test('SPLIT_K that leaves a split without K is pruned', () => {
   for (const c of s.configs) assert.ok((c as W8A8Entry).SPLIT_K * c.BLOCK_SIZE_K <= 512 || (c as W8A8Entry).SPLIT_K === 1);
 });
 
-test('W4A16: BLOCK_SIZE_K must divide the quantization group', () => {
-  const s = enumerateSpace('w4a16', 'exhaustive', { shape: { N: 4096, K: 4096, group_size: 64 }, ms: [16], device: H200 });
-  assert.ok((s.pruned.block_k_vs_group ?? 0) > 0);
-  for (const c of s.configs) {
-    assert.equal(64 % c.BLOCK_SIZE_K, 0);
-  }
+test('MoE: BLOCK_SIZE_K and the quantization group must nest, and divide K', () => {
+  const s = enumerateSpace('moe-w4a16', 'exhaustive', { shape: { N: 96, K: 192, E: 8, top_k: 2, group_size: 32 }, ms: [16], device: H200 });
+  assert.ok((s.pruned.block_k_vs_k ?? 0) > 0);
+  for (const c of s.configs) assert.ok(192 % c.BLOCK_SIZE_K === 0 && (c.BLOCK_SIZE_K <= 32 ? 32 % c.BLOCK_SIZE_K === 0 : c.BLOCK_SIZE_K % 32 === 0));
+  const t = enumerateSpace('moe-w4a16', 'exhaustive', { shape: { N: 1536, K: 2048, E: 128, top_k: 8, group_size: 128 }, ms: [16], device: H200 });
+  assert.equal(t.pruned.block_k_vs_group ?? 0, 0);
 });
 
 test('a space file is hashed into the space id; bad files are one-line user errors', () => {

@@ -11,7 +11,7 @@ compile error, out-of-resources or a wrong answer is a result with a status, nev
 
 Backends:
     cuda       the real kernels on the GPU the process sees (the conductor sets CUDA_VISIBLE_DEVICES).
-               Measures the device's copy bandwidth once at start (~50 ms) for hello's hbm_GBps.
+               Measures the device's copy bandwidth once at start (10 x 512 MiB, a few ms) for hello's hbm_GBps.
     interpret  Triton's CPU interpreter (TRITON_INTERPRET=1 is set by the worker): correctness only, us = null.
     sim        an analytic cost model (kernels/sim.py); imports neither torch nor triton; every number simulated.
 

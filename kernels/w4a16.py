@@ -86,7 +86,7 @@ def _group_rows(ptr, rows, n_rows, offs_n, stride, ZP_WORDS: tl.constexpr, AWQ: 
         return tl.load(ptr + rows[:, None] * stride + offs_n[None, :], mask=mask, other=0.0).to(tl.float32)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["M"])  # M changes every step in a server: one binary for all M
 def w4a16_kernel(
     # pointers
     a_ptr, qw_ptr, s_ptr, z_ptr, c_ptr, ws_ptr, cnt_ptr,
@@ -410,11 +410,11 @@ _TOLERANCE = {torch.bfloat16: 2e-2, torch.float16: 5e-3}
 
 
 def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, float]:
-    """(passes, max |out - ref| / max |ref|)."""
+    """(passes, error as a fraction of the tolerance: max |out - ref| / max |ref| / tolerance; passes iff <= 1)."""
     if out.shape != ref.shape or not torch.isfinite(out).all():
         return False, float("inf")
-    err = ((out.float() - ref).abs().max() / ref.abs().max().clamp(min=1e-6)).item()
-    return err <= _TOLERANCE[out.dtype], err
+    err = ((out.float() - ref).abs().max() / ref.abs().max().clamp(min=1e-6)).item() / _TOLERANCE[out.dtype]
+    return err <= 1.0, err
 
 
 def _groups(problem: dict) -> int:

@@ -2,7 +2,7 @@ import type { Meta } from '../schema/index.js';
 import { parseConfigFileName } from '../store/naming.js';
 import type { ConfigDoc } from './diff.js';
 import { esc, renderChart } from './svg.js';
-import { gbps, rooflineTflops, shapeCharts, tflops } from './svg-series.js';
+import { computeRoof, gbps, rooflineTflops, shapeCharts, tflops } from './svg-series.js';
 
 /** One weight shape's section of the report, with its charts rendered as SVG documents. */
 export interface ReportSection {
@@ -65,13 +65,18 @@ function entryTable(doc: ConfigDoc): string {
   return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+function roofText(meta: Meta): string {
+  const { peak, nominal } = computeRoof(meta);
+  return peak === null ? 'unknown' : `${peak} TFLOP/s${nominal ? ' (datasheet)' : ''}`;
+}
+
 function provenance(meta: Meta | null): string {
   if (!meta) return '<p class="warn">No sidecar (.meta.json): nothing was measured for this file, so there is nothing to plot.</p>';
   const d = meta.device;
   const bits = [
     `${esc(d.name)} (sm_${d.capability.join('')}, ${d.sm_count} SMs)`,
     `HBM ${d.hbm_GBps ?? '?'} GB/s`,
-    `compute peak ${meta.peak_tflops ?? '?'} TFLOP/s`,
+    `compute peak ${roofText(meta)}`,
     `backend ${esc(meta.backend)}`,
     `triton ${esc(meta.versions.triton ?? '?')}, torch ${esc(meta.versions.torch ?? '?')}`,
     `updated ${esc(meta.updated)}`,

@@ -6,12 +6,38 @@ export const tflops = (flops: number, us: number): number => flops / us / 1e6;
 export const gbps = (bytes: number, us: number): number => bytes / us / 1e3;
 
 const BASELINE_COLORS = ['#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
-const ROOF = { color: '#555', dash: '2 3', width: 1.5, markers: false };
+const ROOF = { color: '#555', dash: '2 3', width: 1.5, markers: false, reference: true };
 
 interface Point {
   M: number;
   flops: number;
   bytes: number;
+}
+
+/**
+ * Dense tensor-core peaks from NVIDIA's datasheets (TFLOP/s or TOPS, without sparsity), used when a sidecar has no
+ * peak_tflops: [device-name pattern, int8, fp8, bf16]. The W4A16 families compute in bf16/fp16.
+ */
+const NOMINAL_PEAKS: Array<[RegExp, number, number | null, number]> = [
+  [/^NVIDIA H100 PCIe/, 1513, 1513, 756],
+  [/^NVIDIA H100 NVL/, 1671, 1671, 835],
+  [/^NVIDIA H100/, 1979, 1979, 989],
+  [/^NVIDIA H200/, 1979, 1979, 989],
+  [/^NVIDIA A100/, 624, null, 312],
+];
+
+/** The datasheet compute peak for a family's math on a device, or null when the device is not in the table. */
+export function nominalPeakTflops(deviceName: string, family: Meta['family']): number | null {
+  const row = NOMINAL_PEAKS.find(([re]) => re.test(deviceName));
+  if (!row) return null;
+  return family === 'w8a8-int8' ? row[1] : family === 'w8a8-fp8' ? row[2] : row[3];
+}
+
+/** The compute roof a report uses: the sidecar's peak_tflops, else the datasheet value; and which one it was. */
+export function computeRoof(meta: Meta): { peak: number | null; nominal: boolean } {
+  if (meta.peak_tflops) return { peak: meta.peak_tflops, nominal: false };
+  const peak = meta.simulated ? null : nominalPeakTflops(meta.device.name, meta.family);
+  return { peak, nominal: peak !== null };
 }
 
 /**
@@ -22,15 +48,17 @@ export function rooflineTflops(meta: Meta, p: Point): number | null {
   const bw = meta.device.hbm_GBps;
   if (!bw || !p.bytes) return null;
   const memRoof = (bw * 1e9 * (p.flops / p.bytes)) / 1e12;
-  return meta.peak_tflops ? Math.min(meta.peak_tflops, memRoof) : memRoof;
+  const { peak } = computeRoof(meta);
+  return peak ? Math.min(peak, memRoof) : memRoof;
 }
 
 /** The same roofline in GB/s: min(hbm_GBps, peak / intensity). */
 export function rooflineGbps(meta: Meta, p: Point): number | null {
   const bw = meta.device.hbm_GBps;
   if (!bw) return null;
-  if (!meta.peak_tflops || !p.flops) return bw;
-  return Math.min(bw, (meta.peak_tflops * 1e12) / (p.flops / p.bytes) / 1e9);
+  const { peak } = computeRoof(meta);
+  if (!peak || !p.flops) return bw;
+  return Math.min(bw, (peak * 1e12) / (p.flops / p.bytes) / 1e9);
 }
 
 /** Every timed line a sidecar holds: tuned, default, then each baseline by name. */
@@ -62,7 +90,9 @@ export function shapeCharts(meta: Meta, title: string): { tflops: Chart; gbps: C
     }));
     const roofPts = points.map(({ p }): [number, number] => [p.M, roof(p) ?? NaN]);
     if (roofPts.some(([, y]) => Number.isFinite(y))) {
-      series.push({ name: meta.peak_tflops ? 'roofline' : 'roofline (HBM only)', points: roofPts, ...ROOF });
+      const { peak, nominal } = computeRoof(meta);
+      const name = !peak ? 'roofline (HBM only)' : nominal ? 'roofline (datasheet peak)' : 'roofline';
+      series.push({ name, points: roofPts, ...ROOF });
     }
     return series;
   };

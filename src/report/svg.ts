@@ -9,7 +9,14 @@ export interface Series {
   width?: number;
   /** Draw a marker at each point (measured data) or not (a model line such as the roofline). */
   markers?: boolean;
+  /**
+   * A reference line (the roofline): it may not stretch the y axis beyond REF_HEADROOM x the highest measured point,
+   * so a far-away roof does not flatten the data; it is clipped at the frame instead.
+   */
+  reference?: boolean;
 }
+
+const REF_HEADROOM = 2.5;
 
 export interface Chart {
   title: string;
@@ -52,6 +59,8 @@ export function log2Ticks(lo: number, hi: number): number[] {
 
 const fmtTick = (v: number): string => (v >= 1e4 ? `${v / 1e3}k` : Number(v.toPrecision(6)).toString());
 
+let clipCounter = 0;
+
 /** Renders the chart as a standalone SVG document (also valid inline in HTML). */
 export function renderChart(chart: Chart): string {
   const W = chart.width ?? 560;
@@ -62,14 +71,20 @@ export function renderChart(chart: Chart): string {
   const pts = chart.series.flatMap((s) => s.points.filter(([x, y]) => x > 0 && Number.isFinite(y)));
   const xs = pts.map(([x]) => x);
   const xt = log2Ticks(xs.length ? Math.min(...xs) : 1, xs.length ? Math.max(...xs) : 2);
-  const yt = niceTicks(pts.length ? Math.max(...pts.map(([, y]) => y)) : 1);
+  const finiteYs = (list: Series[]) => list.flatMap((s) => s.points.filter(([x, y]) => x > 0 && Number.isFinite(y)).map(([, y]) => y));
+  const measured = finiteYs(chart.series.filter((s) => !s.reference));
+  const all = finiteYs(chart.series);
+  const top = all.length ? Math.max(...all) : 1;
+  const yt = niceTicks(measured.length ? Math.min(top, REF_HEADROOM * Math.max(...measured)) : top);
   const [x0, x1] = xs.length ? [Math.floor(Math.log2(Math.min(...xs))), Math.ceil(Math.log2(Math.max(...xs)))] : [0, 1];
   const yMax = yt[yt.length - 1]!;
   const sx = (x: number) => PAD.left + ((Math.log2(x) - x0) / (x1 - x0 || 1)) * pw;
   const sy = (y: number) => PAD.top + ph - (y / yMax) * ph;
 
+  const clip = `clip${(clipCounter = (clipCounter + 1) % 1e9)}`; // unique per chart: several charts share one HTML page
   const o: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<defs><clipPath id="${clip}"><rect x="${PAD.left}" y="${PAD.top}" width="${pw}" height="${ph}"/></clipPath></defs>`,
     `<title>${esc(chart.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(chart.title)}</text>`,
@@ -91,7 +106,7 @@ export function renderChart(chart: Chart): string {
     if (!p.length) continue;
     const d = p.map(([x, y], i) => `${i ? 'L' : 'M'}${num(sx(x))} ${num(sy(y))}`).join(' ');
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
-    o.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${dash}><title>${esc(s.name)}</title></path>`);
+    o.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width ?? 2}"${dash} clip-path="url(#${clip})"><title>${esc(s.name)}</title></path>`);
     if (s.markers ?? true) {
       for (const [x, y] of p) {
         o.push(`<circle cx="${num(sx(x))}" cy="${num(sy(y))}" r="2.8" fill="${s.color}"><title>${esc(`${s.name}: M=${x}, ${Number(y.toPrecision(4))}`)}</title></circle>`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { log2Ticks, niceTicks, renderChart } from '../../src/report/svg.js';
-import { rooflineGbps, rooflineTflops, shapeCharts } from '../../src/report/svg-series.js';
+import { computeRoof, nominalPeakTflops, rooflineGbps, rooflineTflops, shapeCharts } from '../../src/report/svg-series.js';
 import { fixtureMeta, metaEntry } from './fixtures.js';
 
 test('niceTicks covers the maximum with 1-2-5 steps; log2Ticks spans the M range', () => {
@@ -66,4 +66,30 @@ test('shapeCharts: tuned, default, each baseline and the roofline, throughput fr
   const gb = c.gbps.series[0]!.points[0]!;
   assert.equal(gb[1], (4096 + 4096 * 4096 + 2 * 4096) / 10 / 1e3);
   assert.match(c.tflops.title, /SIMULATED/);
+});
+
+test('a far-away roofline does not flatten the data: the y axis stops at 2.5x the highest measured point', () => {
+  const svg = renderChart({
+    title: 't',
+    xLabel: 'M',
+    yLabel: 'y',
+    series: [
+      { name: 'tuned', color: '#00f', points: [[1, 10], [4096, 100]] },
+      { name: 'roofline', color: '#555', reference: true, markers: false, points: [[1, 20], [4096, 8000]] },
+    ],
+  });
+  const ticks = [...svg.matchAll(/<text x="\d+" y="[\d.]+" text-anchor="end">([\d.k]+)<\/text>/g)].map((m) => m[1]);
+  assert.equal(ticks[ticks.length - 1], '250');
+  assert.match(svg, /<path d="[^"]+" [^>]*clip-path="url\(#clip\d+\)"><title>roofline<\/title>/);
+});
+
+test('the compute roof: the sidecar peak first, else the datasheet peak of a known GPU, never for simulated files', () => {
+  const meta = fixtureMeta('w8a8-int8', { N: 1024, K: 1024 }, {}, null);
+  assert.equal(nominalPeakTflops('NVIDIA H100 80GB HBM3', 'w8a8-int8'), 1979);
+  assert.equal(nominalPeakTflops('NVIDIA H100 PCIe', 'w4a16'), 756);
+  assert.equal(nominalPeakTflops('NVIDIA A100-SXM4-80GB', 'w8a8-fp8'), null);
+  assert.equal(nominalPeakTflops('NVIDIA SIM-H200', 'w8a8-int8'), null);
+  assert.deepEqual(computeRoof({ ...meta, peak_tflops: 1500 }), { peak: 1500, nominal: false });
+  assert.deepEqual(computeRoof({ ...meta, simulated: false }), { peak: 1979, nominal: true });
+  assert.deepEqual(computeRoof(meta), { peak: null, nominal: false }); // the fixture is simulated
 });

@@ -127,7 +127,19 @@ def test_default_config_is_valid_and_follows_the_rule(M, gemm):
          "gemm": gemm}
     c = moe.default_config(F, p)
     assert moe.invalid_reason(F, p, c) is None and list(c) == list(moe.CONFIG_KEYS)
-    assert c["BLOCK_SIZE_M"] == (16 if M <= 256 else 32 if M <= 1024 else 64)
+    assert c["BLOCK_SIZE_M"] == (16 if M <= 128 else 64 if M <= 512 else 128)
+
+
+def test_shared_memory_model_matches_what_an_h200_reported():
+    up = {"M": 4096, "N": 1536, "K": 2048, "E": 128, "top_k": 8}
+    cfg = lambda bm, bn, bk, gm, w, s: dict(zip(moe.CONFIG_KEYS, (bm, bn, bk, gm, w, s)))  # noqa: E731
+    # OutOfResources on the H200 (docs/BENCHMARKS.md run): required 241664 and 245760 bytes
+    assert moe.smem_bytes(cfg(16, 128, 128, 1, 4, 4), 128, False) == 241664
+    assert moe.smem_bytes(cfg(16, 64, 256, 1, 4, 3), 128, False) == 245760
+    assert "shared memory" in moe.invalid_reason(F, up, cfg(16, 64, 256, 1, 4, 3))
+    # ran there, and won at large M: must not be pruned
+    assert moe.invalid_reason(F, up, cfg(128, 256, 64, 8, 8, 3)) is None
+    assert moe.invalid_reason(F, up, cfg(64, 128, 128, 8, 8, 3)) is None
 
 
 def test_the_family_registry_finds_this_module_and_bytes_follow_the_routing():

@@ -125,18 +125,37 @@ function axisValues(configs: readonly ConfigEntry[]): Map<string, number[]> {
   return new Map([...out].map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
 }
 
-/** Configs of the space one step away along one axis (pruned configs are not in the space, so never proposed). */
+/** Axis pairs that move together: warps with the tile they cover, stages with the K step they pipeline. */
+const COUPLED: Array<[string, string]> = [
+  ['num_warps', 'BLOCK_SIZE_M'],
+  ['num_warps', 'BLOCK_SIZE_N'],
+  ['num_warps', 'BLOCK_SIZE_K'],
+  ['num_stages', 'BLOCK_SIZE_K'],
+  ['BLOCK_SIZE_M', 'BLOCK_SIZE_K'],
+  ['BLOCK_SIZE_N', 'BLOCK_SIZE_K'],
+  ['SPLIT_K', 'BLOCK_SIZE_M'],
+  ['SPLIT_K', 'BLOCK_SIZE_N'],
+];
+
+/**
+ * Configs of the space one step away along one axis, or along two coupled axes at once (a bigger tile often
+ * needs more warps, so neither single move improves); pruned configs are not in the space, so never proposed.
+ */
 function neighbours(config: ConfigEntry, axes: Map<string, number[]>, byKey: Map<string, ConfigEntry>): ConfigEntry[] {
-  const out: ConfigEntry[] = [];
   const c = config as Record<string, number>;
-  for (const [axis, values] of axes) {
+  const steps = (axis: string): number[] => {
+    const values = axes.get(axis);
+    if (!values || c[axis] === undefined) return [];
     const i = values.indexOf(c[axis]!);
-    for (const j of [i - 1, i + 1]) {
-      const v = values[j];
-      if (v === undefined) continue;
-      const nb = byKey.get(configKey({ ...c, [axis]: v }));
-      if (nb) out.push(nb);
-    }
+    return [values[i - 1], values[i + 1]].filter((v): v is number => v !== undefined);
+  };
+  const moves: Array<Record<string, number>> = [];
+  for (const axis of axes.keys()) for (const v of steps(axis)) moves.push({ [axis]: v });
+  for (const [a, b] of COUPLED) for (const va of steps(a)) for (const vb of steps(b)) moves.push({ [a]: va, [b]: vb });
+  const out: ConfigEntry[] = [];
+  for (const m of moves) {
+    const nb = byKey.get(configKey({ ...c, ...m }));
+    if (nb) out.push(nb);
   }
   return out;
 }

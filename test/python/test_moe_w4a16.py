@@ -55,6 +55,11 @@ def test_seeded_skewed_routing_with_zero_points_and_fp16(gemm):
     run_both(p, inputs, {**SMALL, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_K": 128})
 
 
+def test_per_channel_scales():
+    p = problem(gemm="down", group_size=-1)  # one scale per output channel: the group is all of K
+    run_both(p, moe.build_inputs(p, *forced_routing(UNEVEN), "cpu"), SMALL)
+
+
 def test_down_output_is_weighted_by_the_router():
     p = problem(gemm="down", group_size=32)
     inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")

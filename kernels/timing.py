@@ -5,11 +5,11 @@ Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 wo
   (what a server's decode step, itself graph-captured, sees).
 - Launch i reads input copy i % n_copies; the copies together exceed the L2 `L2_MULTIPLE` times, so every
   launch finds its weights in HBM, as in a real model where other layers run in between.
-- One warm-up replay, then `samples` timed replays (one pair of CUDA events each, one synchronize at the end);
+- One warm-up replay, then 3-10 timed replays (one pair of CUDA events each, one synchronize at the end);
   the result is the median per launch, with the relative spread (p90 - p10) / median.
 - Cheap on purpose: a replay lasts about `replay_us` (the number of launches in the graph is chosen from one
-  eager pass), so a trial costs about (samples + 1) * replay_us of GPU time whatever the kernel's size,
-  against 20-50 ms for triton.testing.do_bench.
+  eager pass) and the number of replays fits a GPU-time budget, so a trial costs about 1.5 ms (quick) or
+  4 ms (full) of GPU time whatever the kernel's size, against ~100 ms of wall for triton.testing.do_bench.
 """
 
 import math
@@ -20,10 +20,11 @@ import torch
 
 L2_MULTIPLE = 3
 MAX_COPIES = 64
-EFFORT = {  # effort -> (timed replays, target GPU time per replay in µs)
-    "quick": (5, 200.0),
-    "full": (10, 300.0),
+EFFORT = {  # effort -> (most timed replays, target GPU µs per replay, GPU µs budget for all replays)
+    "quick": (5, 200.0, 1500.0),
+    "full": (10, 300.0, 4000.0),
 }
+MIN_SAMPLES = 3
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Measurement:
     us: float  # median time per launch
     spread: float  # (p90 - p10) / median over the samples
     samples: int
-    timed_ms: float  # GPU time spent in replays (warm-up included)
+    timed_ms: float  # GPU time spent: the eager pass, the warm-up replay and the timed replays
     launches_per_replay: int
 
 
@@ -46,9 +47,12 @@ def _quantile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def measure(launches: list, effort: str = "full") -> Measurement:
-    """Time `launches` (one zero-argument callable per input copy, each running the kernel once)."""
-    samples, replay_us = EFFORT[effort]
+def measure(launches: list, effort: str = "full", min_reps: int | None = None) -> Measurement:
+    """Time `launches` (one zero-argument callable per input copy, each running the kernel once).
+
+    min_reps: launches per replay needed before a copy is reused with its data out of L2 (default: one per
+    copy); for long kernels fewer than the copies suffice, as their outputs alone flush the L2."""
+    max_samples, replay_us, budget_us = EFFORT[effort]
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -59,15 +63,26 @@ def measure(launches: list, effort: str = "full") -> Measurement:
             fn()
         end.record()
         end.synchronize()
-    eager_us = start.elapsed_time(end) * 1000.0 / len(launches)
-    reps = max(len(launches), math.ceil(replay_us / max(eager_us, 1.0)))
+    eager_ms = start.elapsed_time(end)
+    eager_us = eager_ms * 1000.0 / len(launches)
+    reps = max(min_reps or len(launches), math.ceil(replay_us / max(eager_us, 1.0)))
     reps = min(reps, 256)
 
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph, stream=stream):
         for i in range(reps):
             launches[i % len(launches)]()
-    events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(samples + 1)]
+    pair = lambda: (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+    with torch.cuda.stream(stream):
+        warm = pair()
+        warm[0].record()
+        graph.replay()
+        warm[1].record()
+    warm[1].synchronize()
+    warm_ms = warm[0].elapsed_time(warm[1])
+    # long kernels get fewer samples, so that a trial costs about `budget_us` of GPU time whatever its size
+    samples = max(MIN_SAMPLES, min(max_samples, int(budget_us / max(warm_ms * 1000.0, 1.0)) - 1))
+    events = [pair() for _ in range(samples)]
     with torch.cuda.stream(stream):
         for begin, finish in events:
             begin.record()
@@ -75,11 +90,11 @@ def measure(launches: list, effort: str = "full") -> Measurement:
             finish.record()
     events[-1][1].synchronize()
     replay_ms = [b.elapsed_time(f) for b, f in events]
-    per_launch = sorted(ms * 1000.0 / reps for ms in replay_ms[1:])
+    per_launch = sorted(ms * 1000.0 / reps for ms in replay_ms)
     median = _quantile(per_launch, 0.5)
     spread = (_quantile(per_launch, 0.9) - _quantile(per_launch, 0.1)) / median
     del graph
-    return Measurement(median, spread, samples, sum(replay_ms), reps)
+    return Measurement(median, spread, samples, eager_ms + warm_ms + sum(replay_ms), reps)
 
 
 def wall_ms(fn) -> tuple[object, float]:

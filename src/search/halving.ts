@@ -5,17 +5,21 @@ import { Ledger } from './ledger.js';
 import { prng, shuffled } from './prng.js';
 
 /** Tuning knobs of the budgeted search (fixed: they were chosen on the committed exhaustive journals). */
-const KNOBS = {
+export const KNOBS = {
   /** Default budget when none is given: this fraction of the (config, M) pairs an exhaustive run measures. */
   budgetFraction: 0.2,
   /** Share of an M's budget spent on the random screen before the local search. */
-  screenFraction: 0.35,
+  screenFraction: 0.1,
   /** Configs expanded per M and round (their one-axis neighbours are measured). */
-  expandPerRound: 2,
+  expandPerRound: 1,
+  /** Neighbours measured per expansion, the most promising first (the rest wait for a later expansion). */
+  perExpansion: 6,
   /** A config slower than the M's best by more than this is not worth expanding. */
-  expandWithin: 0.15,
+  expandWithin: 0.05,
   /** Winners of each neighbouring M tried at this M (neighbour seeding). */
   neighbourTop: 3,
+  /** Score of a neighbour never measured at any M (1 = as good as a best config elsewhere). */
+  unknownScore: 1.15,
   /** Finalists per M re-timed together at full effort. */
   finalists: 3,
 };
@@ -35,11 +39,10 @@ export function halving(opts: StrategyOptions): Strategy {
   const axes = axisValues(opts.configs);
   const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M))]));
   const totalPairs = ms.reduce((s, M) => s + eligible.get(M)!.length, 0);
-  const reserve = KNOBS.finalists * ms.length;
+  const reserve = (KNOBS.finalists + 2) * ms.length;
   const budget = Math.max(0, (opts.budget ?? Math.ceil(KNOBS.budgetFraction * totalPairs)) - reserve);
   const share = new Map(ms.map((M) => [M, Math.floor((budget * eligible.get(M)!.length) / Math.max(1, totalPairs))]));
   const spent = new Map(ms.map((M) => [M, 0]));
-  const expanded = new Map(ms.map((M) => [M, new Set<string>()]));
   const order = shuffled(opts.configs, prng(opts.seed));
   let round = 0;
   let phase: 'search' | 'final' | 'done' = 'search';
@@ -75,26 +78,47 @@ export function halving(opts: StrategyOptions): Strategy {
         const other = ms[j];
         if (other !== undefined) for (const m of ledger.ranked(other, 'quick').slice(0, KNOBS.neighbourTop)) take(pairs, m.config, M);
       }
-      const done = expanded.get(M)!;
+      // best-first: expand the fastest configs that still have unmeasured neighbours; past expandWithin of
+      // the best only while nothing better is left, so the budget is spent where it can still pay
       let n = 0;
       for (const { config, us } of ranked) {
-        if (n >= KNOBS.expandPerRound || room(M) <= 0 || us > bestUs * (1 + KNOBS.expandWithin)) break;
-        const key = configKey(config);
-        if (done.has(key)) continue;
-        done.add(key);
+        if (n >= KNOBS.expandPerRound || room(M) <= 0) break;
+        if (n > 0 && us > bestUs * (1 + KNOBS.expandWithin)) break;
+        const fresh = neighbours(config, axes, byKey).filter((nb) => !ledger.seen(nb, M) && !ledger.wasAsked(nb, M, 'quick') && fits(nb, M));
+        if (!fresh.length) continue;
         n++;
-        for (const nb of neighbours(config, axes, byKey)) take(pairs, nb, M);
+        for (const nb of promising(fresh, M).slice(0, KNOBS.perExpansion)) take(pairs, nb, M);
       }
     });
     return pairs;
   }
 
+  /**
+   * Candidates ordered by how they did at the other Ms (time over that M's best, the nearest M first counts
+   * most); unmeasured ones keep their place after them. The best-looking go first while the budget lasts.
+   */
+  function promising(candidates: ConfigEntry[], M: number): ConfigEntry[] {
+    const score = (c: ConfigEntry): number => {
+      let best = Infinity;
+      for (const other of ms) {
+        if (other === M) continue;
+        const top = ledger.ranked(other, 'quick')[0]?.us;
+        const mine = ledger.ranked(other, 'quick').find((m) => configKey(m.config) === configKey(c))?.us;
+        if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * (1 + 0.05 * Math.abs(Math.log2(other / M))));
+      }
+      return best === Infinity ? KNOBS.unknownScore : best;
+    };
+    return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
+  }
+
+  /** Finalists per M: its own fastest, the winners of the neighbouring Ms (cross-checked here) and the seeds. */
   function final(): Pair[] {
     const pairs: Pair[] = [];
-    for (const M of ms) {
+    ms.forEach((M, i) => {
       const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m) => m.config);
-      for (const config of [...top, ...opts.seeds]) pairs.push({ config, M, effort: 'full' });
-    }
+      const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.ranked(other, 'quick').slice(0, 1).map((m) => m.config)));
+      for (const config of [...top, ...across.filter((c) => fits(c, M)), ...opts.seeds]) pairs.push({ config, M, effort: 'full' });
+    });
     return pairs;
   }
 

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createStrategy, STRATEGIES, type Ask } from '../../src/search/index.js';
+import { ReplayJournal, replay } from '../../src/search/replay.js';
+import { configKey } from '../../src/space/index.js';
+import { UserError } from '../../src/cli/errors.js';
+import { CONFIGS, MS, SHAPE, landscapeJournal, landscapeUs } from './landscape.js';
+
+const journal = new ReplayJournal(landscapeJournal());
+const pairs = CONFIGS.length * MS.length;
+
+/** Drives a strategy against the journal, recording every (config, M, effort) it asks. */
+function drive(name: string, opts: Record<string, unknown> = {}) {
+  const s = createStrategy(name, { configs: CONFIGS, ms: MS, ...opts });
+  const asked: string[] = [];
+  for (let asks: Ask[] = s.ask(); asks.length; asks = s.ask()) {
+    for (const a of asks) for (const M of a.ms) asked.push(`${M}|${a.effort}|${configKey(a.config)}`);
+    s.tell(journal.answer(SHAPE, asks));
+  }
+  return { s, asked };
+}
+
+test('exhaustive asks every fitting (config, M) pair exactly once and finds the optimum', () => {
+  const fits = (c: { BLOCK_SIZE_M: number }, M: number) => !(M === 1 && c.BLOCK_SIZE_M === 128);
+  const { s, asked } = drive('exhaustive', { fits });
+  assert.equal(asked.length, pairs - CONFIGS.length / 4);
+  assert.equal(new Set(asked).size, asked.length);
+  for (const M of MS) assert.equal(s.best().get(M)!.us, journal.optimum(SHAPE, M)!.us);
+  assert.equal(s.evaluations(), asked.length);
+});
+
+test('exhaustive with a budget samples that many pairs (random search), deterministic in the seed', () => {
+  const a = drive('exhaustive', { budget: 40, seed: 7 }).asked;
+  assert.equal(a.length, 40);
+  assert.deepEqual(drive('exhaustive', { budget: 40, seed: 7 }).asked, a);
+  assert.notDeepEqual(drive('exhaustive', { budget: 40, seed: 8 }).asked, a);
+});
+
+test('halving: deterministic, never asks a pair twice, stays within its budget, finds the optimum of a smooth landscape', () => {
+  const budget = Math.floor(0.3 * pairs);
+  const one = drive('halving', { budget, seed: 3 });
+  const two = drive('halving', { budget, seed: 3 });
+  assert.deepEqual(one.asked, two.asked);
+  assert.equal(new Set(one.asked).size, one.asked.length);
+  assert.ok(one.s.evaluations() <= budget, `${one.s.evaluations()} > ${budget}`);
+  for (const M of MS) assert.ok(one.s.best().get(M)!.us <= journal.optimum(SHAPE, M)!.us * 1.01, `M=${M}`);
+  // the final round re-times finalists at full effort, and best() reports those
+  for (const M of MS) assert.ok(one.s.finalists().get(M)!.length > 0);
+});
+
+test('seeds are evaluated at every M, even where the space filter would skip them', () => {
+  const seed = CONFIGS[5]!;
+  const { asked } = drive('halving', { budget: 20, seeds: [seed], fits: () => false });
+  for (const M of MS) assert.ok(asked.includes(`${M}|quick|${configKey(seed)}`), `M=${M}`);
+  assert.ok(drive('exhaustive', { seeds: [seed], fits: () => false }).asked.length === MS.length);
+});
+
+test('failed trials are never winners', () => {
+  const { s } = drive('exhaustive');
+  for (const [M, b] of s.best()) assert.notEqual(landscapeUs(b.config as Record<string, number>, M), null);
+});
+
+test('bad strategy names and options are one-line user errors', () => {
+  assert.throws(() => createStrategy('annealing', { configs: CONFIGS, ms: MS }), (e: unknown) => e instanceof UserError && /use one of halving, exhaustive/.test(e.message));
+  assert.throws(() => createStrategy('halving', { configs: [], ms: MS }), /configs: the space has no configs left after pruning/);
+  assert.throws(() => createStrategy('halving', { configs: CONFIGS, ms: MS, budget: 0 }), /budget/);
+  assert.throws(() => createStrategy('halving', { configs: CONFIGS, ms: [] }), /ms/);
+  assert.deepEqual(Object.keys(STRATEGIES), ['halving', 'exhaustive']);
+});
+
+test('replay reads gzipped journals and refuses pairs it never recorded', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+  const file = join(dir, 'j.jsonl.gz');
+  writeFileSync(file, gzipSync(landscapeJournal().map((r) => JSON.stringify(r)).join('\n') + '\n'));
+  const j = ReplayJournal.load(file);
+  assert.deepEqual(j.shapes(), [SHAPE]);
+  assert.deepEqual(j.ms(SHAPE), MS);
+  const s = createStrategy('exhaustive', { configs: CONFIGS, ms: [2] });
+  assert.throws(() => replay(s, j, SHAPE), /journal has no trial for N=4096,K=4096 M=2/);
+});

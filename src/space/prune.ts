@@ -11,6 +11,8 @@ export interface SpaceShape {
   E?: number;
   group_size?: number;
   top_k?: number;
+  /** MoE: whether zero points are stored (their tiles take shared memory). */
+  zero_points?: boolean;
 }
 
 /** Why a config was pruned before any trial; `--dry-run` prints counts per reason. */
@@ -44,7 +46,7 @@ const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
 type ShapeRule = (c: Cfg, s: SpaceShape, d: DeviceInfo) => PruneReason | null;
 type MRule = (c: Cfg, s: SpaceShape, M: number, d: DeviceInfo) => PruneReason | null;
 
-const smem = (family: Family): ShapeRule => (c, _s, d) => (sharedMemoryBytes(family, c) > d.shared_mem_per_block ? 'shared_memory' : null);
+const smem = (family: Family): ShapeRule => (c, s, d) => (sharedMemoryBytes(family, c, s) > d.shared_mem_per_block ? 'shared_memory' : null);
 
 /** Split-K only pays while output tiles are too few for the SMs (heuristic). */
 const splitOnFullGrid: MRule = (c, s, M, d) =>

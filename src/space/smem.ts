@@ -7,7 +7,7 @@ type Cfg = Record<string, number>;
  * copies of the 8-bit A and B tiles (kernels/w8a8.py leaves this to Triton; the recorded GPU journal checks it).
  * W4A16 and MoE: the formulas of kernels/w4a16.py and kernels/moe_w4a16.py, mirrored.
  */
-export function sharedMemoryBytes(family: Family, c: Cfg): number {
+export function sharedMemoryBytes(family: Family, c: Cfg, shape: { K?: number; group_size?: number; zero_points?: boolean } = {}): number {
   const bm = c.BLOCK_SIZE_M ?? 0;
   const bn = c.BLOCK_SIZE_N ?? 0;
   const bk = c.BLOCK_SIZE_K ?? 0;
@@ -15,6 +15,9 @@ export function sharedMemoryBytes(family: Family, c: Cfg): number {
   if (family === 'w8a8-int8' || family === 'w8a8-fp8') return stages * (bm * bk + bn * bk);
   // stages-1 copies of the bf16 A tile and the packed int4 tile, plus one bf16 copy of the dequantized tile
   if (family === 'w4a16') return Math.max(stages - 1, 1) * (bm * bk * 2 + Math.floor((bk * bn) / 2)) + bk * bn * 2;
-  // MoE: the bf16 activation tile and the int32 weight tile as loaded, per stage
-  return stages * (bm * bk * 2 + bk * bn * 4);
+  // MoE (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32 weight tile as loaded,
+  // the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one dequantized tile
+  const g = shape.group_size === undefined || shape.group_size === -1 ? (shape.K ?? Infinity) : shape.group_size;
+  const perStage = bk * bn * 4 + bm * bk * 2 + (bk > g ? bk * bn * (2 + (shape.zero_points ? 1 : 0)) : 0);
+  return (stages - 1) * perStage + bk * bn * 2;
 }

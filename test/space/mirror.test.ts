@@ -42,6 +42,7 @@ const CASES: Case[] = [
       ...[1, 100, 2048].map((M) => ({ M, N: 2048, K: 768, E: 128, top_k: 8, gemm: 'down', group_size: 128 })),
       ...[4, 300].map((M) => ({ M, N: 96, K: 192, E: 8, top_k: 2, group_size: 32 })),
       ...[16, 1024].map((M) => ({ M, N: 14336, K: 4096, E: 8, top_k: 2, group_size: -1 })),
+      ...[8, 640].map((M) => ({ M, N: 768, K: 2048, E: 64, top_k: 6, group_size: 32, zero_points: true })),
     ],
   },
 ];
@@ -53,7 +54,7 @@ for (const { family, problems, space } of CASES) {
     problems.forEach((p, i) => {
       const what = JSON.stringify(p);
       assert.deepEqual(defaultConfig(family, p), py.defaults[i], `default_config differs for ${what}`);
-      const shape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size };
+      const shape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size, zero_points: p.zero_points as boolean | undefined };
       let disagree = 0;
       let example = '';
       configs.forEach((c, j) => {

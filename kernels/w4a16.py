@@ -86,6 +86,44 @@ def _group_rows(ptr, rows, n_rows, offs_n, stride, ZP_WORDS: tl.constexpr, AWQ: 
         return tl.load(ptr + rows[:, None] * stride + offs_n[None, :], mask=mask, other=0.0).to(tl.float32)
 
 
+@triton.jit
+def _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, ROWS: tl.constexpr, GROUP: tl.constexpr,
+                  BLOCK_K: tl.constexpr, HAS_ZP: tl.constexpr, AWQ: tl.constexpr):
+    """Scales and 2^23 + zero points of the K block at k0, for a dequantized tile of ROWS rows spanning BLOCK_K
+    (ROWS = BLOCK_K: one row per k; ROWS = BLOCK_K/8: one row per packed word). One row [1, BN] when the block
+    lies in one group (GROUP >= BLOCK_K), else BLOCK_K/GROUP rows, each broadcast over its ROWS*GROUP/BLOCK_K rows."""
+    if GROUP >= BLOCK_K:
+        rows = k0 // GROUP + tl.zeros((1,), tl.int32)
+        s = _group_rows(s_ptr, rows, n_groups, offs_bn, N, False, AWQ)
+        if HAS_ZP:
+            zf = _group_rows(z_ptr, rows, n_groups, offs_bn, stride_zg, True, AWQ)
+        else:
+            zf = tl.full((1, offs_bn.shape[0]), 8388616.0, tl.float32)  # 2^23 + 8
+    else:
+        rows = k0 // GROUP + tl.arange(0, BLOCK_K // GROUP)
+        s = _group_rows(s_ptr, rows, n_groups, offs_bn, N, False, AWQ)
+        s = tl.reshape(tl.broadcast_to(s[:, None, :], (BLOCK_K // GROUP, ROWS * GROUP // BLOCK_K, offs_bn.shape[0])),
+                       (ROWS, offs_bn.shape[0]))
+        if HAS_ZP:
+            zf = _group_rows(z_ptr, rows, n_groups, offs_bn, stride_zg, True, AWQ)
+            zf = tl.reshape(tl.broadcast_to(zf[:, None, :], (BLOCK_K // GROUP, ROWS * GROUP // BLOCK_K,
+                                                             offs_bn.shape[0])), (ROWS, offs_bn.shape[0]))
+        else:
+            zf = tl.full((1, offs_bn.shape[0]), 8388616.0, tl.float32)
+    return s, zf
+
+
+@triton.jit
+def _dot(a, w, acc, UPCAST: tl.constexpr):
+    """acc + a . w with w cast to a's dtype; under the CPU interpreter (UPCAST) in fp32, since it does bf16
+    dot products on the raw bits (the values are the same: w is rounded to bf16 first)."""
+    w = w.to(a.dtype)
+    if UPCAST:
+        return tl.dot(a.to(tl.float32), w.to(tl.float32), acc)
+    else:
+        return tl.dot(a, w, acc)
+
+
 @triton.jit(do_not_specialize=["M"])  # M changes every step in a server: one binary for all M
 def w4a16_kernel(
     # pointers
@@ -98,6 +136,7 @@ def w4a16_kernel(
     AWQ: tl.constexpr,
     UPCAST: tl.constexpr,  # interpreter with bf16 activations
     EVEN_K: tl.constexpr,  # K % (BLOCK_SIZE_K * K_UNROLL) == 0: no K masks
+    NIBBLE_DOTS: tl.constexpr,  # small-M path: 8 dots per K block, one per nibble position (see launch)
     # meta-parameters
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
     GROUP_SIZE_M: tl.constexpr, SPLIT_K: tl.constexpr, K_UNROLL: tl.constexpr,
@@ -141,47 +180,50 @@ def w4a16_kernel(
     for it in range(it_start, it_end):
         for u in tl.static_range(K_UNROLL):
             k0 = (it * K_UNROLL + u) * BLOCK_SIZE_K
-            rk = k0 + offs_k
             rkw = k0 // 8 + offs_kw
-            a_ptrs = a_ptr + offs_am[:, None] * K + rk[None, :]
             q_ptrs = qw_ptr + rkw[:, None] * N + offs_bn[None, :]
             if EVEN_K:
-                a = tl.load(a_ptrs)
                 q = tl.load(q_ptrs)
             else:
-                a = tl.load(a_ptrs, mask=rk[None, :] < K, other=0.0)
                 q = tl.load(q_ptrs, mask=rkw[:, None] < K // 8, other=0)
-            # unpack: [BK/8, BN] words -> [BK/8, 8, BN] nibbles -> [BK, BN] (row 8p + j = nibble of element j)
-            nib = (q[:, None, :] >> shifts) & 0xF
-            x = tl.reshape(nib, (BLOCK_SIZE_K, BLOCK_SIZE_N))
-            x = (x | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
-            if GROUP == 0:
-                w = x - zf_col
-            elif GROUP >= BLOCK_SIZE_K:  # the whole block is in one group: one scale row
-                row = k0 // GROUP + tl.zeros((1,), tl.int32)
-                s = _group_rows(s_ptr, row, n_groups, offs_bn, N, False, AWQ)
-                if HAS_ZP:
-                    zf = _group_rows(z_ptr, row, n_groups, offs_bn, stride_zg, True, AWQ)
-                else:
-                    zf = 8388616.0
-                w = (x - zf) * s
-            else:  # BLOCK_K / GROUP groups: one scale row each, broadcast over its GROUP K rows
-                NG: tl.constexpr = BLOCK_SIZE_K // GROUP
-                rows = k0 // GROUP + tl.arange(0, NG)
-                s = _group_rows(s_ptr, rows, n_groups, offs_bn, N, False, AWQ)
-                s = tl.reshape(tl.broadcast_to(s[:, None, :], (NG, GROUP, BLOCK_SIZE_N)), (BLOCK_SIZE_K, BLOCK_SIZE_N))
-                if HAS_ZP:
-                    zf = _group_rows(z_ptr, rows, n_groups, offs_bn, stride_zg, True, AWQ)
-                    zf = tl.reshape(tl.broadcast_to(zf[:, None, :], (NG, GROUP, BLOCK_SIZE_N)),
-                                    (BLOCK_SIZE_K, BLOCK_SIZE_N))
-                else:
-                    zf = 8388616.0
-                w = (x - zf) * s
-            w = w.to(a.dtype)
-            if UPCAST:  # the CPU interpreter does bf16 dot products on the raw bits: fp32 there (same values)
-                acc = tl.dot(a.to(tl.float32), w.to(tl.float32), acc)
+            if NIBBLE_DOTS:
+                # 8 dots of depth BLOCK_K/8: nibble i of every word against the A columns it holds (stride 8);
+                # the dequantized operand keeps the loaded layout (no reshape, far fewer shared-memory stores)
+                if GROUP != 0:
+                    s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BLOCK_SIZE_K // 8,
+                                          GROUP, BLOCK_SIZE_K, HAS_ZP, AWQ)
+                for i in tl.static_range(8):
+                    e = i + AWQ * ((i % 4) * 2 + i // 4 - i)  # the element nibble i holds (AWQ: [0,2,4,6,1,3,5,7][i])
+                    x = (((q >> (4 * i)) & 0xF) | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
+                    rk = k0 + offs_kw * 8 + e
+                    a_ptrs = a_ptr + offs_am[:, None] * K + rk[None, :]
+                    if EVEN_K:
+                        a = tl.load(a_ptrs)
+                    else:
+                        a = tl.load(a_ptrs, mask=rk[None, :] < K, other=0.0)
+                    if GROUP == 0:
+                        w = x - zf_col
+                    else:
+                        w = (x - zf) * s
+                    acc = _dot(a, w, acc, UPCAST)
             else:
-                acc = tl.dot(a, w, acc)
+                rk = k0 + offs_k
+                a_ptrs = a_ptr + offs_am[:, None] * K + rk[None, :]
+                if EVEN_K:
+                    a = tl.load(a_ptrs)
+                else:
+                    a = tl.load(a_ptrs, mask=rk[None, :] < K, other=0.0)
+                # unpack: [BK/8, BN] words -> [BK/8, 8, BN] nibbles -> [BK, BN] (row 8p + j = element j)
+                nib = (q[:, None, :] >> shifts) & 0xF
+                x = tl.reshape(nib, (BLOCK_SIZE_K, BLOCK_SIZE_N))
+                x = (x | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
+                if GROUP == 0:
+                    w = x - zf_col
+                else:
+                    s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BLOCK_SIZE_K,
+                                          GROUP, BLOCK_SIZE_K, HAS_ZP, AWQ)
+                    w = (x - zf) * s
+                acc = _dot(a, w, acc, UPCAST)
 
     if GROUP == 0:
         acc = acc * _group_rows(s_ptr, tl.zeros((1,), tl.int32), 1, offs_bn, N, False, AWQ)
@@ -247,11 +289,13 @@ def default_config(family: str, problem: dict) -> dict:
 
 
 def _smem_bytes(problem: dict, config: dict) -> int:
-    """Shared memory the pipelined loop needs, roughly: num_stages copies of the A and packed-W tiles
-    plus one bf16 copy of the dequantized W tile (the dot operand)."""
+    """Shared memory the pipelined loop needs, an upper bound: num_stages * K_UNROLL copies of the A and
+    packed-W tiles plus one bf16 copy of the dequantized W tile (the dot operand). Checked on an H200 over
+    the default space (docs/BENCHMARKS.md): it refuses every config that Triton failed for shared memory,
+    and 24 of the 816 that ran (it is conservative)."""
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     per_stage = bm * bk * 2 + bk * bn // 2
-    return max(config["num_stages"] - 1, 1) * per_stage + bk * bn * 2
+    return config["num_stages"] * config["K_UNROLL"] * per_stage + bk * bn * 2
 
 
 SMEM_LIMIT = 227 * 1024  # H100/H200 opt-in shared memory per block
@@ -397,6 +441,7 @@ def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
         GROUP=0 if p["group_size"] == -1 else p["group_size"],
         HAS_ZP=inputs.qzeros is not None, AWQ=p["packing"] == "awq",
         UPCAST=_INTERPRET and a.dtype == torch.bfloat16, EVEN_K=K % (bk * unroll) == 0,
+        NIBBLE_DOTS=bm <= 32 and bk >= 128,
         BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
         SPLIT_K=split, K_UNROLL=unroll,
         num_warps=config["num_warps"], num_stages=config["num_stages"],

@@ -37,11 +37,12 @@ def run(p, config, seed=0):
 @pytest.mark.parametrize("group_size", [32, 64, 128, -1])
 @pytest.mark.parametrize("zero_points", [True, False])
 @pytest.mark.parametrize("packing", ["plain", "awq"])
-def test_groups_zero_points_packings(group_size, zero_points, packing):
-    # BLOCK_K 64: one scale row per block for g >= 64, two rows broadcast per block for g = 32; split-K 4 over
-    # 6 iterations (uneven shares)
+@pytest.mark.parametrize("block_k", [64, 128])
+def test_groups_zero_points_packings(group_size, zero_points, packing, block_k):
+    # BLOCK_K 64 (reshape path): one scale row per block for g >= 64, two broadcast rows for g = 32; BLOCK_K 128
+    # with BLOCK_M 16 (nibble-dot path): up to four groups per block; split-K 3 over uneven shares
     p = problem(M=19, N=40, K=384, group_size=group_size, zero_points=zero_points, packing=packing)
-    run(p, cfg(bk=64, split=4))
+    run(p, cfg(bk=block_k, split=3 if block_k == 64 else 2))
 
 
 @pytest.mark.parametrize("config", [cfg(bk=128, unroll=2, split=2), cfg(bm=32, bn=16, bk=16, unroll=4), cfg(bk=256)],

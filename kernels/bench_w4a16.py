@@ -30,7 +30,7 @@ from kernels.timing import copies_needed, measure
 
 FAM = "w4a16"
 DEFAULT_SPACE = {  # the default search space (src/space mirrors it)
-    "BLOCK_SIZE_M": [16, 32, 64, 128], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [64, 128, 256],
+    "BLOCK_SIZE_M": [16, 32, 64, 128, 256], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [64, 128, 256],
     "GROUP_SIZE_M": [8], "num_warps": [4, 8], "num_stages": [3, 4], "SPLIT_K": [1, 2, 4, 8], "K_UNROLL": [1, 2],
 }
 CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points": True, "packing": "plain"}
@@ -64,7 +64,7 @@ def candidates(M: int) -> list[dict]:
         axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=[64, 128], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1, 2], K_UNROLL=[1])
     else:
-        axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[64, 128], num_warps=[4, 8],
+        axes = dict(BLOCK_SIZE_M=[128, 256], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[64, 128], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])
     axes["GROUP_SIZE_M"] = [8]
     keys = list(axes)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Backend, FAMILIES, Family, type ModelShapes } from '../schema/index.js';
 import { DEFAULT_M_GRID } from '../models/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
-import { DEFAULT_STRATEGY } from '../search/index.js';
+import { DEFAULT_STRATEGY, STRATEGIES } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
 import { resolveGpus } from '../runner/gpus.js';
 import { UserError } from './errors.js';
@@ -76,6 +76,7 @@ const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${
 async function action(raw: RawOptions, argv: string[]): Promise<void> {
   const backend = Backend.safeParse(raw.backend);
   if (!backend.success) throw new UserError(`--backend must be cuda, sim or interpret; got ${JSON.stringify(raw.backend)}`);
+  if (!(raw.strategy in STRATEGIES)) throw new UserError(`unknown strategy '${raw.strategy}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
   const tp = int('--tp', raw.tp, 1);
   const gpus = resolveGpus(raw.gpus, backend.data);
   const sim = backend.data === 'sim';

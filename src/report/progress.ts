@@ -48,14 +48,19 @@ export class Progress {
     if (this.mode === 'json') return this.event('note', { message: text });
     this.clear();
     this.out.write(`${text}\n`);
-    this.draw(true);
+    if (this.running) this.draw(true);
+  }
+
+  /** Between start() and stop(): only then is a bar drawn. */
+  get running(): boolean {
+    return this.timer !== null;
   }
 
   start(total: number, resumed: number): void {
     this.counts = { done: resumed, total, failed: 0, resumed };
     this.started = Date.now();
-    if (this.mode !== 'json') this.timer = setInterval(() => this.draw(false), this.mode === 'tty' ? 500 : this.plainEveryMs);
-    this.timer?.unref();
+    this.timer = setInterval(() => this.draw(false), this.mode === 'tty' ? 500 : this.plainEveryMs);
+    this.timer.unref();
     this.draw(true);
   }
 
@@ -103,7 +108,7 @@ export class Progress {
   }
 
   private draw(force: boolean): void {
-    if (this.mode === 'json') return;
+    if (this.mode === 'json' || !this.running) return;
     const now = Date.now();
     if (this.mode === 'plain') {
       if (!force && now - this.lastDraw < this.plainEveryMs) return;

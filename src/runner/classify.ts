@@ -55,7 +55,9 @@ export function explainStartFailure(stderr: string, python: string): string {
   const text = stderr.trim();
   const missing = /No module named '?([\w.]+)'?/.exec(text);
   if (missing) return `the worker's Python (${python}) has no module ${missing[1]}; install it there or set TRITUNE_PYTHON`;
-  if (/ENOENT|not found|No such file/i.test(text)) return `cannot run ${python}; install Python 3 or set TRITUNE_PYTHON`;
+  const script = /can't open file '([^']+)'/.exec(text);
+  if (script) return `the worker script ${script[1]} does not exist; run from the tritune folder or set TRITUNE_KERNELS`;
+  if (/ENOENT|command not found|No such file/i.test(text)) return `cannot run ${python}; install Python 3 or set TRITUNE_PYTHON`;
   if (/no CUDA|CUDA driver|cuda.is_available|No GPU|no NVIDIA|NVIDIA driver/i.test(text)) {
     return 'no usable CUDA GPU for the worker (check nvidia-smi and --gpus), or use --backend sim to test without one';
   }

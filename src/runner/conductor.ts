@@ -9,7 +9,8 @@ import { Progress, progressMode } from '../report/progress.js';
 import { renderResultsTable, type ResultRow } from '../report/table.js';
 import { CompilePool } from './compile.js';
 import { decideShape, writeShape } from './finalize.js';
-import { makeJobs, shapeSpecs } from './jobs.js';
+import { makeJobs, readIncumbents, shapeSpecs } from './jobs.js';
+import { loadIncumbents } from './incumbents.js';
 import { makePlan, renderPlan, estimateTrials } from './plan.js';
 import { GpuSlot, benchSpec } from './pool.js';
 import { makeUnits, type Unit } from './units.js';
@@ -71,10 +72,27 @@ export async function runTune(opts: TuneOptions): Promise<number> {
         onHello: (gpu, h) => progress.event('worker', { gpu, pid: h.pid, device: h.device.name, simulated: h.simulated }),
         onState: (gpu, state, note) => {
           progress.gpu({ index: gpu, device: opts.gpus[gpu]!, state });
-          if (state === 'gone') progress.note(`gpu${gpu} (CUDA_VISIBLE_DEVICES=${opts.gpus[gpu]}) given up: ${note}`);
+          if (state === 'gone' && progress.running) progress.note(`gpu${gpu} (CUDA_VISIBLE_DEVICES=${opts.gpus[gpu]}) given up: ${note}`);
         },
       }),
   );
+  const cleanups: Array<() => void> = [() => slots.forEach((s) => s.kill()), () => progress.stop()];
+  try {
+    return await conduct(opts, progress, slots, spec, specs, cleanups);
+  } finally {
+    for (const c of cleanups) c(); // an unexpected error must not leave workers behind
+  }
+}
+
+async function conduct(
+  opts: TuneOptions,
+  progress: Progress,
+  slots: GpuSlot[],
+  spec: ReturnType<typeof benchSpec>,
+  specs: ReturnType<typeof shapeSpecs>,
+  cleanups: Array<() => void>,
+): Promise<number> {
+  const sim = opts.backend === 'sim';
   await Promise.all(slots.map((s) => s.ensure()));
   const live = slots.filter((s) => s.hello);
   if (live.length === 0) throw new UserError(`no worker could start: ${slots[0]?.lastFailure ?? 'unknown reason'}`);
@@ -85,7 +103,8 @@ export async function runTune(opts: TuneOptions): Promise<number> {
     throw new UserError(`the GPUs are different devices (${[...names].join(', ')}); tune one kind at a time with --gpus`);
   }
 
-  const jobs = makeJobs(specs, { space: opts.space, ms: opts.ms, device: hello.device, out: opts.out, force: opts.force });
+  const jobs = makeJobs(specs, { space: opts.space, ms: opts.ms, device: hello.device });
+  if (opts.dryRun) for (const job of jobs) job.incumbents = readIncumbents(opts.out, job, hello.device.name);
   const units = makeUnits(jobs);
   const compileWorkers = opts.compileWorkers;
   const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, strategy: opts.strategy, budget: opts.budget, gpus: opts.gpus.length, compileWorkers, backend: opts.backend });
@@ -110,6 +129,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
     });
     for (const n of journal.notes) progress.note(n);
     journals.set(family, journal);
+    loadIncumbents(jobs.filter((j) => j.family === family), { journalPath: journal.path, out: opts.out, device: hello.device.name, force: opts.force });
     known.set(family, new Map(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t])));
   }
 
@@ -127,6 +147,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  cleanups.push(() => compile.kill(), () => process.off('SIGINT', onSignal), () => process.off('SIGTERM', onSignal));
 
   const queue: Unit[] = [...units];
   const outcomes: UnitOutcome[] = [];

@@ -58,22 +58,16 @@ export function readIncumbents(out: string, spec: ShapeSpec, device: string): Ma
   return new Map(Object.entries(r.value.entries).map(([m, c]) => [Number(m), c]));
 }
 
-/** Enumerates and prunes each shape's space on the device the workers reported. */
+/** Enumerates and prunes each shape's space on the device the workers reported (incumbents: see incumbents.ts). */
 export function makeJobs(
   specs: ShapeSpec[],
-  opts: { space: string; ms: number[]; device: DeviceInfo; out: string; force: boolean },
+  opts: { space: string; ms: number[]; device: DeviceInfo },
 ): ShapeJob[] {
   return specs.map((spec) => {
     const space = enumerateSpace(spec.family, opts.space, { shape: spec.shape, ms: opts.ms, device: opts.device });
     if (space.configs.length === 0) {
       throw new UserError(`${spec.family} ${spec.key}: every config of space ${opts.space} was pruned (${JSON.stringify(space.pruned)}); use a larger --space`);
     }
-    let incumbents = new Map<number, ConfigEntry>();
-    try {
-      incumbents = readIncumbents(opts.out, spec, opts.device.name);
-    } catch (err) {
-      if (!opts.force) throw err;
-    }
-    return { ...spec, ms: opts.ms, space, incumbents };
+    return { ...spec, ms: opts.ms, space, incumbents: new Map<number, ConfigEntry>() };
   });
 }

@@ -1,0 +1,40 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { ConfigEntry } from '../schema/index.js';
+import { WireConfig } from '../schema/index.js';
+import { readIncumbents } from './jobs.js';
+import type { ShapeJob } from './units.js';
+
+/**
+ * Incumbents are the entries already in --out when a run starts. They are frozen beside the journal the
+ * first time, so a resumed run (or a re-run of a finished one) sees the same incumbents, and not the
+ * files it wrote itself: resuming then asks exactly the same trials and writes exactly the same files.
+ * --no-resume starts a new journal and reads the incumbents afresh.
+ */
+const Frozen = z.record(z.string(), z.record(z.string(), WireConfig));
+
+export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; out: string; device: string; force: boolean }): void {
+  const path = join(dirname(opts.journalPath), 'incumbents.json');
+  let frozen: Record<string, Record<string, Record<string, number>>> = {};
+  if (existsSync(path)) {
+    const r = Frozen.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (r.success) frozen = r.data;
+  }
+  let changed = false;
+  for (const job of jobs) {
+    const id = `${resolve(opts.out)}|${opts.device}|${job.family}|${job.key}`;
+    if (!(id in frozen)) {
+      let found = new Map<number, ConfigEntry>();
+      try {
+        found = readIncumbents(opts.out, job, opts.device);
+      } catch (err) {
+        if (!opts.force) throw err;
+      }
+      frozen[id] = Object.fromEntries([...found].map(([M, c]) => [String(M), c as Record<string, number>]));
+      changed = true;
+    }
+    job.incumbents = new Map(Object.entries(frozen[id]!).map(([M, c]) => [Number(M), c as ConfigEntry]));
+  }
+  if (changed) writeFileSync(path, JSON.stringify(frozen, null, 1) + '\n');
+}

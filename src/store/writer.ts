@@ -56,6 +56,9 @@ const normKeys = <T>(rec: Record<string | number, T>, what: string): Record<stri
   return out;
 };
 
+const sameShape = (a: WeightShape, b: WeightShape): boolean =>
+  a.N === b.N && a.K === b.K && a.E === b.E && a.group_size === b.group_size;
+
 /**
  * Merges new entries into `<dir>/<family>/<name>.json` and its sidecar, sorts by M, validates with zod,
  * and writes both atomically (temp file in the same folder + rename; the config first, then the sidecar).
@@ -80,6 +83,10 @@ export function writeTunedConfig(req: WriteRequest): WriteResult {
     const r = readMeta(metaPath);
     if (r.ok) oldMeta = r.value;
     else if (!req.force) throw new UserError(`refusing to overwrite ${metaPath}: it fails validation (${r.problems[0]}); fix it or pass --force to replace it`);
+  }
+  if (oldMeta && !sameShape(oldMeta.shape, req.shape)) {
+    // MoE names carry no K, so two GEMMs of one model can map to one name (e.g. up and down when 2*intermediate = hidden)
+    throw new UserError(`refusing to write ${path}: it holds results for shape ${JSON.stringify(oldMeta.shape)}, not ${JSON.stringify(req.shape)}; write to another --out`);
   }
   if (oldMeta && oldMeta.simulated !== req.meta.simulated) {
     if (!req.force) {

@@ -80,3 +80,11 @@ test('simulated results are refused under any tuned-configs folder, allowed else
   // measured results are not merged into a simulated file
   assert.throws(() => writeTunedConfig({ ...base(join(dir, 'sim-out')), entries: { 2: w8a8(64) }, meta: metaFor({ 2: 5 }) }), /refusing to mix simulated/);
 });
+
+test('a MoE file name shared by two weight shapes is refused, not mixed', () => {
+  const dir = tmp();
+  const moe = (K: number) => ({ dir, family: 'moe-w4a16' as const, shape: { E: 64, N: 2048, K, group_size: 128 }, device: H100.name });
+  const entry = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3 };
+  writeTunedConfig({ ...moe(2048), entries: { 1: entry }, meta: metaFor({ 1: 5 }) });
+  assert.throws(() => writeTunedConfig({ ...moe(1024), entries: { 1: entry }, meta: metaFor({ 1: 5 }) }), /holds results for shape .*"K":2048.*not .*"K":1024/);
+});

@@ -36,7 +36,9 @@ export class Progress {
     /** Milliseconds between plain lines (TTY redraws are throttled to 10 per second). */
     private readonly plainEveryMs = 5000,
     private readonly label = '',
-  ) {}
+  ) {
+    out.on('error', () => {}); // a closed pipe (| head) must not crash the run; the journal keeps the results
+  }
 
   /** Emits a structured event (only --json prints it; the others keep their own rendering). */
   event(type: string, body: Record<string, unknown>): void {

@@ -24,7 +24,7 @@ interface KnownError {
 /** Known Triton / CUDA / PyTorch messages, first match wins. */
 const KNOWN_ERRORS: readonly KnownError[] = [
   // Sticky CUDA errors: the context is poisoned; every later launch in this process fails too.
-  { pattern: /illegal (memory )?address|illegal instruction|misaligned address/i, status: 'crash', sticky: true, why: 'kernel faulted' },
+  { pattern: /illegal (memory )?(address|access)|illegal instruction|misaligned address/i, status: 'crash', sticky: true, why: 'kernel faulted' },
   { pattern: /unspecified launch failure|device-side assert|CUDA error: an? (unknown|unspecified)/i, status: 'crash', sticky: true, why: 'kernel aborted' },
   // Resource limits: the config cannot run this problem on this device; not the worker's fault.
   { pattern: /OutOfResources|out of resource|shared memory|too many resources requested/i, status: 'invalid', sticky: false, why: 'over a device limit' },

@@ -96,6 +96,7 @@ export interface JTrial {
   status: string;
   us: number | null;
   gpu: number;
+  at: string;
 }
 
 /** The trial records of every journal under dir/st (the current journals, not ones set aside). */

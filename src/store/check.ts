@@ -3,7 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import { FAMILIES, type Family, type Meta, type TunedConfigFile } from '../schema/index.js';
 import { DEFAULT_M_GRID } from '../models/grid.js';
 import { metaFileName, parseConfigFileName } from './naming.js';
-import { mKeys, readMeta, readTunedConfig } from './reader.js';
+import { formatTunedConfig } from './format.js';
+import { mKeys, parseTunedConfig, readMeta, readText } from './reader.js';
 
 /** What `tune validate` says about one file: findings fail the check (exit 1), warnings do not. */
 export interface FileReport {
@@ -47,19 +48,23 @@ export function checkFile(path: string, grid: readonly number[] = DEFAULT_M_GRID
   if ((FAMILIES as readonly string[]).includes(folder) && folder !== parsed.family) {
     report.findings.push(`folder: the file name is a ${parsed.family} name but the file is in ${folder}/`);
   }
-  const r = readTunedConfig(path, parsed.family);
+  const text = readText(path);
+  const r = text.ok ? parseTunedConfig(text.value, parsed.family) : text;
   if (!r.ok) {
     report.findings.push(...r.problems);
     return report;
   }
-  report.keys = mKeys(r.value.entries);
+  report.keys = mKeys(r.value);
+  if (text.ok && text.value !== formatTunedConfig(parsed.family, r.value)) {
+    report.warnings.push('layout differs from the canonical one (4-space indent, keys in family order, trailing newline)');
+  }
   const metaPath = join(dirname(path), metaFileName(name));
   if (!existsSync(metaPath)) report.findings.push(`sidecar: ${metaFileName(name)} is missing (provenance and measurements go there)`);
   else {
     const m = readMeta(metaPath);
     if (!m.ok) report.findings.push(...m.problems.map((p) => `sidecar ${p}`));
     else {
-      report.findings.push(...sidecarFindings(name, parsed.family, r.value.entries, m.value));
+      report.findings.push(...sidecarFindings(name, parsed.family, r.value, m.value));
       const unmeasured = report.keys.filter((k) => !(String(k) in m.value.entries));
       if (unmeasured.length) report.warnings.push(`sidecar has no measurement for M ${unmeasured.join(', ')}`);
     }

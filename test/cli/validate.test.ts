@@ -59,3 +59,12 @@ test('validate --help exits 0', () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Usage: tune validate/);
 });
+
+test('validate warns (exit 0) about a valid file in a non-canonical layout', () => {
+  const dir = tempWithFixtures();
+  const file = join(dir, W8A8_FILE);
+  writeFileSync(file, JSON.stringify(JSON.parse(readFileSync(file, 'utf8'))));
+  const r = tune(['validate', file]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /warning: layout differs from the canonical one/);
+});

@@ -53,7 +53,7 @@ export function statusOfWorkerFailure(failure: WorkerFailure): TrialStatus {
  */
 export function explainStartFailure(stderr: string, python: string): string {
   const text = stderr.trim();
-  const missing = /No module named '?([\w.]+)'?/.exec(text);
+  const missing = /(?:No module named|cannot import) '?([\w.]+)'?/.exec(text);
   if (missing) return `the worker's Python (${python}) has no module ${missing[1]}; install it there or set TRITUNE_PYTHON`;
   const script = /can't open file '([^']+)'/.exec(text);
   if (script) return `the worker script ${script[1]} does not exist; run from the tritune folder or set TRITUNE_KERNELS`;

@@ -47,6 +47,14 @@ export class ReplayJournal {
     return new ReplayJournal(records);
   }
 
+  /** Every recorded trial (the latest of each pair and effort). */
+  *trials(): Generator<JournalTrial> {
+    for (const cell of new Set(this.cells.values())) {
+      if (cell.quick) yield cell.quick;
+      if (cell.full) yield cell.full;
+    }
+  }
+
   shapes(): string[] {
     return [...this.byShape.keys()];
   }

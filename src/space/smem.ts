@@ -3,8 +3,10 @@ import type { Family } from '../schema/index.js';
 type Cfg = Record<string, number>;
 
 /**
- * Shared memory one CTA needs, in bytes, by each family's own estimate. W8A8: the pipeline keeps `num_stages`
- * copies of the 8-bit A and B tiles (kernels/w8a8.py leaves this to Triton; the recorded GPU journal checks it).
+ * Shared memory one CTA needs, in bytes, by each family's own estimate. W8A8 (kernels/w8a8.py leaves this to
+ * Triton): the pipeline keeps copies of the 8-bit A and B tiles, `num_stages` of them on the wgmma path
+ * (BLOCK_SIZE_M >= 64 on Hopper) and `num_stages - 1` on the mma path; exact against every out-of-resources
+ * size Triton 3.6 reported on an H200 in the committed journal (test/search/proof.test.ts checks it).
  * W4A16 and MoE: the formulas of kernels/w4a16.py and kernels/moe_w4a16.py, mirrored.
  */
 export function sharedMemoryBytes(family: Family, c: Cfg, shape: { K?: number; group_size?: number; zero_points?: boolean } = {}): number {
@@ -12,7 +14,7 @@ export function sharedMemoryBytes(family: Family, c: Cfg, shape: { K?: number; g
   const bn = c.BLOCK_SIZE_N ?? 0;
   const bk = c.BLOCK_SIZE_K ?? 0;
   const stages = c.num_stages ?? 1;
-  if (family === 'w8a8-int8' || family === 'w8a8-fp8') return stages * (bm * bk + bn * bk);
+  if (family === 'w8a8-int8' || family === 'w8a8-fp8') return (bm >= 64 ? stages : stages - 1) * (bm + bn) * bk;
   // stages-1 copies of the bf16 A tile and the packed int4 tile, plus one bf16 copy of the dequantized tile
   if (family === 'w4a16') return Math.max(stages - 1, 1) * (bm * bk * 2 + Math.floor((bk * bn) / 2)) + bk * bn * 2;
   // MoE (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32 weight tile as loaded,

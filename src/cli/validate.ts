@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkFile, type FileReport } from '../store/check.js';
+import { isMetaFileName } from '../store/naming.js';
 import { listConfigFiles } from '../store/scan.js';
 import { EXIT, UserError } from './errors.js';
 
@@ -16,9 +17,10 @@ export function registerValidate(program: Command): void {
       const files: string[] = [];
       for (const p of paths) {
         if (!existsSync(p)) throw new UserError(`${p} does not exist (give tuned-config files or folders; default tuned-configs/)`);
-        files.push(...listConfigFiles(p));
+        // a sidecar given directly stands for its config file
+        files.push(...listConfigFiles(p).map((f) => (isMetaFileName(f) ? f.replace(/\.meta\.json$/, '.json') : f)));
       }
-      const reports = files.map((f) => checkFile(f));
+      const reports = [...new Set(files)].map((f) => checkFile(f));
       if (opts.json) console.log(JSON.stringify(reports, null, 2));
       else print(reports, opts.quiet ?? false);
       const bad = reports.filter((r) => r.findings.length).length;

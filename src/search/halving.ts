@@ -98,13 +98,18 @@ export function halving(opts: StrategyOptions): Strategy {
    * most); unmeasured ones keep their place after them. The best-looking go first while the budget lasts.
    */
   function promising(candidates: ConfigEntry[], M: number): ConfigEntry[] {
+    const elsewhere = ms
+      .filter((other) => other !== M)
+      .map((other) => {
+        const ranked = ledger.ranked(other, 'quick');
+        return { top: ranked[0]?.us, times: new Map(ranked.map((m) => [configKey(m.config), m.us])), weight: 1 + 0.05 * Math.abs(Math.log2(other / M)) };
+      });
     const score = (c: ConfigEntry): number => {
+      const key = configKey(c);
       let best = Infinity;
-      for (const other of ms) {
-        if (other === M) continue;
-        const top = ledger.ranked(other, 'quick')[0]?.us;
-        const mine = ledger.ranked(other, 'quick').find((m) => configKey(m.config) === configKey(c))?.us;
-        if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * (1 + 0.05 * Math.abs(Math.log2(other / M))));
+      for (const { top, times, weight } of elsewhere) {
+        const mine = times.get(key);
+        if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * weight);
       }
       return best === Infinity ? KNOBS.unknownScore : best;
     };

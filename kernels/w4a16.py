@@ -27,6 +27,11 @@ nibbles in registers with a float trick (nibble | 0x4B000000 read as fp32 is 2^2
 activation dtype and calls tl.dot with fp32 accumulation. Scales: BLOCK_K <= g loads one scale row
 per block; BLOCK_K > g loads BLOCK_K/g rows and broadcasts each over its g K rows (one scale per K
 row, as the MoE kernels do). Per-channel scales are applied once to the accumulator after the loop.
+Small-M tiles (BLOCK_SIZE_M <= 32 with BLOCK_SIZE_K >= 128, chosen in `launch`, not a config key) take the
+nibble-dot path instead: no reshape; nibble i of every word of the block is dequantized as a [BK/8, BN] tile
+and multiplied with the A columns it holds (k = 8p + element(i), a stride-8 load of A), eight dots per block.
+The PTX has about 8x fewer shared-memory stores there; on the H200 it was faster for M <= 4, slower at M=16
+(docs/BENCHMARKS.md).
 
 Meta-parameters (the W4A16Entry config of src/schema/config.ts):
     BLOCK_SIZE_M/N/K, GROUP_SIZE_M (pid swizzle), num_warps, num_stages as in Triton's matmul tutorial.

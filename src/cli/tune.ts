@@ -81,7 +81,7 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
   const gpus = resolveGpus(raw.gpus, backend.data);
   const sim = backend.data === 'sim';
   const compileWorkers =
-    raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(cpus().length - gpus.length - 1, 4 * gpus.length, 16));
+    raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(cpus().length - gpus.length - 1, 16));
   const groupSize = Number(raw.groupSize);
   if (![32, 64, 128, -1].includes(groupSize)) throw new UserError(`--group-size must be 32, 64, 128 or -1 (per channel); got ${JSON.stringify(raw.groupSize)}`);
   const keepWithin = Number(raw.keepWithin);

@@ -68,10 +68,7 @@ const RULES: Record<'w8a8' | 'w4a16' | 'moe', { shape: ShapeRule[]; m: MRule[] }
   // kernels/w4a16.py invalid_reason, in its order
   w4a16: {
     shape: [
-      (c, s) => {
-        const iters = cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!);
-        return (c.SPLIT_K! - 1) * cdiv(iters, c.SPLIT_K!) >= iters ? 'split_k_no_k' : null;
-      },
+      (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
       (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
       smem('w4a16'),
     ],

@@ -15,8 +15,9 @@ export function sharedMemoryBytes(family: Family, c: Cfg, shape: { K?: number; g
   const bk = c.BLOCK_SIZE_K ?? 0;
   const stages = c.num_stages ?? 1;
   if (family === 'w8a8-int8' || family === 'w8a8-fp8') return (bm >= 64 ? stages : stages - 1) * (bm + bn) * bk;
-  // stages-1 copies of the bf16 A tile and the packed int4 tile, plus one bf16 copy of the dequantized tile
-  if (family === 'w4a16') return Math.max(stages - 1, 1) * (bm * bk * 2 + Math.floor((bk * bn) / 2)) + bk * bn * 2;
+  // an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile, plus one bf16 copy of
+  // the dequantized tile (checked there on an H200: refuses every config Triton failed for shared memory)
+  if (family === 'w4a16') return stages * (c.K_UNROLL ?? 1) * (bm * bk * 2 + Math.floor((bk * bn) / 2)) + bk * bn * 2;
   // MoE (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32 weight tile as loaded,
   // the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one dequantized tile
   const g = shape.group_size === undefined || shape.group_size === -1 ? (shape.K ?? Infinity) : shape.group_size;

@@ -71,8 +71,10 @@ export function registerDiff(program: Command): void {
       const [oldSide, newSide] = await loadSides(paths, opts);
       const result = diffSides(oldSide, newSide);
       if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-      else if (opts.markdown) process.stdout.write(renderDiffMarkdown(result, { all: opts.all }));
-      else process.stdout.write(renderDiffTable(result, { all: opts.all }));
+      else if (opts.markdown) {
+        const title = opts.base === undefined ? undefined : `tuned-configs diff against ${opts.base}`;
+        process.stdout.write(renderDiffMarkdown(result, { all: opts.all, title }));
+      } else process.stdout.write(renderDiffTable(result, { all: opts.all }));
       if (opts.failOnRegression === undefined) return;
       const bad = regressions(result, opts.failOnRegression);
       for (const { path, entry: e } of bad) {

@@ -18,8 +18,12 @@ export interface CompileJob {
 interface Entry {
   abort: AbortController;
   started: boolean;
+  finished: boolean;
   done: Promise<void>;
 }
+
+/** Where a config's compile stands: not asked, queued, compiling, or in the cache. */
+export type CompileState = 'none' | 'queued' | 'running' | 'done';
 
 export class CompilePool {
   private readonly queue: PQueue;
@@ -49,7 +53,7 @@ export class CompilePool {
   prefetch(job: CompileJob): void {
     if (!this.enabled || this.entries.has(job.key)) return;
     const abort = new AbortController();
-    const entry: Entry = { abort, started: false, done: Promise.resolve() };
+    const entry: Entry = { abort, started: false, finished: false, done: Promise.resolve() };
     entry.done = this.queue
       .add(
         async () => {
@@ -61,8 +65,23 @@ export class CompilePool {
       .then(
         () => undefined,
         () => undefined,
-      );
+      )
+      .finally(() => (entry.finished = true));
     this.entries.set(job.key, entry);
+  }
+
+  state(key: string): CompileState {
+    const e = this.entries.get(key);
+    return !e ? 'none' : e.finished ? 'done' : e.started ? 'running' : 'queued';
+  }
+
+  /** Resolves when the first of these compiles ends (immediately when none is running). */
+  async firstDone(keys: string[]): Promise<void> {
+    const running = keys.map((k) => this.entries.get(k)).filter((e): e is Entry => !!e && e.started && !e.finished);
+    if (running.length === 0) return;
+    const t0 = Date.now();
+    await Promise.race(running.map((e) => e.done));
+    this.waitedMs += Date.now() - t0;
   }
 
   /** Before a bench request: wait for this config's compile if it is running; drop it if still queued. */

@@ -43,6 +43,9 @@ export interface TuneOptions {
   command: string;
 }
 
+/** Units in flight per GPU (their requests take turns on the one worker); TRITUNE_UNITS_PER_GPU overrides. */
+const UNITS_PER_GPU = 3;
+
 const startTimeoutMs = (backend: Backend) => Number(process.env.TRITUNE_START_TIMEOUT_S ?? (backend === 'sim' ? 30 : 180)) * 1000;
 
 /** A clock that SOURCE_DATE_EPOCH can pin, so two runs over the same results write identical sidecars. */
@@ -187,7 +190,11 @@ async function conduct(
       }
     }
   };
-  await Promise.all(live.map((s) => drive(s)));
+  // A few units per GPU at once: while one waits for its configs to compile, another's are measured.
+  const perGpu = Math.max(1, Number(process.env.TRITUNE_UNITS_PER_GPU ?? UNITS_PER_GPU));
+  const loops: Array<Promise<void>> = [];
+  for (let k = 0; k < perGpu; k++) for (const s of live) loops.push(drive(s)); // round-robin: every GPU starts on a unit
+  await Promise.all(loops);
   const wallMs = Date.now() - t0;
   progress.stop();
   await Promise.all(slots.map((s) => s.stop()));

@@ -69,6 +69,18 @@ export class GpuSlot {
    * not be this config's fault); a hang is not retried (it costs a whole timeout and is usually the config's).
    */
   async bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
+    // Several units may share this GPU (so one waiting on the compiler does not idle it): one request at a time.
+    const turn = this.queue.then(() => this.benchNow(req, timeoutMs));
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
     let restarted = false;
     for (let attempt = 0; ; attempt++) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };

@@ -18,6 +18,9 @@ export interface Measurement {
   gpu: number;
 }
 
+/** How long a unit waits for its queued compiles (the pool busy with other units) before compiling on the GPU. */
+const QUEUED_WAIT_MS = 2000;
+
 /** What a finished unit hands to the final selection. */
 export interface UnitOutcome {
   unit: Unit;
@@ -92,20 +95,45 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
     problems: ms.map((M) => problemFor(family, shape, M)),
   });
 
+  /** One request on the GPU; its trials are journaled at once. Null when the run is being interrupted. */
+  const measure = async (ask: Ask, missing: number[]): Promise<JournalTrial[] | null> => {
+    const problems = missing.map((M) => problemFor(family, shape, M));
+    const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, ctx.timeoutMs * problems.length);
+    if (ctx.stopping()) return null; // killed by Ctrl-C (or the GPU was given up): not a result
+    const at = new Date().toISOString();
+    const fresh: JournalTrial[] = missing.map((M, i) => {
+      const r = out.ok ? out.result.results.find((x) => x.index === i) : undefined;
+      const status: TrialStatus = out.ok ? (r?.status ?? 'crash') : out.status;
+      const message = out.ok ? (r ? r.message : 'worker gave no result for this problem') : out.message;
+      return {
+        type: 'trial' as const,
+        shape: shapeKey,
+        M,
+        config: ask.config as Record<string, number>,
+        effort: ask.effort,
+        status,
+        us: status === 'ok' ? (r?.us ?? null) : null,
+        spread: status === 'ok' ? (r?.spread ?? null) : null,
+        gpu: slot.index,
+        message: message ?? null,
+        at,
+      };
+    });
+    ctx.journal.append(fresh);
+    const ck = configKey(ask.config);
+    for (const t of fresh) {
+      ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
+      keep(t.M, { config: ask.config, status: t.status, us: t.us, spread: t.spread, effort: t.effort, gpu: t.gpu });
+    }
+    return fresh;
+  };
+
   for (let asks = strategy.ask(); asks.length > 0; asks = strategy.ask()) {
-    const toRun = asks.map((a) => ({ ask: a, missing: missingOf(a) }));
-    const benchable = toRun.filter((t) => t.missing.length > 0);
-    let prefetched = 0;
-    const prefetch = () => {
-      while (prefetched < benchable.length && prefetched < nextBench + ctx.lookAhead) {
-        const t = benchable[prefetched++]!;
-        ctx.compile.prefetch(compileJob(t.ask, t.missing));
-      }
-    };
-    let nextBench = 0;
-    prefetch();
-    const evals: Evaluation[] = [];
-    for (const { ask, missing } of toRun) {
+    // Per ask, its evaluations: told in ask order, whatever order the GPU measured them in.
+    const evals: Evaluation[][] = asks.map(() => []);
+    const missingBy = new Map<number, number[]>();
+    asks.forEach((ask, i) => {
+      const missing = missingOf(ask);
       const ck = configKey(ask.config);
       let fromJournal = 0;
       for (const M of ask.ms) {
@@ -113,47 +141,40 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
         if (!rec || missing.includes(M)) continue;
         fromJournal++;
         keep(M, { config: ask.config, status: rec.status, us: rec.us, spread: rec.spread, effort: ask.effort, gpu: rec.gpu });
-        evals.push({ config: ask.config, M, us: rec.status === 'ok' ? rec.us : null, effort: ask.effort });
+        evals[i]!.push({ config: ask.config, M, us: rec.status === 'ok' ? rec.us : null, effort: ask.effort });
       }
-      let fresh: JournalTrial[] = [];
-      if (missing.length > 0) {
-        if (ctx.stopping()) return null;
-        nextBench++;
-        prefetch();
-        await ctx.compile.ready(compileJob(ask, missing).key);
-        const problems = missing.map((M) => problemFor(family, shape, M));
-        const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, ctx.timeoutMs * problems.length);
-        if (ctx.stopping()) return null; // killed by Ctrl-C: not a result
-        const at = new Date().toISOString();
-        fresh = missing.map((M, i) => {
-          const r = out.ok ? out.result.results.find((x) => x.index === i) : undefined;
-          const status: TrialStatus = out.ok ? (r?.status ?? 'crash') : out.status;
-          const us = status === 'ok' ? (r?.us ?? null) : null;
-          const message = out.ok ? (r ? r.message : 'worker gave no result for this problem') : out.message;
-          return {
-            type: 'trial' as const,
-            shape: shapeKey,
-            M,
-            config: ask.config as Record<string, number>,
-            effort: ask.effort,
-            status,
-            us,
-            spread: status === 'ok' ? (r?.spread ?? null) : null,
-            gpu: slot.index,
-            message: message ?? null,
-            at,
-          };
-        });
-        ctx.journal.append(fresh);
-        for (const t of fresh) {
-          ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
-          keep(t.M, { config: ask.config, status: t.status, us: t.us, spread: t.spread, effort: t.effort, gpu: t.gpu });
-          evals.push({ config: ask.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
-        }
+      if (fromJournal) ctx.onTrials([], fromJournal);
+      if (missing.length) missingBy.set(i, missing);
+    });
+    const pending = [...missingBy.keys()];
+    const job = (i: number) => compileJob(asks[i]!, missingBy.get(i)!);
+    let waitedQueued = 0;
+    while (pending.length > 0) {
+      if (ctx.stopping()) return null;
+      // Keep the next few compiling; measure whichever is compiled first, so the GPU never waits on one slow compile.
+      const window = pending.slice(0, ctx.lookAhead);
+      for (const i of window) ctx.compile.prefetch(job(i));
+      const states = window.map((i) => ctx.compile.state(job(i).key));
+      let pick = window[states.indexOf('done')];
+      if (pick === undefined && states.includes('running')) {
+        await ctx.compile.firstDone(window.map((i) => job(i).key));
+        continue;
       }
-      ctx.onTrials(fresh, fromJournal);
+      if (pick === undefined && states.includes('queued') && waitedQueued < QUEUED_WAIT_MS) {
+        await new Promise((r) => setTimeout(r, 20)); // the compile workers are busy with other units' configs
+        waitedQueued += 20;
+        continue;
+      }
+      pick ??= pending[0]!; // nothing compiling for it: the bench worker compiles it itself
+      waitedQueued = 0;
+      pending.splice(pending.indexOf(pick), 1);
+      await ctx.compile.ready(job(pick).key);
+      const fresh = await measure(asks[pick]!, missingBy.get(pick)!);
+      if (!fresh) return null;
+      for (const t of fresh) evals[pick]!.push({ config: asks[pick]!.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
+      ctx.onTrials(fresh, 0);
     }
-    strategy.tell(evals);
+    strategy.tell(evals.flat());
   }
   return { unit, strategy, measured, trials };
 }

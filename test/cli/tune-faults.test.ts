@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tune } from './run-cli.js';
-import { BASE_ARGS, journalTrials, outputs, runAsync, runSync, trialId, workdir, type JTrial } from './tune-run.js';
+import { BASE_ARGS, comparable, journalTrials, outputs, runAsync, runSync, trialId, workdir, type JTrial } from './tune-run.js';
 
 /**
  * Recovery paths on the sim backend with real Python workers: each faulted or interrupted run must end
@@ -29,10 +29,6 @@ before(() => {
   clean.default = reference([]);
   clean.exhaustive = reference(EXHAUSTIVE);
 });
-
-/** Config files byte for byte; sidecars too, except the command line (runs here add --json, --timeout). */
-const comparable = (files: Map<string, string>): Map<string, string> =>
-  new Map([...files].map(([name, text]) => [name, name.endsWith('.meta.json') ? text.replace(/\n {4}"command": .*\n/, '\n') : text]));
 
 function assertSameRun(dir: string, ref: Reference): JTrial[] {
   assert.deepEqual(comparable(outputs(dir)), comparable(ref.files), 'the files differ from an uninterrupted run');

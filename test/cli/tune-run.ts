@@ -123,3 +123,7 @@ const canonConfig = (c: Record<string, number>): string =>
     .join(',');
 
 export const trialId = (t: JTrial): string => `${t.shape}|${t.M}|${t.effort}|${canonConfig(t.config)}`;
+
+/** Config files byte for byte; sidecars too, except the command line (runs here add --json, --timeout). */
+export const comparable = (files: Map<string, string>): Map<string, string> =>
+  new Map([...files].map(([name, text]) => [name, name.endsWith('.meta.json') ? text.replace(/\n {4}"command": .*\n/, '\n') : text]));

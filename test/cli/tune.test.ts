@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE_ARGS, journalTrials, outputs, runSync, trialId, workdir } from './tune-run.js';
+import { BASE_ARGS, comparable, journalTrials, outputs, runSync, trialId, workdir } from './tune-run.js';
 
 test('end to end on 3 simulated GPUs: files for every shape, each entry decided on one GPU; a re-run redoes nothing', () => {
   const dir = workdir();
@@ -45,6 +45,14 @@ test('end to end on 3 simulated GPUs: files for every shape, each entry decided 
   assert.equal(doneAgain.trials, 0, 'the resumed run measured something again');
   assert.equal(journalTrials(dir).length, trials.length);
   assert.deepEqual(outputs(dir), files);
+
+  // the compile look-ahead (CPU compile workers) changes when configs compile, never what is measured
+  const warm = workdir();
+  const ahead = runSync(warm, [...BASE_ARGS, '--gpus', '0,1,2', '--json', '--compile-workers', '2']);
+  assert.equal(ahead.code, 0, ahead.stderr);
+  const doneAhead = JSON.parse(ahead.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+  assert.ok((doneAhead.compiled ?? 0) > 0, 'no config was compiled ahead');
+  assert.deepEqual(comparable(outputs(warm)), comparable(files));
 });
 
 test('--dry-run prints shapes, files, space sizes with pruning reasons, trials and a time estimate; writes nothing', () => {

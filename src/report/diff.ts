@@ -25,6 +25,8 @@ export interface EntryDiff {
   M: number;
   status: ChangeStatus;
   keys: KeyChange[];
+  /** The entry's config on the new side (the old side's for a removed entry). */
+  config: Record<string, number> | null;
   /** Measured µs of the config on each side (from that side's sidecar), null when not recorded. */
   oldUs: number | null;
   newUs: number | null;
@@ -78,6 +80,7 @@ function entryDiff(m: string, oldDoc: ConfigDoc | undefined, newDoc: ConfigDoc |
     M: Number(m),
     status,
     keys: status === 'changed' ? keys : [],
+    config: b ?? a ?? null,
     oldUs,
     newUs,
     speedup: oldUs !== null && newUs !== null ? oldUs / newUs : null,
@@ -181,4 +184,12 @@ export const fmtVal = (v: number | null): string => (v === null ? '(none)' : Str
 export function describeEntry(e: EntryDiff, arrow = '->'): string {
   if (e.status !== 'changed') return e.status;
   return e.keys.map((k) => `${k.key} ${fmtVal(k.old)}${arrow}${fmtVal(k.new)}`).join(', ');
+}
+
+/** A config in one short line: "64x128x128 g8 w4 s3 SPLIT_K=1" (BMxBNxBK, group, warps, stages, then the rest). */
+export function fmtConfig(c: Record<string, number> | null | undefined): string {
+  if (!c) return '-';
+  const { BLOCK_SIZE_M, BLOCK_SIZE_N, BLOCK_SIZE_K, GROUP_SIZE_M, num_warps, num_stages, ...rest } = c;
+  const extra = Object.entries(rest).map(([k, v]) => ` ${k}=${v}`).join('');
+  return `${BLOCK_SIZE_M}x${BLOCK_SIZE_N}x${BLOCK_SIZE_K} g${GROUP_SIZE_M} w${num_warps} s${num_stages}${extra}`;
 }

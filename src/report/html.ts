@@ -1,6 +1,6 @@
 import type { Meta } from '../schema/index.js';
 import { parseConfigFileName } from '../store/naming.js';
-import type { ConfigDoc } from './diff.js';
+import { fmtConfig, type ConfigDoc } from './diff.js';
 import { esc, renderChart } from './svg.js';
 import { computeRoof, gbps, rooflineTflops, shapeCharts, tflops } from './svg-series.js';
 
@@ -34,13 +34,6 @@ export function buildSection(path: string, doc: ConfigDoc): ReportSection {
 
 const f = (x: number | null | undefined, d = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 
-function configText(c: Record<string, number> | undefined): string {
-  if (!c) return '-';
-  const { BLOCK_SIZE_M, BLOCK_SIZE_N, BLOCK_SIZE_K, GROUP_SIZE_M, num_warps, num_stages, ...rest } = c;
-  const extra = Object.entries(rest).map(([k, v]) => ` ${k}=${v}`).join('');
-  return `${BLOCK_SIZE_M}x${BLOCK_SIZE_N}x${BLOCK_SIZE_K} g${GROUP_SIZE_M} w${num_warps} s${num_stages}${extra}`;
-}
-
 function entryTable(doc: ConfigDoc): string {
   const meta = doc.meta;
   const rows = Object.keys(doc.body)
@@ -51,7 +44,7 @@ function entryTable(doc: ConfigDoc): string {
       const tf = e ? tflops(e.flops, e.us) : null;
       const cells = [
         m,
-        configText(doc.body[m]),
+        fmtConfig(doc.body[m]),
         f(e?.us, 2),
         f(e?.default_us, 2),
         e?.default_us ? `${f(e.default_us / e.us, 2)}x` : '-',

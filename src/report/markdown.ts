@@ -1,4 +1,4 @@
-import { describeEntry, fmtSpeedup, fmtUs, summaryLine, type DiffResult } from './diff.js';
+import { describeEntry, fmtConfig, fmtSpeedup, fmtUs, summaryLine, type DiffResult } from './diff.js';
 import { shownEntries, wholeFileLine } from './diff-table.js';
 
 /** Escapes text for a Markdown table cell. */
@@ -15,14 +15,15 @@ export function renderDiffMarkdown(result: DiffResult, opts: { all?: boolean; ti
   for (const f of result.files) {
     if (f.status === 'unchanged' && !opts.all) continue;
     const whole = wholeFileLine(f);
-    const rows = whole && !opts.all ? [] : shownEntries(f.entries, opts.all ?? false);
+    // a whole file added or removed is collapsed, with its entries inside for whoever opens it
+    const rows = whole ? f.entries : shownEntries(f.entries, opts.all ?? false);
     const what = whole ?? `${rows.length} entr${rows.length === 1 ? 'y' : 'ies'}`;
     out.push(`<details${whole ? '' : ' open'}>`, `<summary><code>${cell(f.path)}</code> (${f.status}: ${cell(what)})</summary>`, '');
     for (const n of f.notes) out.push(`> ${cell(n)}`, '');
     if (rows.length) {
       out.push('| M | change | old µs | new µs | speedup | vs default |', '|---:|:---|---:|---:|---:|---:|');
       for (const e of rows) {
-        const change = e.status === 'changed' ? describeEntry(e, ' → ') : `_${e.status}_`;
+        const change = e.status === 'changed' ? describeEntry(e, ' → ') : whole ? fmtConfig(e.config) : `_${e.status}_`;
         out.push(`| ${e.M} | ${cell(change)} | ${fmtUs(e.oldUs)} | ${fmtUs(e.newUs)} | ${fmtSpeedup(e.speedup)} | ${fmtSpeedup(e.vsDefault)} |`);
       }
       out.push('');

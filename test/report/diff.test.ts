@@ -86,4 +86,11 @@ test('renderers: the table and the Markdown comment carry the change, times, spe
   assert.doesNotMatch(md, /WARNING/);
   const slower = diffSides(new Map([['f.json', doc({ 1: [16, 10] })]]), new Map([['f.json', doc({ 1: [32, 12] })]]));
   assert.match(renderDiffMarkdown(slower), /\[!WARNING\]/);
+  // a whole new file: one line in the table, its entries (with their configs) collapsed in the Markdown
+  const added = diffSides(new Map(), new Map([['n.json', doc({ 1: [16, 10], 8: [32, 12] })]]));
+  assert.match(renderDiffTable(added), /n\.json \(added\)\n {2}note: .*\n {2}2 entries, M 1\.\.8; tuned vs default 1\.50x \(geomean\)\n/);
+  assert.doesNotMatch(renderDiffTable(added), /│/);
+  const addedMd = renderDiffMarkdown(added);
+  assert.match(addedMd, /<details>\n<summary><code>n\.json<\/code> \(added: 2 entries, M 1\.\.8/);
+  assert.match(addedMd, /\| 8 \| 32x128x128 g8 w4 s3 SPLIT_K=1 \| - \| 12\.00 \| - \| 1\.50x \|/);
 });

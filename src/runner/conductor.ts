@@ -200,14 +200,11 @@ async function conduct(
   await Promise.all(slots.map((s) => s.stop()));
   await compile.stop();
   for (const j of journals.values()) j.close();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-
-  if (stopping) {
-    const resume = opts.command.replace(/\s+--no-resume\b/, '');
-    process.stderr.write(`interrupted; resume with: ${resume}\n`);
+  const interrupted = () => {
+    process.stderr.write(`interrupted; resume with: ${opts.command.replace(/\s+--no-resume\b/, '')}\n`);
     return EXIT.interrupted;
-  }
+  };
+  if (stopping) return interrupted();
   if (queue.length > 0) {
     throw new UserError(`every GPU was given up with ${queue.length} unit(s) left (${slots.map((s) => s.lastFailure).find(Boolean)}); fix the GPUs and re-run the same command to resume`);
   }
@@ -217,6 +214,7 @@ async function conduct(
   const rows: ResultRow[] = [];
   const files: string[] = [];
   for (const job of jobs) {
+    if (stopping) return interrupted(); // Ctrl-C while writing: the file being written is finished, no other begun
     const decided = decideShape(job, outcomes.filter((o) => o.unit.job === job), opts.keepWithin, now);
     rows.push(...decided.rows);
     if (decided.empty.length) progress.note(`${job.family} ${job.key}: no config ran at M=${decided.empty.join(',')}; those entries are left out`);

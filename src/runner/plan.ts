@@ -14,6 +14,8 @@ export interface Plan {
     space_total: number;
     space_after_pruning: number;
     pruned: Record<string, number>;
+    /** (config, M) pairs ruled out by the per-M rules, by reason. */
+    pruned_pairs: Record<string, number>;
     pairs: number;
     trials: number;
   }>;
@@ -66,6 +68,10 @@ export function makePlan(
   const shapes = jobs.map((job) => {
     const trials = units.filter((u) => u.job === job).reduce((n, u) => n + estimateTrials(u, opts.strategy, opts.budget), 0);
     configs += job.space.configs.length;
+    const prunedPairs: Record<string, number> = {};
+    for (const counts of Object.values(job.space.prunedByM)) {
+      for (const [r, n] of Object.entries(counts)) prunedPairs[r] = (prunedPairs[r] ?? 0) + (n ?? 0);
+    }
     return {
       family: job.family,
       shape: job.key,
@@ -74,6 +80,7 @@ export function makePlan(
       space_total: job.space.total,
       space_after_pruning: job.space.configs.length,
       pruned: { ...(job.space.pruned as Record<string, number>) },
+      pruned_pairs: prunedPairs,
       pairs: job.space.pairs,
       trials,
     };
@@ -98,9 +105,10 @@ export function renderPlan(plan: Plan, simulated: boolean): string {
       .filter(([, n]) => n > 0)
       .map(([r, n]) => `${r} ${n}`);
     lines.push(`  space: ${s.space_total} configs, ${s.space_after_pruning} after pruning${reasons.length ? ` (pruned: ${reasons.join(', ')})` : ''}`);
-    lines.push(`  (config, M) pairs: ${s.pairs}; trials planned: ${s.trials}`);
+    const perM = Object.entries(s.pruned_pairs).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`);
+    lines.push(`  (config, M) pairs: ${s.pairs}${perM.length ? ` (per-M pruning: ${perM.join(', ')})` : ''}; trials planned: ${s.trials}`);
   }
-  const used = new Set(plan.shapes.flatMap((s) => Object.entries(s.pruned).filter(([, n]) => n > 0).map(([r]) => r)));
+  const used = new Set(plan.shapes.flatMap((s) => [...Object.entries(s.pruned), ...Object.entries(s.pruned_pairs)].filter(([, n]) => n > 0).map(([r]) => r)));
   for (const r of used) lines.push(`  ${r}: ${PRUNE_REASONS[r as keyof typeof PRUNE_REASONS] ?? r}`);
   lines.push(
     `${plan.shapes.length} shape(s), ${plan.units} unit(s) on ${plan.gpus} GPU(s), ${plan.trials} trials, ` +

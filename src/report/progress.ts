@@ -84,7 +84,7 @@ export class Progress {
   }
 
   gpu(view: GpuView): void {
-    this.gpus.set(view.index, view);
+    this.gpus.set(view.index, { ...this.gpus.get(view.index), ...view }); // a state change keeps the unit shown
     this.event('gpu', { ...view });
   }
 

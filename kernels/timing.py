@@ -5,10 +5,11 @@ Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 wo
   (what a server's decode step, itself graph-captured, sees).
 - Launch i reads input copy i % n_copies; the copies together exceed the L2 `L2_MULTIPLE` times, so every
   launch finds its weights in HBM, as in a real model where other layers run in between.
-- One warm-up replay, then 3-10 timed replays (one pair of CUDA events each, one synchronize at the end);
+- The caller's correctness launch compiled the kernel; one more eager launch, timed with events, sizes the
+  graph. One warm-up replay, then 3-10 timed replays (one pair of CUDA events each, one synchronize at the end);
   the result is the median per launch, with the relative spread (p90 - p10) / median.
 - Cheap on purpose: a replay lasts about `replay_us` (the number of launches in the graph is chosen from one
-  eager pass) and the number of replays fits a GPU-time budget, so a trial costs about 1.5 ms (quick) or
+  eager launch) and the number of replays fits a GPU-time budget, so a trial costs about 1.5 ms (quick) or
   4 ms (full) of GPU time whatever the kernel's size, against ~100 ms of wall for triton.testing.do_bench.
 """
 
@@ -47,32 +48,59 @@ def _quantile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def measure(launches: list, effort: str = "full", min_reps: int | None = None) -> Measurement:
+class _Capture:
+    """Per process: one side stream, one graph memory pool, and the last graph (it keeps the pool alive).
+
+    torch.cuda.graph() would synchronize and empty the allocator's cache before every capture, so the next
+    request's outputs and check buffers went back to cudaMalloc / cudaFree (which synchronizes): most of a
+    trial's host time. Capturing with capture_begin / capture_end into a pool kept across trials avoids both;
+    only one graph is ever replayed at a time, so sharing the pool is safe."""
+
+    stream = None
+    pool = None
+    last = None
+
+
+def _noop(*_):
+    return time.perf_counter()
+
+
+def measure(launches: list, effort: str = "full", min_reps: int | None = None, phases=None) -> Measurement:
     """Time `launches` (one zero-argument callable per input copy, each running the kernel once).
 
-    min_reps: launches per replay needed before a copy is reused with its data out of L2 (default: one per
-    copy); for long kernels fewer than the copies suffice, as their outputs alone flush the L2."""
+    The caller has launched the kernel once already (compiled, workspaces sized). min_reps: launches per
+    replay needed before a copy is reused with its data out of L2 (default: one per copy); for long kernels
+    fewer than the copies suffice, as their outputs alone flush the L2. phases: a Profile for host seconds."""
+    mark = phases.add if phases is not None else _noop
     max_samples, replay_us, budget_us = EFFORT[effort]
-    stream = torch.cuda.Stream()
+    if _Capture.stream is None:
+        _Capture.stream, _Capture.pool = torch.cuda.Stream(), torch.cuda.graph_pool_handle()
+    stream = _Capture.stream
     stream.wait_stream(torch.cuda.current_stream())
+    pair = lambda: (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+    t = time.perf_counter()
     with torch.cuda.stream(stream):
-        # eager pass: compiles / loads, sizes workspaces, and gives a rough time per launch
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        # one eager launch (of the last copy, so its pages are touched too) for a rough time per launch
+        start, end = pair()
         start.record()
-        for fn in launches:
-            fn()
+        launches[-1]()
         end.record()
         end.synchronize()
     eager_ms = start.elapsed_time(end)
-    eager_us = eager_ms * 1000.0 / len(launches)
-    reps = max(min_reps or len(launches), math.ceil(replay_us / max(eager_us, 1.0)))
+    reps = max(min_reps or len(launches), math.ceil(replay_us / max(eager_ms * 1000.0, 1.0)))
     reps = min(reps, 256)
+    t = mark("eager", time.perf_counter() - t)
 
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph, stream=stream):
-        for i in range(reps):
-            launches[i % len(launches)]()
-    pair = lambda: (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+    with torch.cuda.stream(stream):
+        graph.capture_begin(pool=_Capture.pool)
+        try:
+            for i in range(reps):
+                launches[i % len(launches)]()
+        finally:
+            graph.capture_end()
+    _Capture.last = graph
+    t = mark("capture", time.perf_counter() - t)
     with torch.cuda.stream(stream):
         warm = pair()
         warm[0].record()
@@ -80,6 +108,7 @@ def measure(launches: list, effort: str = "full", min_reps: int | None = None) -
         warm[1].record()
     warm[1].synchronize()
     warm_ms = warm[0].elapsed_time(warm[1])
+    t = mark("warm_replay", time.perf_counter() - t)
     # long kernels get fewer samples, so that a trial costs about `budget_us` of GPU time whatever its size
     samples = max(MIN_SAMPLES, min(max_samples, int(budget_us / max(warm_ms * 1000.0, 1.0)) - 1))
     events = [pair() for _ in range(samples)]
@@ -90,10 +119,10 @@ def measure(launches: list, effort: str = "full", min_reps: int | None = None) -
             finish.record()
     events[-1][1].synchronize()
     replay_ms = [b.elapsed_time(f) for b, f in events]
+    mark("replays", time.perf_counter() - t)
     per_launch = sorted(ms * 1000.0 / reps for ms in replay_ms)
     median = _quantile(per_launch, 0.5)
     spread = (_quantile(per_launch, 0.9) - _quantile(per_launch, 0.1)) / median
-    del graph
     return Measurement(median, spread, samples, eager_ms + warm_ms + sum(replay_ms), reps)
 
 

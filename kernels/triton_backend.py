@@ -60,7 +60,20 @@ class TritonBackend:
         except ImportError as e:
             raise BackendUnavailable(f"cannot import {e.name} (install torch and triton)") from None
         self.torch, self.triton = torch, triton
-        if name == "interpret":
+        self.compile_driver = None
+        target = os.environ.get("TRITUNE_COMPILE_TARGET", "") if name == "cuda" else ""
+        if target:  # a compile worker: no CUDA context unless a family cannot compile without one
+            from . import compile_only
+
+            try:
+                self.compile_driver = compile_only.make_driver(compile_only.parse_target(target))
+            except ValueError as e:
+                raise BackendUnavailable(str(e)) from None
+            self.dev = None  # set to "cuda" by _ensure_cuda() if a family must launch to compile
+            arch = self.compile_driver.get_current_target().arch
+            self.device = {"name": f"compile-only ({target})", "capability": [arch // 10, arch % 10], "sm_count": 1,
+                           "shared_mem_per_block": 1, "l2_bytes": 0, "memory_bytes": 0, "hbm_GBps": None}
+        elif name == "interpret":
             from . import interpret_compat
 
             interpret_compat.apply()
@@ -69,11 +82,13 @@ class TritonBackend:
             raise BackendUnavailable("no CUDA GPU visible (torch.cuda.is_available() is False)")
         else:
             self.dev = "cuda"
-        self.device = self._device_info()
+        if self.dev is not None:
+            self.device = self._device_info()
         self.inputs: OrderedDict = OrderedDict()  # (family, problem json) -> entry dict, LRU
         self.cache_bytes = 0
         self.cache_limit = float(os.environ.get("TRITUNE_INPUT_CACHE_GB", "16")) * 1e9
         self.plant = _plant_rule()
+        self.profile = Profile()
 
     # ---- hello
 
@@ -148,24 +163,52 @@ class TritonBackend:
     # ---- requests
 
     def compile(self, req: dict) -> dict:
+        """Compile the config for every distinct specialization among the problems (a family's compile_only:
+        no GPU needed; otherwise one launch per problem, which needs the GPU)."""
         from .family import family_module
 
         start = time.perf_counter()
         mod = family_module(req["family"])
-        try:
-            problem = mod.normalize_problem(req["family"], req["problems"][0])
-        except ValueError as e:
-            return P.compiled(req["id"], "invalid", 0.0, str(e))
-        reason = mod.invalid_reason(req["family"], problem, req["config"])
-        if reason:
-            return P.compiled(req["id"], "invalid", 0.0, reason)
-        try:
-            mod.launch(req["family"], self._entry(mod, req["family"], problem)["copies"][0], req["config"])
-            self._sync()
-        except Exception as e:
-            status = self._failure(e)
-            return P.compiled(req["id"], status, (time.perf_counter() - start) * 1000, _first_line(e))
-        return P.compiled(req["id"], "ok", (time.perf_counter() - start) * 1000)
+        family, config = req["family"], req["config"]
+        seen = set()
+        for raw in req["problems"]:
+            try:
+                problem = mod.normalize_problem(family, raw)
+            except ValueError as e:
+                return P.compiled(req["id"], "invalid", 0.0, str(e))
+            reason = mod.invalid_reason(family, problem, config)
+            if reason:
+                return P.compiled(req["id"], "invalid", 0.0, reason)
+            build_key = json.dumps({k: v for k, v in problem.items() if k != "M"}, sort_keys=True)
+            if build_key in seen:
+                continue
+            seen.add(build_key)
+            try:
+                self._compile_one(mod, family, problem, config)
+            except Exception as e:
+                status = self._failure(e)
+                return P.compiled(req["id"], status, (time.perf_counter() - start) * 1000, _first_line(e))
+        elapsed = time.perf_counter() - start
+        self.profile.add("compile_request", elapsed)
+        return P.compiled(req["id"], "ok", elapsed * 1000)
+
+    def _compile_one(self, mod, family: str, problem: dict, config: dict) -> None:
+        if self.compile_driver is not None and hasattr(mod, "compile_only"):
+            from . import compile_only
+
+            with compile_only.active(self.compile_driver):
+                mod.compile_only(family, problem, config)
+            return
+        self._ensure_cuda()
+        mod.launch(family, self._entry(mod, family, problem)["copies"][0], config)
+        self._sync()
+
+    def _ensure_cuda(self) -> None:
+        """A compile worker whose family has no compile_only opens its CUDA context on first need."""
+        if self.dev is None:
+            if not self.torch.cuda.is_available():
+                raise RuntimeError("no CUDA GPU visible to compile on")
+            self.dev = "cuda"
 
     def _sync(self):
         if self.dev == "cuda":
@@ -210,16 +253,23 @@ class TritonBackend:
                 failed[build_key] = (status, _first_line(e))
                 results.append(P.problem_result(i, status, message=_first_line(e)))
         wall = (time.perf_counter() - start) * 1000
+        self.profile.add("trial_request", wall / 1000)
+        self.profile.count("requests")
+        if self.profile.counts["requests"] % 200 == 0:
+            self.profile.dump("bench")  # also mid-run, for a run that is cut short
         return P.trial_result(req["id"], False, round(compile_ms, 3) if compile_ms is not None else None,
                               wall, timed_ms, results)
 
     def _one(self, mod, family, problem, config, req, index, first: bool) -> dict:
+        prof = self.profile
+        t0 = time.perf_counter()
         entry = self._entry(mod, family, problem)
         self._last_timed_ms = 0.0
-        t0 = time.perf_counter()
+        t1 = prof.add("inputs", time.perf_counter() - t0)
         out = mod.launch(family, entry["copies"][0], config)  # the first launch of a config compiles it
         self._sync()
-        self._last_first_launch_ms = (time.perf_counter() - t0) * 1000
+        self._last_first_launch_ms = (time.perf_counter() - t1) * 1000
+        t2 = prof.add("first_launch", self._last_first_launch_ms / 1000)
         max_err = None
         if req["check"]:
             if entry["ref"] is None:
@@ -231,16 +281,46 @@ class TritonBackend:
             if not ok:
                 return P.problem_result(index, "wrong_answer", max_err=_finite(max_err),
                                         message=f"max error {max_err:.3g} x the tolerance")
+        del out
+        t3 = prof.add("check", time.perf_counter() - t2)
         if self.dev == "cpu":
             return P.problem_result(index, "ok", max_err=_finite(max_err))
         from .timing import copies_needed, measure
 
         copies = self._copies(mod, family, problem, entry)
+        t4 = prof.add("copies", time.perf_counter() - t3)
         min_reps = copies_needed(mod.min_bytes(problem), self.device["l2_bytes"])  # outputs flush the L2 too
-        m = measure([lambda inp=inp: mod.launch(family, inp, config) for inp in copies], req["effort"], min_reps)
+        m = measure([lambda inp=inp: mod.launch(family, inp, config) for inp in copies], req["effort"], min_reps,
+                    phases=prof)
+        prof.add("measure", time.perf_counter() - t4)
+        prof.count("problems")
         self._last_timed_ms = m.timed_ms
         return P.problem_result(index, "ok", us=round(m.us, 4), spread=round(m.spread, 4), samples=m.samples,
                                 max_err=_finite(max_err))
+
+
+class Profile:
+    """Host seconds per phase of the worker's requests, summed; TRITUNE_PROFILE=<path prefix> writes them to
+    <prefix>.<pid>.json when the worker exits (how docs/BENCHMARKS.md's per-trial breakdown was taken)."""
+
+    def __init__(self):
+        self.seconds: dict = {}
+        self.counts: dict = {}
+
+    def add(self, phase: str, seconds: float) -> float:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
+        return time.perf_counter()
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    def dump(self, role: str) -> None:
+        prefix = os.environ.get("TRITUNE_PROFILE")
+        if not prefix:
+            return
+        with open(f"{prefix}.{role}.{os.getpid()}.json", "w") as f:
+            json.dump({"role": role, "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+                       "counts": self.counts}, f)
 
 
 def _finite(x):

@@ -17,6 +17,8 @@ zero between calls by construction. The price: launches that share a workspace m
 concurrently on different streams (one stream per device here, as in graph timing and servers).
 """
 
+import functools
+
 import torch
 import triton
 import triton.language as tl
@@ -146,26 +148,54 @@ class Inputs:
         return sum(t.numel() * t.element_size() for t in parts if t is not None)
 
 
+def _run(kernel_fn, a, b, c, scale_a, scale_b, bias, ws, counters, M: int, N: int, K: int, strides: tuple,
+         config: dict, per_token: bool, per_channel: bool, acc_int: bool):
+    """The one place the kernel's arguments are spelled out: launch() runs it, compile_only() warms it up, so
+    both meet the same specialization (Triton's cache key) by construction."""
+    bm, bn, bk, split = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["SPLIT_K"]
+    tiles = triton.cdiv(M, bm) * triton.cdiv(N, bn)
+    return kernel_fn((tiles, split))(
+        a, b, c, scale_a, scale_b, bias if bias is not None else c, ws, counters,
+        M, N, K, *strides,
+        ACC_DTYPE=tl.int32 if acc_int else tl.float32,
+        SCALE_A_PER_TOKEN=per_token, SCALE_B_PER_CHANNEL=per_channel,
+        HAS_BIAS=bias is not None, EVEN_K=K % (bk * split) == 0,
+        BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"], SPLIT_K=split,
+        num_warps=config["num_warps"], num_stages=config["num_stages"],
+    )
+
+
 def launch(family: str, inputs: Inputs, config: dict) -> torch.Tensor:
     """Run the kernel once; allocates C (graph-capturable once the split-K workspace is sized)."""
     a, b = inputs.a, inputs.b
     M, K = a.shape
     N = b.shape[0]
     c = torch.empty((M, N), dtype=inputs.out_dtype, device=a.device)
-    bm, bn, bk, split = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["SPLIT_K"]
     acc_dtype = torch.int32 if a.dtype == torch.int8 else torch.float32
-    tiles = triton.cdiv(M, bm) * triton.cdiv(N, bn)
+    split = config["SPLIT_K"]
+    tiles = triton.cdiv(M, config["BLOCK_SIZE_M"]) * triton.cdiv(N, config["BLOCK_SIZE_N"])
     ws, counters = _split_k_buffers(a.device, acc_dtype, M * N, tiles) if split > 1 else (c, c)
-    scaled_mm_kernel[(tiles, split)](
-        a, b, c, inputs.scale_a, inputs.scale_b, inputs.bias if inputs.bias is not None else c, ws, counters,
-        M, N, K, a.stride(0), b.stride(0), c.stride(0),
-        ACC_DTYPE=tl.int32 if acc_dtype == torch.int32 else tl.float32,
-        SCALE_A_PER_TOKEN=inputs.per_token, SCALE_B_PER_CHANNEL=inputs.per_channel,
-        HAS_BIAS=inputs.bias is not None, EVEN_K=K % (bk * split) == 0,
-        BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"], SPLIT_K=split,
-        num_warps=config["num_warps"], num_stages=config["num_stages"],
-    )
+    _run(lambda grid: scaled_mm_kernel[grid], a, b, c, inputs.scale_a, inputs.scale_b, inputs.bias, ws, counters,
+         M, N, K, (a.stride(0), b.stride(0), c.stride(0)), config, inputs.per_token, inputs.per_channel, a.dtype == torch.int8)
     return c
+
+
+def compile_only(family: str, problem: dict, config: dict):
+    """Compile (or find in Triton's cache) the binary launch() would run for this problem, without touching a
+    GPU: Triton's warmup with placeholder tensors (aligned, as real allocations are) and the active driver's
+    target. M is not specialized, so one call serves every M of a weight shape."""
+    from triton.runtime.jit import MockTensor
+
+    ab = torch.int8 if family == "w8a8-int8" else torch.float8_e4m3fn
+    out = OUT_DTYPES[problem["out_dtype"]]
+    acc = torch.int32 if family == "w8a8-int8" else torch.float32
+    c, f32 = MockTensor(out), MockTensor(torch.float32)
+    ws, counters = (MockTensor(acc), MockTensor(torch.int32)) if config["SPLIT_K"] > 1 else (c, c)
+    bias = MockTensor(out) if problem["bias"] else None
+    return _run(lambda grid: functools.partial(scaled_mm_kernel.warmup, grid=grid), MockTensor(ab), MockTensor(ab), c,
+                f32, f32, bias, ws, counters, problem["M"], problem["N"], problem["K"],
+                (problem["K"], problem["K"], problem["N"]), config,
+                problem["scale_a"] == "token", problem["scale_b"] == "channel", family == "w8a8-int8")
 
 
 # ---- the family interface (kernels/family.py)

@@ -28,6 +28,10 @@ Environment:
                          stderr, exit 4; compile_error / wrong_answer: a normal result with that status.
     TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way.
     TRITUNE_INPUT_CACHE_GB  cuda: bytes of cached input copies kept across requests (default 16).
+    TRITUNE_COMPILE_TARGET  cuda: e.g. cuda:90 -- a compile worker: compiles for that target without opening a
+                         CUDA context (kernels/compile_only.py), for families with compile_only().
+    TRITUNE_PROFILE      cuda/interpret: path prefix; at exit the worker writes its host seconds per phase
+                         (inputs, first launch, check, capture, replays, ...) to <prefix>.<role>.<pid>.json.
 """
 
 import argparse
@@ -75,6 +79,15 @@ def make_backend(name: str):
 def serve(backend, stdin=sys.stdin) -> int:
     """Answer requests until EOF or shutdown; returns the exit code."""
     send(backend.hello())
+    try:
+        return _serve(backend, stdin)
+    finally:
+        profile = getattr(backend, "profile", None)
+        if profile is not None:
+            profile.dump("compile" if getattr(backend, "compile_driver", None) is not None else "bench")
+
+
+def _serve(backend, stdin) -> int:
     for line in stdin:
         if not line.strip():
             continue

@@ -35,8 +35,11 @@ interface RawOptions {
   seed: string;
 }
 
-/** Compile workers per GPU by default (about 0.4 s of one core per config vs a few ms of GPU to time it). */
-const COMPILE_WORKERS_PER_GPU = 12;
+/**
+ * Compile workers per GPU by default (about 0.4 s of one core per config vs a few ms of GPU to time it); on
+ * cuda they open no CUDA context (kernels/compile_only.py), so only the free cores bound them.
+ */
+const COMPILE_WORKERS_PER_GPU = 32;
 
 const splitList = (values: string[] | undefined): string[] => (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 

@@ -22,6 +22,23 @@ interface Entry {
   done: Promise<void>;
 }
 
+/**
+ * The compile cache key of a (weight shape, config): what Triton specializes the binary on. W8A8's kernel
+ * (kernels/w8a8.py) takes M unspecialized and N, K and the strides as plain ints, which Triton specializes
+ * only on divisibility by 16 (and on the value 1); its constexprs beyond the config are EVEN_K
+ * (K % (BLOCK_SIZE_K * SPLIT_K) == 0) and problem options that are fixed per family here. So shapes that
+ * agree on those share one binary and one compile. Other families: one compile per (shape, config).
+ */
+export function compileKey(family: Family, shape: { N: number; K: number }, shapeKey: string, config: Record<string, number>, configKey: string): string {
+  if (family === 'w8a8-int8' || family === 'w8a8-fp8') {
+    const { N, K } = shape;
+    const ints = (v: number) => (v === 1 ? 'one' : v % 16 === 0 ? 'd16' : 'any');
+    const evenK = K % (config.BLOCK_SIZE_K! * config.SPLIT_K!) === 0;
+    return `${family}|${configKey}|N:${ints(N)}|K:${ints(K)}|even:${evenK}`;
+  }
+  return `${family}|${configKey}|${shapeKey}`;
+}
+
 /** Where a config's compile stands: not asked, queued, compiling, or in the cache. */
 export type CompileState = 'none' | 'queued' | 'running' | 'done';
 
@@ -30,6 +47,8 @@ export class CompilePool {
   private readonly idle: WorkerProcess[] = [];
   private readonly live = new Set<WorkerProcess>();
   private readonly entries = new Map<string, Entry>();
+  /** Workers started by warm() and not yet handed to a compile. */
+  private readonly starting: Array<Promise<WorkerProcess | null>> = [];
   private workers = 0;
   private startFailures = 0;
   private stopped = false;
@@ -47,6 +66,12 @@ export class CompilePool {
 
   get enabled(): boolean {
     return this.size > 0 && !this.stopped && this.startFailures < 3;
+  }
+
+  /** Starts every compile worker now (they take a second or two to import), so the first compiles find them. */
+  warm(): void {
+    if (!this.enabled) return;
+    for (let i = this.workers; i < this.size; i++) this.starting.push(this.startWorker());
   }
 
   /** Queues a compile for a config unless one is queued, running or done. */
@@ -102,7 +127,8 @@ export class CompilePool {
     this.stopped = true;
     this.queue.clear();
     for (const e of this.entries.values()) if (!e.started) e.abort.abort();
-    await Promise.all(this.idle.splice(0).map((w) => w.stop(500)));
+    const started = await Promise.all(this.starting.splice(0));
+    await Promise.all([...this.idle.splice(0), ...started.filter((w): w is WorkerProcess => !!w)].map((w) => w.stop(500)));
   }
 
   /** Kills every compile worker now (Ctrl-C). */
@@ -114,7 +140,7 @@ export class CompilePool {
 
   private async compile(job: CompileJob): Promise<void> {
     if (this.stopped) return;
-    const worker = this.idle.pop() ?? (await this.startWorker());
+    const worker = this.idle.pop() ?? (this.starting.length ? await this.starting.shift()! : null) ?? (await this.startWorker());
     if (!worker) return;
     const got = await worker.request({ type: 'compile', family: job.family, config: job.config, problems: job.problems }, this.timeoutMs);
     if (got.ok && (got.value.type === 'compiled' || got.value.type === 'error')) {
@@ -130,12 +156,12 @@ export class CompilePool {
   private async startWorker(): Promise<WorkerProcess | null> {
     if (this.startFailures >= 3) return null;
     const w = new WorkerProcess(this.makeSpec(this.workers++));
+    this.live.add(w); // before its hello, so kill() takes a worker still starting too
     const hello = await w.start();
-    if (hello.ok) {
-      this.live.add(w);
-      return w;
-    }
-    this.startFailures++;
+    if (hello.ok && !this.stopped) return w;
+    this.live.delete(w);
+    if (hello.ok) w.kill();
+    else this.startFailures++;
     return null;
   }
 }

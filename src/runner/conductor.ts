@@ -136,11 +136,18 @@ async function conduct(
     known.set(family, new Map(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t])));
   }
 
+  // Compile workers compile for the bench workers' target without a CUDA context of their own (cuda backend).
+  const [major, minor] = hello.device.capability;
+  const compileEnv: Record<string, string> = opts.backend === 'cuda' ? { TRITUNE_COMPILE_TARGET: `cuda:${major * 10 + minor}` } : {};
   const compile = new CompilePool(
     compileWorkers,
-    (i) => ({ ...spec(opts.gpus[i % opts.gpus.length]!, i), label: `compile${i}` }),
+    (i) => {
+      const s = spec(opts.gpus[i % opts.gpus.length]!, i);
+      return { ...s, env: { ...s.env, ...compileEnv }, label: `compile${i}` };
+    },
     opts.timeoutS * 1000 * opts.ms.length,
   );
+  compile.warm();
   let stopping = false;
   const onSignal = () => {
     if (stopping) process.exit(EXIT.interrupted);

@@ -3,7 +3,7 @@ import { configKey, defaultConfig } from '../space/index.js';
 import { createStrategy } from '../search/index.js';
 import type { Ask, Evaluation, Strategy } from '../search/types.js';
 import { trialKey, type Journal } from '../store/journal.js';
-import type { CompilePool } from './compile.js';
+import { compileKey, type CompilePool } from './compile.js';
 import type { GpuSlot } from './pool.js';
 import { problemFor } from './problems.js';
 import { unitPairs, type Unit } from './units.js';
@@ -89,7 +89,7 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
   };
   const missingOf = (ask: Ask) => ask.ms.filter((M) => !ctx.known.has(trialKey(shapeKey, M, configKey(ask.config), ask.effort)));
   const compileJob = (ask: Ask, ms: number[]) => ({
-    key: `${family}|${configKey(ask.config)}|${shapeKey}`,
+    key: compileKey(family, shape, shapeKey, ask.config as Record<string, number>, configKey(ask.config)),
     family,
     config: ask.config as Record<string, number>,
     problems: ms.map((M) => problemFor(family, shape, M)),

@@ -9,6 +9,16 @@ Rows are (token, slot) pairs, pair = token * top_k + slot, in that order in the 
 gemm 'up' reads activation row pair // top_k of x [M, K]; 'down' reads row pair of [M*top_k, K] and multiplies
 the output by the pair's router weight (the sum over the top_k slots is a separate reduction, as in vLLM).
 
+gemm 'layer' is what a server's tuned file is for: vLLM names the file E={E},N={intermediate} and uses ONE config
+for both expert GEMMs, and its tuner (benchmark_moe.py) times the whole fused_experts. Its problem has N = the
+per-rank intermediate size I and K = hidden; a launch runs, all with the same config,
+    up GEMM   x [M, hidden] . w13[e] ([2I, hidden])         -> h   [M*top_k, 2I]   (gate | up, as vLLM's w13)
+    SiLU-and-mul  silu(h[:, :I]) * h[:, I:]                  -> act [M*top_k, I]    (_silu_and_mul_kernel, one launch)
+    down GEMM act . w2[e] ([hidden, I]), x router weight     -> o   [M*top_k, hidden]
+    top-k sum     o.view(M, top_k, hidden).sum(1)            -> out [M, hidden]     (torch; vLLM's tuner times moe_sum too)
+so a trial times the layer's expert work end to end (the glue is the same for every config: it shifts all times
+alike). The reference chains the per-expert fp32 references the same way.
+
 Two ways to map CTAs to rows, both over the same expert-sorted pair order:
 - grouped (launch): a per-block table (expert, row start, row count) -- blocks never hold padding rows of another
   expert and the grid's upper bound is min(P, P//BLOCK_M + min(E, P)) for P pairs, so no empty blocks to speak of;
@@ -36,11 +46,14 @@ CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "
 
 _DEFAULTS = {"gemm": "up", "group_size": 128, "zero_points": False, "routing": "uniform", "seed": 0, "act_dtype": "bf16"}
 _DIMS = ("M", "N", "K", "E", "top_k")
-_CHOICES = {"gemm": ("up", "down"), "group_size": (32, 64, 128, -1), "routing": ("uniform", "skewed"),
+_CHOICES = {"gemm": ("up", "down", "layer"), "group_size": (32, 64, 128, -1), "routing": ("uniform", "skewed"),
             "act_dtype": ("bf16", "fp16"), "zero_points": (False, True)}
-# Correctness gate: max |out - ref| / max |ref|. The kernel rounds each dequantized weight and the output to the
-# activation dtype (half an ulp: 2^-8 for bf16, 2^-11 for fp16) and accumulates in fp32; 5-10x margin over that.
-_TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3}
+# Correctness gate: max |out - ref| / max |ref|. One GEMM rounds each dequantized weight and the output to the
+# activation dtype (half an ulp: 2^-8 for bf16, 2^-11 for fp16) and accumulates in fp32: measured <= 0.0065 (bf16).
+# A 'layer' chains four roundings, and silu(gate) * up multiplies two rounded values: measured 0.012-0.018 (bf16),
+# <= 0.0011 (fp16) on the interpreter over seeds and shapes up to Qwen3-30B-A3B's; the gate keeps >= 2x over that.
+# A wrong expert or a skipped block errs by O(0.1-1).
+_TOLERANCE = {"bf16": 4e-2, "fp16": 5e-3}
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 _SMEM_LIMIT = 232448  # H100/H200 opt-in shared memory per block (227 KiB), as Triton reports it
 
@@ -126,13 +139,27 @@ def _moe_w4a16_kernel(
     tl.store(out_ptrs, acc.to(out_ptr.dtype.element_ty), mask=row_mask[:, None] & (offs_n[None, :] < N))
 
 
+@triton.jit
+def _silu_and_mul_kernel(h_ptr, out_ptr, I, stride_h, stride_o, BLOCK: tl.constexpr):
+    # one row of h = [gate | up] per program along axis 0: out = silu(gate) * up, computed in fp32 (as vLLM)
+    row = tl.program_id(axis=0).to(tl.int64)
+    offs = tl.program_id(axis=1) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < I
+    gate = tl.load(h_ptr + row * stride_h + offs, mask=mask, other=0.0).to(tl.float32)
+    up = tl.load(h_ptr + row * stride_h + I + offs, mask=mask, other=0.0).to(tl.float32)
+    act = gate / (1.0 + tl.exp(-gate)) * up
+    tl.store(out_ptr + row * stride_o + offs, act.to(out_ptr.dtype.element_ty), mask=mask)
+
+
 _TORCH_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
 class MoEInputs:
+    """One expert GEMM's inputs ('up' or 'down')."""
+
     problem: dict
-    a: torch.Tensor  # up: x [M, K]; down: [M*top_k, K]
+    a: torch.Tensor  # up: x [M, K]; down: [M*top_k, K] (in a layer's down GEMM: unused, act comes from the up GEMM)
     qweight: torch.Tensor
     scales: torch.Tensor
     zeros: torch.Tensor | None
@@ -142,8 +169,25 @@ class MoEInputs:
     padded: dict[int, BlockTable]
 
 
+@dataclass
+class LayerInputs:
+    """A 'layer' problem's inputs: the two GEMMs' inputs over one routing (tables and router weights shared)."""
+
+    problem: dict
+    up: MoEInputs
+    down: MoEInputs
+
+
 def _group(p: dict) -> int:
     return p["K"] if p["group_size"] == -1 else p["group_size"]
+
+
+def gemm_problems(p: dict) -> list[dict]:
+    """The GEMMs a normalized problem launches: itself, or for 'layer' (N = I, K = hidden) up [2I, hidden] and
+    down [hidden, I]; every rule and cost of a layer is the rule or cost of these two."""
+    if p["gemm"] != "layer":
+        return [p]
+    return [{**p, "gemm": "up", "N": 2 * p["N"]}, {**p, "gemm": "down", "N": p["K"], "K": p["N"]}]
 
 
 def normalize_problem(family: str, problem: dict) -> dict:
@@ -161,14 +205,26 @@ def normalize_problem(family: str, problem: dict) -> dict:
             raise ValueError(f"{family} problem: {key} must be one of {', '.join(map(str, allowed))}, got {p[key]!r}")
     if p["top_k"] > p["E"]:
         raise ValueError(f"{family} problem: top_k {p['top_k']} exceeds the number of experts E {p['E']}")
-    if p["K"] % 8 or p["K"] % _group(p):
-        raise ValueError(f"{family} problem: K {p['K']} must be a multiple of 8 and of group_size {p['group_size']}")
+    for q in gemm_problems(p):  # a layer's N (= I) is its down GEMM's K
+        if q["K"] % 8 or q["K"] % _group(q):
+            what = "N (the intermediate size)" if q["gemm"] == "down" and p["gemm"] == "layer" else "K"
+            raise ValueError(f"{family} problem: {what} {q['K']} must be a multiple of 8 and of group_size {p['group_size']}")
     return p
 
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
-    """Static pruning: K tiling, group alignment, shared memory, and tiles larger than anything the problem has."""
+    """Static pruning: K tiling, group alignment, shared memory, and tiles larger than anything the problem has.
+    A 'layer' config must hold for both of its GEMMs (the first reason, named by GEMM, is returned)."""
     p = normalize_problem(family, problem)
+    gemms = gemm_problems(p)
+    for q in gemms:
+        reason = _gemm_invalid_reason(q, config)
+        if reason:
+            return f"{q['gemm']} GEMM: {reason}" if len(gemms) > 1 else reason
+    return None
+
+
+def _gemm_invalid_reason(p: dict, config: dict) -> str | None:
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     g = _group(p)
     if bm not in BLOCK_MS:
@@ -200,7 +256,8 @@ def smem_bytes(config: dict, group: int, zero_points: bool) -> int:
 
 def default_config(family: str, problem: dict) -> dict:
     """Untuned rule on the mean pairs per expert t = M*top_k/E (the winners of bench_moe.py's sweep on an H200 for
-    Qwen3-30B-A3B, both GEMMs): t <= 8 small tiles (16x32), t <= 64 64x128, above that 128x256."""
+    Qwen3-30B-A3B, both GEMMs): t <= 8 small tiles (16x32), t <= 64 64x128, above that 128x256; BLOCK_SIZE_N
+    clipped to the narrowest GEMM, BLOCK_SIZE_K halved until valid (for a 'layer': for both GEMMs)."""
     p = normalize_problem(family, problem)
     t = p["M"] * p["top_k"] / p["E"]
     if t <= 8:
@@ -210,7 +267,7 @@ def default_config(family: str, problem: dict) -> dict:
     else:
         c = {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 8, "num_warps": 8, "num_stages": 3}
     c["BLOCK_SIZE_M"] = min(c["BLOCK_SIZE_M"], max(16, triton.next_power_of_2(p["M"])))
-    c["BLOCK_SIZE_N"] = min(c["BLOCK_SIZE_N"], max(16, triton.next_power_of_2(p["N"])))
+    c["BLOCK_SIZE_N"] = min(c["BLOCK_SIZE_N"], max(16, triton.next_power_of_2(min(q["N"] for q in gemm_problems(p)))))
     while c["BLOCK_SIZE_K"] > 16 and invalid_reason(family, p, c):  # K and the group size are multiples of 8
         c["BLOCK_SIZE_K"] //= 2
     return c
@@ -220,29 +277,41 @@ def _seed(problem_seed: int, seed: int) -> int:
     return (problem_seed * 1_000_003 + seed) % (2**63)
 
 
-def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> MoEInputs:
+def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> MoEInputs | LayerInputs:
     """Routing from problem['seed'] (same for every copy); tensor values from (problem seed, `seed`)."""
     p = normalize_problem(family, problem)
     topk_ids, weights = make_routing(p["M"], p["E"], p["top_k"], p["routing"], p["seed"])
     return build_inputs(p, topk_ids, weights, device, seed)
 
 
-def build_inputs(p: dict, topk_ids: torch.Tensor, weights: torch.Tensor, device: str, seed: int = 0) -> MoEInputs:
-    """Inputs for a given routing (tests use it to force uneven loads and empty experts)."""
-    M, N, K, E, top_k, g = p["M"], p["N"], p["K"], p["E"], p["top_k"], _group(p)
-    dt = _TORCH_DTYPE[p["act_dtype"]]
-    gen = torch.Generator(device=device).manual_seed(_seed(p["seed"], seed))
-    rows = M if p["gemm"] == "up" else M * top_k
-    a = torch.randn(rows, K, generator=gen, device=device).to(dt)
+def _weights(p: dict, gen: torch.Generator, device: str):
+    """(qweight, scales, zeros) of E experts for one GEMM problem."""
+    N, K, E, g = p["N"], p["K"], p["E"], _group(p)
     qweight = torch.randint(-(2**31), 2**31 - 1, (E, K // 8, N), generator=gen, device=device, dtype=torch.int32)
     # |q - zero| is about 4.6 on average: scales keep outputs near unit size
-    scales = ((0.5 + torch.rand(E, K // g, N, generator=gen, device=device)) / (4.6 * math.sqrt(K))).to(dt)
+    scales = ((0.5 + torch.rand(E, K // g, N, generator=gen, device=device)) / (4.6 * math.sqrt(K)))
     zeros = None
     if p["zero_points"]:
         zeros = torch.randint(0, 16, (E, K // g, N), generator=gen, device=device, dtype=torch.uint8)
-    grouped, padded = prepare_tables(topk_ids, E, device)
-    router = weights.flatten().to(device=device, dtype=torch.float32)
-    return MoEInputs(p, a, qweight, scales, zeros, topk_ids.to(device), router, grouped, padded)
+    return qweight, scales.to(_TORCH_DTYPE[p["act_dtype"]]), zeros
+
+
+def build_inputs(p: dict, topk_ids: torch.Tensor, weights: torch.Tensor, device: str,
+                 seed: int = 0) -> MoEInputs | LayerInputs:
+    """Inputs for a given routing (tests use it to force uneven loads and empty experts)."""
+    M, K, top_k = p["M"], p["K"], p["top_k"]
+    dt = _TORCH_DTYPE[p["act_dtype"]]
+    gen = torch.Generator(device=device).manual_seed(_seed(p["seed"], seed))
+    rows = M * top_k if p["gemm"] == "down" else M
+    a = torch.randn(rows, K, generator=gen, device=device).to(dt)
+    grouped, padded = prepare_tables(topk_ids, p["E"], device)
+    routed = (topk_ids.to(device), weights.flatten().to(device=device, dtype=torch.float32), grouped, padded)
+    if p["gemm"] != "layer":
+        return MoEInputs(p, a, *_weights(p, gen, device), *routed)
+    up_p, down_p = gemm_problems(p)
+    up = MoEInputs(up_p, a, *_weights(up_p, gen, device), *routed)
+    down = MoEInputs(down_p, a.new_empty(0, down_p["K"]), *_weights(down_p, gen, device), *routed)
+    return LayerInputs(p, up, down)
 
 
 def dequantize(inputs: MoEInputs, e: int) -> torch.Tensor:
@@ -256,49 +325,83 @@ def dequantize(inputs: MoEInputs, e: int) -> torch.Tensor:
     return (q - z).float() * s
 
 
-def reference(family: str, inputs: MoEInputs) -> torch.Tensor:
-    """Per-expert loop: dequantize, matmul in fp32, scatter to pair order; down: times the router weight."""
+def _gemm_reference(inputs: MoEInputs, a: torch.Tensor) -> torch.Tensor:
     p = inputs.problem
     flat = inputs.topk_ids.flatten()
-    out = torch.zeros(flat.numel(), p["N"], dtype=torch.float32, device=inputs.a.device)
+    out = torch.zeros(flat.numel(), p["N"], dtype=torch.float32, device=a.device)
     for e in torch.unique(flat).tolist():
         pairs = torch.nonzero(flat == e).flatten()
         rows = pairs // p["top_k"] if p["gemm"] == "up" else pairs
-        out[pairs] = inputs.a[rows].float() @ dequantize(inputs, e)
+        out[pairs] = a[rows].float() @ dequantize(inputs, e)
     if p["gemm"] == "down":
         out *= inputs.router_weights[:, None]
     return out
 
 
-def _launch(inputs: MoEInputs, config: dict, padded: bool) -> torch.Tensor:
+def reference(family: str, inputs: MoEInputs | LayerInputs) -> torch.Tensor:
+    """Per-expert loop: dequantize, matmul in fp32, scatter to pair order; down: times the router weight.
+    'layer': up, silu(gate) * up, down, then the sum over each token's top_k pairs -> [M, hidden], in fp32, with h
+    and act rounded to the activation dtype as the launch stores them (else silu(gate) * up, a product of two
+    rounded GEMM outputs, would double the up GEMM's error before the down GEMM adds its own)."""
+    if isinstance(inputs, MoEInputs):
+        return _gemm_reference(inputs, inputs.a)
+    dt, I = inputs.up.a.dtype, inputs.problem["N"]
+    h = _gemm_reference(inputs.up, inputs.up.a).to(dt).float()
+    act = (torch.nn.functional.silu(h[:, :I]) * h[:, I:]).to(dt)
+    return _topk_sum(inputs.problem, _gemm_reference(inputs.down, act))
+
+
+def _topk_sum(p: dict, o: torch.Tensor) -> torch.Tensor:
+    return o.view(p["M"], p["top_k"], o.shape[-1]).sum(dim=1)
+
+
+def _launch(inputs: MoEInputs, config: dict, padded: bool, a: torch.Tensor | None = None) -> torch.Tensor:
     p = inputs.problem
+    a = inputs.a if a is None else a
     P, N = p["M"] * p["top_k"], p["N"]
     t = (inputs.padded if padded else inputs.grouped)[config["BLOCK_SIZE_M"]]
-    out = torch.empty(P, N, dtype=inputs.a.dtype, device=inputs.a.device)
+    out = torch.empty(P, N, dtype=a.dtype, device=a.device)
     zeros = inputs.zeros if inputs.zeros is not None else inputs.qweight  # a placeholder pointer when unused
     grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     _moe_w4a16_kernel[grid](
-        inputs.a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
+        a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
-        *inputs.a.stride(), *inputs.qweight.stride(), *inputs.scales.stride(), *zeros.stride(), *out.stride(),
+        *a.stride(), *inputs.qweight.stride(), *inputs.scales.stride(), *zeros.stride(), *out.stride(),
         K=p["K"], GROUP_SIZE=_group(p), A_ROW_DIV=p["top_k"] if p["gemm"] == "up" else 1, PADDED=padded,
         HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
-        UPCAST=_INTERPRET and inputs.a.dtype == torch.bfloat16,
+        UPCAST=_INTERPRET and a.dtype == torch.bfloat16,
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
         GROUP_SIZE_M=config["GROUP_SIZE_M"], num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
     return out
 
 
-def launch(family: str, inputs: MoEInputs, config: dict) -> torch.Tensor:
-    """The grouped kernel (what is tuned): out [M*top_k, N] in pair order."""
-    return _launch(inputs, config, padded=False)
+def silu_and_mul(h: torch.Tensor) -> torch.Tensor:
+    """[P, 2I] (gate | up) -> [P, I] silu(gate) * up in h's dtype, one launch (vLLM's SiluAndMul)."""
+    P, I = h.shape[0], h.shape[1] // 2
+    out = torch.empty(P, I, dtype=h.dtype, device=h.device)
+    block = min(1024, triton.next_power_of_2(I))
+    if P:
+        _silu_and_mul_kernel[(P, triton.cdiv(I, block))](h, out, I, h.stride(0), out.stride(0), BLOCK=block)
+    return out
 
 
-def launch_padded(inputs: MoEInputs, config: dict) -> torch.Tensor:
+def _launch_any(inputs: MoEInputs | LayerInputs, config: dict, padded: bool) -> torch.Tensor:
+    if isinstance(inputs, MoEInputs):
+        return _launch(inputs, config, padded)
+    act = silu_and_mul(_launch(inputs.up, config, padded))
+    return _topk_sum(inputs.problem, _launch(inputs.down, config, padded, a=act))
+
+
+def launch(family: str, inputs: MoEInputs | LayerInputs, config: dict) -> torch.Tensor:
+    """The grouped kernel (what is tuned): out [M*top_k, N] in pair order; 'layer': out [M, hidden]."""
+    return _launch_any(inputs, config, padded=False)
+
+
+def launch_padded(inputs: MoEInputs | LayerInputs, config: dict) -> torch.Tensor:
     """Baseline: the same kernel over vLLM's padded, block-aligned sort and grid."""
-    return _launch(inputs, config, padded=True)
+    return _launch_any(inputs, config, padded=True)
 
 
 def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, float]:
@@ -309,18 +412,23 @@ def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, floa
 
 
 def flops(problem: dict) -> float:
-    p = normalize_problem("moe-w4a16", problem)
-    return 2.0 * p["M"] * p["top_k"] * p["N"] * p["K"]
+    """2 x multiply-adds of every routed pair through its expert; a 'layer' counts both GEMMs (6*M*top_k*I*hidden)."""
+    return sum(2.0 * q["M"] * q["top_k"] * q["N"] * q["K"] for q in gemm_problems(normalize_problem("moe-w4a16", problem)))
 
 
 def min_bytes(problem: dict) -> float:
-    """Weights (int4 + scales + zeros) of the experts the seeded routing uses, activations, output, router weights."""
+    """Weights (int4 + scales + zeros) of the experts the seeded routing uses, activations, output, router weights.
+    A 'layer' is the sum of its two GEMMs' (the intermediate activations make a round trip through memory)."""
     p = normalize_problem("moe-w4a16", problem)
-    M, N, K, E, top_k, g = p["M"], p["N"], p["K"], p["E"], p["top_k"], _group(p)
-    topk_ids, _ = make_routing(M, E, top_k, p["routing"], p["seed"])
-    per_expert = K * N / 2 + (K // g) * N * (2 + (1 if p["zero_points"] else 0))
-    rows = M if p["gemm"] == "up" else M * top_k
-    return active_experts(topk_ids) * per_expert + rows * K * 2 + M * top_k * (N * 2 + 8)
+    topk_ids, _ = make_routing(p["M"], p["E"], p["top_k"], p["routing"], p["seed"])
+    active = active_experts(topk_ids)
+    total = 0.0
+    for q in gemm_problems(p):
+        M, N, K, top_k, g = q["M"], q["N"], q["K"], q["top_k"], _group(q)
+        per_expert = K * N / 2 + (K // g) * N * (2 + (1 if q["zero_points"] else 0))
+        rows = M * top_k if q["gemm"] == "down" else M
+        total += active * per_expert + rows * K * 2 + M * top_k * (N * 2 + 8)
+    return total
 
 
 def input_bytes(problem: dict) -> float:

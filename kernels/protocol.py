@@ -37,7 +37,7 @@ PROBLEM_FIELDS = {
 PROBLEM_ENUMS = {
     "scale_a": ("tensor", "token"), "scale_b": ("tensor", "channel"), "out_dtype": ("bf16", "fp16"),
     "act_dtype": ("bf16", "fp16"), "group_size": (32, 64, 128, -1), "packing": ("awq", "plain"),
-    "gemm": ("up", "down"), "routing": ("uniform", "skewed"),
+    "gemm": ("up", "down", "layer"), "routing": ("uniform", "skewed"),
 }
 BASE_CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
 CONFIG_KEYS = {

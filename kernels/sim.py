@@ -103,8 +103,24 @@ def _weight_bytes(family: str, problem: dict) -> float:
     return per_matrix
 
 
+def layer_gemms(problem: dict) -> list[dict]:
+    """A MoE 'layer' problem (N = intermediate I, K = hidden) as its up [2I, hidden] and down [hidden, I] GEMMs
+    (kernels/moe_w4a16.py gemm_problems, restated here: the sim imports no torch)."""
+    return [{**problem, "gemm": "up", "N": 2 * problem["N"]},
+            {**problem, "gemm": "down", "N": problem["K"], "K": problem["N"]}]
+
+
 def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE) -> tuple[str, float | None, str | None]:
-    """(status, µs, message) of one trial under the cost model; status is 'ok' or 'invalid'."""
+    """(status, µs, message) of one trial under the cost model; status is 'ok' or 'invalid'.
+    A MoE 'layer' costs its up GEMM plus its down GEMM (the first that is invalid makes it invalid)."""
+    if family == "moe-w4a16" and problem.get("gemm") == "layer":
+        total = 0.0
+        for q in layer_gemms(problem):
+            status, us, msg = simulate(family, q, config, device)
+            if status != "ok":
+                return status, None, f"{q['gemm']} GEMM: {msg}"
+            total += us
+        return "ok", total, None
     bad = config_problem(family, config)
     if bad:
         return "invalid", None, bad

@@ -153,3 +153,76 @@ def test_the_family_registry_finds_this_module_and_bytes_follow_the_routing():
     per_expert = 2048 * 1536 / 2 + 16 * 1536 * 2
     assert moe.min_bytes(small) == pytest.approx(8 * per_expert + 2048 * 2 + 8 * (1536 * 2 + 8))
     assert moe.flops(small) == 2 * 8 * 1536 * 2048
+
+
+# ---- gemm 'layer': the unit a server's file E={E},N={intermediate} is tuned for (one config, both GEMMs)
+
+def layer(**kw):
+    """hidden K=128; intermediate N=64 (group 32) or 128 (group 128, which I must be a multiple of)."""
+    g = kw.get("group_size", 128)
+    return moe.normalize_problem(F, {"M": 6, "N": 64 if g == 32 else 128, "K": 128, "E": 4, "top_k": 2,
+                                     "gemm": "layer", **kw})
+
+
+@pytest.mark.parametrize("group_size", [32, 128])
+def test_layer_uneven_loads_with_an_empty_expert(group_size):
+    p = layer(group_size=group_size)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    ref = run_both(p, inputs, {**SMALL, "BLOCK_SIZE_K": 64})
+    assert ref.shape == (p["M"], p["K"])  # summed over each token's top_k pairs: [M, hidden]
+    # the chain by hand: up GEMM, silu(gate) * up, down GEMM (router-weighted), top-k sum
+    h = moe.launch(F, inputs.up, SMALL)
+    o = moe._launch(inputs.down, SMALL, padded=False, a=moe.silu_and_mul(h))
+    assert moe.check(F, o.float().view(6, 2, -1).sum(1), ref)[0]
+
+
+def test_layer_with_zero_points_fp16_and_skewed_routing():
+    p = layer(M=9, E=8, group_size=32, zero_points=True, routing="skewed", act_dtype="fp16", seed=3)
+    run_both(p, moe.make_inputs(F, p, "cpu"), {**SMALL, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_K": 32})
+
+
+def test_silu_and_mul_is_gate_first():
+    h = torch.randn(5, 2 * 48).to(torch.bfloat16)
+    want = torch.nn.functional.silu(h[:, :48].float()) * h[:, 48:].float()
+    assert torch.allclose(moe.silu_and_mul(h).float(), want, rtol=1e-2, atol=1e-2)
+
+
+def test_a_wrong_down_weight_fails_the_layer_check():
+    p = layer(group_size=32)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    ref = moe.reference(F, inputs)
+    inputs.down.scales[3] *= 2  # expert 3's down projection, used by most pairs
+    ok, err = moe.check(F, moe.launch(F, inputs, SMALL), ref)
+    assert not ok and err > 0.1
+
+
+def test_layer_rules_hold_for_both_gemms():
+    qwen = {"M": 4, "N": 768, "K": 2048, "E": 128, "top_k": 8, "gemm": "layer"}  # Qwen3-30B-A3B, tp 1
+    up = {**qwen, "gemm": "up", "N": 1536}
+    assert moe.gemm_problems(moe.normalize_problem(F, qwen))[1]["N"] == 2048
+    big_k = {**SMALL, "BLOCK_SIZE_K": 512}
+    assert moe.invalid_reason(F, up, big_k) is None  # 512 divides hidden 2048 ...
+    assert moe.invalid_reason(F, qwen, big_k) == "down GEMM: BLOCK_SIZE_K 512 does not divide K 768"  # ... not I
+    assert moe.invalid_reason(F, qwen, {**SMALL, "BLOCK_SIZE_K": 256}) is None
+    narrow = {"M": 4, "N": 32, "K": 4096, "E": 8, "top_k": 2, "gemm": "layer", "group_size": 32}
+    assert "up GEMM: BLOCK_SIZE_N 128 wider than N 64" == moe.invalid_reason(F, narrow, {**SMALL, "BLOCK_SIZE_N": 128})
+    with pytest.raises(ValueError, match="intermediate"):
+        moe.normalize_problem(F, {**qwen, "N": 100})  # I must be a multiple of the group size, like K
+    for M in (1, 64, 4096):
+        c = moe.default_config(F, {**qwen, "M": M})
+        assert moe.invalid_reason(F, {**qwen, "M": M}, c) is None
+        assert c == moe.default_config(F, {**up, "M": M})  # Qwen's two GEMMs need no clipping: vLLM-like rule
+
+
+def test_layer_costs_are_both_gemms():
+    from kernels import protocol, sim
+
+    qwen = {"M": 16, "N": 768, "K": 2048, "E": 128, "top_k": 8, "gemm": "layer"}
+    up, down = {**qwen, "gemm": "up", "N": 1536}, {**qwen, "gemm": "down", "N": 2048, "K": 768}
+    assert moe.flops(qwen) == moe.flops(up) + moe.flops(down) == 6 * 16 * 8 * 768 * 2048
+    assert moe.min_bytes(qwen) == moe.min_bytes(up) + moe.min_bytes(down) == moe.input_bytes(qwen)
+    cfg = {**SMALL, "BLOCK_SIZE_K": 128}
+    us = {g: sim.simulate(F, protocol.normalize_problem(F, q), cfg)[1] for g, q in (("layer", qwen), ("up", up), ("down", down))}
+    assert us["layer"] == us["up"] + us["down"]
+    status, _, msg = sim.simulate(F, protocol.normalize_problem(F, qwen), {**SMALL, "BLOCK_SIZE_K": 48})
+    assert status == "invalid" and msg.startswith("up GEMM:")

@@ -185,6 +185,79 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
     return rows
 
 
+EXPLORE_CASES = [(4608, 3584, 1), (4608, 3584, 16), (37888, 3584, 1), (37888, 3584, 16), (3584, 18944, 1),
+                 (4608, 3584, 1024), (37888, 3584, 4096)]
+
+
+def explore_configs(M: int) -> list[dict]:
+    """Per-M candidates of the experiment: GEMV (BLOCK_SIZE_M 16) and tl.dot tiles."""
+    if M <= 16:
+        gemv = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[32, 64, 128, 256], BLOCK_SIZE_K=[64, 128, 256], num_warps=[4],
+                    num_stages=[2, 3], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1])
+        dot = dict(BLOCK_SIZE_M=[32], BLOCK_SIZE_N=[64, 128], BLOCK_SIZE_K=[128, 256], num_warps=[4],
+                   num_stages=[3, 4], SPLIT_K=[1, 4, 8], K_UNROLL=[1])
+        axes_list = [gemv, dot]
+    else:
+        axes_list = [dict(BLOCK_SIZE_M=[128, 256], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[64, 128], num_warps=[4, 8],
+                          num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])]
+    only = os.environ.get("W4A16_EXPLORE_BM")  # e.g. 32: only that BLOCK_SIZE_M
+    axes_list = [a for a in axes_list if not only or a["BLOCK_SIZE_M"] == [int(only)]]
+    out = []
+    for axes in axes_list:
+        axes = {**axes, "GROUP_SIZE_M": [8]}
+        out += [{k: c[k] for k in W.CONFIG_KEYS} for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
+    return out
+
+
+def explore(jobs: int, out_dir: str) -> None:
+    """The experiment: compile+check every candidate in parallel, then time them; print the best per path."""
+    t0 = time.time()
+    tasks = []
+    for N, K, M in EXPLORE_CASES:
+        p = {"M": M, "N": N, "K": K, "group_size": 128, "zero_points": True}
+        if not explore_configs(M):
+            continue
+        cs = [c for c in explore_configs(M) if not W.invalid_reason(FAM, W.normalize_problem(FAM, p), c)]
+        tasks += [(p, cs[i::jobs]) for i in range(min(jobs, len(cs)))]
+    ctx = torch.multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        checked = [row for rows in pool.map(_check_chunk, tasks) for row in rows]
+    bad = [r for r in checked if r["status"] != "ok"]
+    print(f"explore: {len(checked)} checked, {len(bad)} bad in {time.time() - t0:.0f} s", flush=True)
+    for r in bad[:10]:
+        print("  BAD", json.dumps(r), flush=True)
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    lines = []
+    for N, K, M in EXPLORE_CASES:
+        p = W.normalize_problem(FAM, {"M": M, "N": N, "K": K, "group_size": 128, "zero_points": True})
+        if not explore_configs(M):
+            continue
+        ins = [W.make_inputs(FAM, p, "cuda", seed) for seed in range(copies_needed(W.input_bytes(p), l2))]
+        wb = [torch.randn(N, K, device="cuda", dtype=torch.bfloat16) for _ in range(copies_needed(2.0 * N * K, l2))]
+        cub = measure([lambda a=ins[0].a, w=w: F_.linear(a, w) for w in wb]).us
+        del wb
+        ok = {json.dumps(r["config"]) for r in checked if r["status"] == "ok" and r["problem"]["M"] == M
+              and r["problem"]["N"] == N and r["problem"]["K"] == K}
+        best = {}
+        for c in map(json.loads, ok):
+            us = measure([lambda i=i: W.launch(FAM, i, c) for i in ins], "quick").us
+            path = "gemv" if c["BLOCK_SIZE_M"] == 16 else f"dot{c['BLOCK_SIZE_M']}"
+            if us < best.get(path, (1e9,))[0]:
+                best[path] = (us, c)
+        for path, (us, c) in sorted(best.items()):
+            us = measure([lambda i=i: W.launch(FAM, i, c) for i in ins]).us
+            cfg = ",".join(str(c[k]) for k in ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps", "num_stages",
+                                                "SPLIT_K"))
+            line = (f"N={N} K={K} M={M} {path}: {us:.1f} us, {W.min_bytes(p) / us / 1e3:.0f} GB/s, "
+                    f"{W.flops(p) / us / 1e6:.0f} TFLOP/s, cuBLAS {cub:.1f} us ({cub / us:.2f}x) [{cfg}]")
+            print(line, flush=True)
+            lines.append(line)
+        del ins
+        torch.cuda.empty_cache()
+    with open(os.path.join(out_dir, f"explore-{W.os.environ.get('W4A16_DEQ', 'join')}.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def markdown(rows: list[dict], bw: float, device: str) -> str:
     head = (f"Device: {device}; measured copy bandwidth {bw / 1e12:.2f} TB/s. g=128, zero points, bf16.\n\n"
             "| model | N | K | M | cuBLAS bf16 us | deq+cuBLAS us | ours default us | ours best us | best TFLOP/s "
@@ -207,8 +280,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=max(1, min(15, (os.cpu_count() or 2) - 1)))
     ap.add_argument("--quick", action="store_true", help="one M per shape and no space check (smoke test)")
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--explore", action="store_true", help="the path/config experiment instead of the benchmark")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.explore:
+        return explore(args.jobs, args.out)
     t0 = time.time()
     if not (args.quick or args.skip_check):
         rows = correctness(args.jobs)

@@ -45,7 +45,7 @@ def test_groups_zero_points_packings(group_size, zero_points, packing, block_k):
     run(p, cfg(bk=block_k, split=3 if block_k == 64 else 2))
 
 
-@pytest.mark.parametrize("config", [cfg(bk=128, unroll=2, split=2), cfg(bm=32, bn=16, bk=16, unroll=4), cfg(bk=256)],
+@pytest.mark.parametrize("config", [cfg(bk=128, unroll=2, split=2), cfg(bm=32, bn=16, bk=16, unroll=4), cfg(bm=32, bk=256)],
                          ids=["bk128-unroll2-split2", "bk16-unroll4", "bk256-over-group"])
 def test_block_k_unroll_and_ragged_k(config):
     # K=328 is a multiple of 8 but of no BLOCK_K here: the K tail is masked (per-channel, as groups need g | K)

@@ -25,6 +25,7 @@ export const PRUNE_REASONS = {
   split_k_workspace: 'the split-K workspace would exceed 1 GiB (per M)',
   block_m_over_m: 'BLOCK_SIZE_M far larger than M (per M)',
   split_k_full_grid: 'SPLIT_K > 1 while the unsplit grid already fills the GPU twice (per M)',
+  gemv_registers: 'W4A16 GEMV path (BLOCK_SIZE_M 16): accumulator over 64 fp32 registers per thread (per M)',
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;
 
@@ -36,12 +37,18 @@ export type PruneReason = keyof typeof PRUNE_REASONS;
 export const KERNEL_RULES: Record<Family, PruneReason[]> = {
   'w8a8-int8': ['split_k_no_k'],
   'w8a8-fp8': ['split_k_no_k'],
-  w4a16: ['split_k_no_k', 'tile_over_problem', 'split_k_workspace', 'shared_memory'],
+  w4a16: ['split_k_no_k', 'tile_over_problem', 'split_k_workspace', 'gemv_registers', 'shared_memory'],
   'moe-w4a16': ['block_k_vs_k', 'block_k_vs_group', 'tile_over_problem', 'shared_memory', 'block_m_over_m'],
 };
 
 const cdiv = (a: number, b: number) => Math.ceil(a / b);
 const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
+/** kernels/w4a16.py: BLOCK_SIZE_M 16 is the GEMV path; a program takes min(16, next_pow2(M)) rows into a
+ * [rows, BLOCK_SIZE_K/8, BLOCK_SIZE_N] fp32 register tile, refused beyond 64 per thread. */
+const gemvRegisters: MRule = (c, _s, M) =>
+  c.BLOCK_SIZE_M === 16 && Math.floor((Math.min(16, nextPow2(M)) * (c.BLOCK_SIZE_K! / 8) * c.BLOCK_SIZE_N!) / (32 * c.num_warps!)) > 64
+    ? 'gemv_registers'
+    : null;
 
 type ShapeRule = (c: Cfg, s: SpaceShape, d: DeviceInfo) => PruneReason | null;
 type MRule = (c: Cfg, s: SpaceShape, M: number, d: DeviceInfo) => PruneReason | null;
@@ -72,7 +79,7 @@ const RULES: Record<'w8a8' | 'w4a16' | 'moe', { shape: ShapeRule[]; m: MRule[] }
       (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
       smem('w4a16'),
     ],
-    m: [(c, s, M) => (c.SPLIT_K! > 1 && c.SPLIT_K! * M * s.N * 4 > MAX_WORKSPACE_BYTES ? 'split_k_workspace' : null), denseBlockM, splitOnFullGrid],
+    m: [(c, s, M) => (c.SPLIT_K! > 1 && c.SPLIT_K! * M * s.N * 4 > MAX_WORKSPACE_BYTES ? 'split_k_workspace' : null), gemvRegisters, denseBlockM, splitOnFullGrid],
   },
   // kernels/moe_w4a16.py invalid_reason, in its order
   moe: {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
 import { UserError } from '../cli/errors.js';
 import { inShard, type Shard } from '../cli/shard.js';
+import { moeLayers } from '../models/layers.js';
 import { enumerateSpace } from '../space/index.js';
 import { configFileName, familyDir, shapeKey } from '../store/naming.js';
 import { readTunedConfig } from '../store/reader.js';
@@ -33,7 +34,8 @@ export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: nu
       else specs.set(id, { family, shape, key, layers: [layer] });
     };
     if (family === 'moe-w4a16') {
-      for (const m of model.moe) add({ N: m.N, K: m.K, E: m.E, top_k: m.top_k, gemm: m.gemm, group_size: groupSize }, m.name);
+      // one unit per MoE layer (N = intermediate, K = hidden): servers use one file and one config for both GEMMs
+      for (const m of moeLayers(model)) add({ N: m.N, K: m.K, E: m.E, top_k: m.top_k, gemm: m.gemm, group_size: groupSize }, m.name);
     } else {
       for (const d of model.dense) add({ N: d.N, K: d.K, ...(family === 'w4a16' ? { group_size: groupSize } : {}) }, d.name);
     }

@@ -53,7 +53,7 @@ function seedsOf(unit: Unit): ConfigEntry[] {
   const seen = new Map<string, ConfigEntry>();
   const { family, shape } = unit.job;
   for (const M of unit.ms) {
-    const d = defaultConfig(family, { M, N: shape.N, K: shape.K, E: shape.E, top_k: shape.top_k, group_size: shape.group_size });
+    const d = defaultConfig(family, { M, N: shape.N, K: shape.K, E: shape.E, top_k: shape.top_k, group_size: shape.group_size, gemm: shape.gemm });
     seen.set(configKey(d), d);
     const inc = unit.job.incumbents.get(M);
     if (inc) seen.set(configKey(inc), inc);

@@ -7,14 +7,17 @@ export const DenseWeightShape = z.strictObject({
   K: z.number().int().positive(),
 });
 
-/** The expert GEMMs of a MoE layer: E experts, each [N, K]; tokens are routed to top_k experts. */
+/**
+ * The expert GEMMs of a MoE layer: E experts, each [N, K]; tokens are routed to top_k experts. gemm 'layer' is
+ * the layer's two GEMMs as one tuning unit (N = intermediate, K = hidden; see MoEProblem).
+ */
 export const MoEWeightShape = z.strictObject({
   name: z.string(),
   E: z.number().int().positive(),
   N: z.number().int().positive(),
   K: z.number().int().positive(),
   top_k: z.number().int().positive(),
-  gemm: z.enum(['up', 'down']),
+  gemm: z.enum(['up', 'down', 'layer']),
 });
 
 /** A model-shape file: what `tune models --json` prints and `--model shapes.json` accepts. */

@@ -31,6 +31,8 @@ export const W4A16Problem = z.strictObject({
 /**
  * One expert GEMM of a MoE layer over M tokens. gemm 'up': [M*top_k, K] x [E, N, K] with N = 2*intermediate
  * (fused gate_up); 'down': [M*top_k, K=intermediate] x [E, N=hidden, K], weighted by the router weights.
+ * gemm 'layer': both, with one config, as servers use a tuned file: N = intermediate (per TP rank), K = hidden;
+ * up GEMM, silu(gate) * up, down GEMM, sum over top_k (kernels/moe_w4a16.py).
  */
 export const MoEProblem = z.strictObject({
   M: dim,
@@ -38,7 +40,7 @@ export const MoEProblem = z.strictObject({
   K: dim,
   E: dim,
   top_k: dim,
-  gemm: z.enum(['up', 'down']).default('up'),
+  gemm: z.enum(['up', 'down', 'layer']).default('up'),
   group_size: GroupSize.default(128),
   zero_points: z.boolean().default(false),
   routing: z.enum(['uniform', 'skewed']).default('uniform'),

@@ -13,6 +13,17 @@ export interface SpaceShape {
   top_k?: number;
   /** MoE: whether zero points are stored (their tiles take shared memory). */
   zero_points?: boolean;
+  /** MoE: which GEMM; 'layer' (N = intermediate, K = hidden) is both, with one config. */
+  gemm?: 'up' | 'down' | 'layer';
+}
+
+/** The GEMMs a MoE shape launches (kernels/moe_w4a16.py gemm_problems): a 'layer' is up [2N, K] and down [K, N]. */
+export function moeGemms(s: SpaceShape): SpaceShape[] {
+  if (s.gemm !== 'layer') return [s];
+  return [
+    { ...s, gemm: 'up', N: 2 * s.N },
+    { ...s, gemm: 'down', N: s.K, K: s.N },
+  ];
 }
 
 /** Why a config was pruned before any trial; `--dry-run` prints counts per reason. */
@@ -81,9 +92,9 @@ const RULES: Record<'w8a8' | 'w4a16' | 'moe', { shape: ShapeRule[]; m: MRule[] }
     ],
     m: [(c, s, M) => (c.SPLIT_K! > 1 && c.SPLIT_K! * M * s.N * 4 > MAX_WORKSPACE_BYTES ? 'split_k_workspace' : null), gemvRegisters, denseBlockM, splitOnFullGrid],
   },
-  // kernels/moe_w4a16.py invalid_reason, in its order
+  // kernels/moe_w4a16.py invalid_reason, in its order; a 'layer' config must pass for both GEMMs
   moe: {
-    shape: [
+    shape: ([
       (c, s) => (s.K % c.BLOCK_SIZE_K! ? 'block_k_vs_k' : null),
       (c, s) => {
         const g = s.group_size === undefined || s.group_size === -1 ? s.K : s.group_size;
@@ -92,10 +103,21 @@ const RULES: Record<'w8a8' | 'w4a16' | 'moe', { shape: ShapeRule[]; m: MRule[] }
       },
       (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
       smem('moe-w4a16'),
-    ],
+    ] satisfies ShapeRule[]).map(eachGemm),
     m: [(c, _s, M) => (c.BLOCK_SIZE_M! > Math.max(16, nextPow2(M)) ? 'block_m_over_m' : null)],
   },
 };
+
+/** A MoE shape rule applied to each GEMM of the shape: the first GEMM's reason wins. */
+function eachGemm(rule: ShapeRule): ShapeRule {
+  return (c, s, d) => {
+    for (const g of moeGemms(s)) {
+      const r = rule(c, g, d);
+      if (r) return r;
+    }
+    return null;
+  };
+}
 
 const rulesOf = (f: Family) => RULES[f === 'w4a16' ? 'w4a16' : f === 'moe-w4a16' ? 'moe' : 'w8a8'];
 

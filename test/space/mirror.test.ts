@@ -43,6 +43,12 @@ const CASES: Case[] = [
       ...[4, 300].map((M) => ({ M, N: 96, K: 192, E: 8, top_k: 2, group_size: 32 })),
       ...[16, 1024].map((M) => ({ M, N: 14336, K: 4096, E: 8, top_k: 2, group_size: -1 })),
       ...[8, 640].map((M) => ({ M, N: 768, K: 2048, E: 64, top_k: 6, group_size: 32, zero_points: true })),
+      // 'layer' (N = intermediate, K = hidden): both GEMMs' rules; Qwen3-30B-A3B, Mixtral-8x7B, and shapes where
+      // only one GEMM rules a config out (I = 96: BK 64 fails the down GEMM; I = 32: BN 128 over the up GEMM's 64)
+      ...[1, 64, 2048].map((M) => ({ M, N: 768, K: 2048, E: 128, top_k: 8, gemm: 'layer' as const, group_size: 128 })),
+      ...[16, 1024].map((M) => ({ M, N: 14336, K: 4096, E: 8, top_k: 2, gemm: 'layer' as const, group_size: -1 })),
+      ...[4, 300].map((M) => ({ M, N: 96, K: 4096, E: 8, top_k: 2, gemm: 'layer' as const, group_size: 32, zero_points: true })),
+      ...[4].map((M) => ({ M, N: 32, K: 4096, E: 8, top_k: 2, gemm: 'layer' as const, group_size: 32 })),
     ],
   },
 ];
@@ -54,7 +60,7 @@ for (const { family, problems, space } of CASES) {
     problems.forEach((p, i) => {
       const what = JSON.stringify(p);
       assert.deepEqual(defaultConfig(family, p), py.defaults[i], `default_config differs for ${what}`);
-      const shape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size, zero_points: p.zero_points as boolean | undefined };
+      const shape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size, zero_points: p.zero_points as boolean | undefined, gemm: p.gemm };
       let disagree = 0;
       let example = '';
       configs.forEach((c, j) => {

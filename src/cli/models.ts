@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import type { ModelShapes } from '../schema/index.js';
+import { moeLayers } from '../models/layers.js';
 import { PRESETS } from '../models/presets.js';
 import { resolveModel } from '../models/resolve.js';
 import { UserError } from './errors.js';
@@ -17,6 +18,8 @@ function table(shapes: ModelShapes): string {
   const t = new Table({ head: ['layer', 'kind', 'E', 'N', 'K', 'top_k'], style: PLAIN, colAligns: ['left', 'left', 'right', 'right', 'right', 'right'] });
   for (const d of shapes.dense) t.push([d.name, 'dense', '', d.N, d.K, '']);
   for (const m of shapes.moe) t.push([m.name, `moe ${m.gemm}`, m.E, m.N, m.K, m.top_k]);
+  // what `tune --kernel moe-w4a16` tunes and names its file after (E={E},N={intermediate}): one unit per layer
+  for (const l of moeLayers(shapes)) t.push([l.name, 'moe layer (tuned)', l.E, l.N, l.K, l.top_k]);
   return `${shapes.model} (tp ${shapes.tp})\n${t.toString()}`;
 }
 

@@ -122,7 +122,7 @@ export function registerTune(program: Command): void {
   const cmd = new Command('run')
     .description('tune every linear layer of a model (the default command; see docs/TUNE.md)')
     .option('--model <preset|path>', 'model preset (qwen3-4b, ...), a Hugging Face config.json, or a model-shapes file')
-    .option('--shapes <list>', 'weight shapes instead of a model: NxK,... (dense) or ExNxK:topk (MoE)')
+    .option('--shapes <list>', 'weight shapes instead of a model: NxK,... (dense) or ExNxK:topk (MoE layer: N = intermediate, K = hidden)')
     .option('--tp <n>', 'tensor-parallel size the shapes are split for', '1')
     .option('--kernel <family...>', `kernel families to tune (${FAMILIES.join(', ')})`, ['w8a8-int8'])
     .option('--batch-sizes <M...>', `M values to tune (default ${DEFAULT_M_GRID.join(' ')})`)

@@ -73,8 +73,10 @@ function modelName(path: string, raw: unknown): string {
 }
 
 /**
- * `--shapes NxK,NxK,...` (dense weight shapes given directly, e.g. "6144x2560,2560x4096"), and MoE
- * shapes as `ExNxK:topk` (e.g. "128x1536x2048:8"); returned as a model-shapes value named "shapes".
+ * `--shapes NxK,NxK,...` (dense weight shapes given directly, e.g. "6144x2560,2560x4096"), and MoE layers as
+ * `ExNxK:topk` with N = the per-rank intermediate size and K = hidden, as the tuned file E={E},N={N} is named
+ * (e.g. "128x768x2048:8" for Qwen3-30B-A3B: up GEMM [1536, 2048], down [2048, 768]); returned as a model-shapes
+ * value named "shapes".
  */
 export function parseShapesOption(text: string): ModelShapes {
   const out: ModelShapes = { model: 'shapes', tp: 1, dense: [], moe: [] };
@@ -86,9 +88,9 @@ export function parseShapesOption(text: string): ModelShapes {
     if (dense) out.dense.push({ name: item, N: Number(dense[1]), K: Number(dense[2]) });
     else if (moe) {
       const [E, N, K, top_k] = moe.slice(1).map(Number) as [number, number, number, number];
-      out.moe.push({ name: item, E, N, K, top_k, gemm: 'up' });
+      out.moe.push({ name: item, E, N, K, top_k, gemm: 'layer' });
     } else {
-      throw new UserError(`--shapes: ${JSON.stringify(item)} is not NxK (dense, e.g. 6144x2560) or ExNxK:topk (MoE, e.g. 128x1536x2048:8)`);
+      throw new UserError(`--shapes: ${JSON.stringify(item)} is not NxK (dense, e.g. 6144x2560) or ExNxK:topk (MoE layer, N = intermediate, K = hidden, e.g. 128x768x2048:8)`);
     }
   }
   return out;

@@ -24,4 +24,5 @@ test('models prints a table per model', () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Mixtral-8x7B \(tp 1\)/);
   assert.match(r.stdout, /experts\.gate_up\s*│\s*moe up\s*│\s*8\s*│\s*28672\s*│\s*4096\s*│\s*2/);
+  assert.match(r.stdout, /experts\s*│\s*moe layer \(tuned\)\s*│\s*8\s*│\s*14336\s*│\s*4096\s*│\s*2/);
 });

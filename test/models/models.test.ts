@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { deriveShapes } from '../../src/models/hf.js';
 import { findPreset, PRESETS } from '../../src/models/presets.js';
+import { moeLayers } from '../../src/models/layers.js';
 import { parseShapesOption, resolveModel } from '../../src/models/resolve.js';
 import { DEFAULT_M_GRID } from '../../src/models/grid.js';
 import { ModelShapes } from '../../src/schema/index.js';
@@ -71,14 +72,35 @@ test('unknown models list the presets; bad config.json files name the problem', 
   assert.throws(() => resolveModel('qwen3-4b', 0), /--tp must be a positive whole number/);
 });
 
-test('parseShapesOption reads NxK and ExNxK:topk lists', () => {
-  const s = parseShapesOption('6144x2560, 2560x4096,128x1536x2048:8');
+test('parseShapesOption reads NxK and ExNxK:topk lists (MoE: a layer, N = intermediate, K = hidden)', () => {
+  const s = parseShapesOption('6144x2560, 2560x4096,128x768x2048:8');
   assert.deepEqual(s.dense.map((d) => [d.N, d.K]), [[6144, 2560], [2560, 4096]]);
-  assert.deepEqual(s.moe.map((m) => [m.E, m.N, m.K, m.top_k]), [[128, 1536, 2048, 8]]);
+  assert.deepEqual(s.moe, [{ name: '128x768x2048:8', E: 128, N: 768, K: 2048, top_k: 8, gemm: 'layer' }]);
+  assert.deepEqual(moeLayers(s), s.moe, 'a layer passes through');
   for (const bad of ['', '6144', '6144x', '0x2560', '6144x2560,', '6144*2560', '-1x5']) assert.throws(() => parseShapesOption(bad), UserError, bad);
 });
 
 test('DEFAULT_M_GRID is the design grid, ascending and frozen', () => {
   assert.deepEqual([...DEFAULT_M_GRID], [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 1536, 2048, 3072, 4096]);
   assert.ok(Object.isFrozen(DEFAULT_M_GRID));
+});
+
+test('moeLayers: one tuning shape per MoE layer, N = intermediate (per TP rank), K = hidden', () => {
+  const layer = (model: string, tp = 1) => moeLayers(resolveModel(model, tp));
+  assert.deepEqual(layer('qwen3-30b-a3b'), [{ name: 'experts', E: 128, N: 768, K: 2048, top_k: 8, gemm: 'layer' }]);
+  assert.deepEqual(layer('qwen3-30b-a3b', 4), [{ name: 'experts', E: 128, N: 192, K: 2048, top_k: 8, gemm: 'layer' }]);
+  assert.deepEqual(layer('mixtral-8x7b'), [{ name: 'experts', E: 8, N: 14336, K: 4096, top_k: 2, gemm: 'layer' }]);
+  assert.deepEqual(layer('qwen3-4b'), [], 'a dense model has no MoE layer');
+  // a shapes file with only one GEMM of a layer still names the layer; two layers stay two
+  const shapes = {
+    model: 'm',
+    moe: [
+      { name: 'a.down', E: 8, N: 1024, K: 256, top_k: 2, gemm: 'down' as const },
+      { name: 'b.gate_up', E: 8, N: 1024, K: 1024, top_k: 2, gemm: 'up' as const },
+      { name: 'c.gate_up', E: 8, N: 512, K: 1024, top_k: 2, gemm: 'up' as const },
+    ],
+  };
+  assert.deepEqual(moeLayers(shapes).map((l) => [l.name, l.N, l.K]), [['a+c', 256, 1024], ['b', 512, 1024]]);
+  const odd = { model: 'm', moe: [{ name: 'x', E: 8, N: 1023, K: 1024, top_k: 2, gemm: 'up' as const }] };
+  assert.throws(() => moeLayers(odd), (e: unknown) => e instanceof UserError && /N 1023, not 2 x an intermediate size/.test(e.message));
 });

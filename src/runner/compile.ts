@@ -17,6 +17,7 @@ export interface CompileJob {
 
 interface Entry {
   abort: AbortController;
+  speculative: boolean;
   started: boolean;
   finished: boolean;
   done: Promise<void>;
@@ -74,18 +75,24 @@ export class CompilePool {
     for (let i = this.workers; i < this.size; i++) this.starting.push(this.startWorker());
   }
 
-  /** Queues a compile for a config unless one is queued, running or done. */
-  prefetch(job: CompileJob): void {
-    if (!this.enabled || this.entries.has(job.key)) return;
+  /**
+   * Queues a compile for a config unless one is queued, running or done. A speculative compile (a config a
+   * unit may ask later) only runs when no asked one waits; asking for a queued speculative one promotes it.
+   */
+  prefetch(job: CompileJob, speculative = false): void {
+    if (!this.enabled) return;
+    const had = this.entries.get(job.key);
+    if (had && !(had.speculative && !had.started && !speculative)) return;
+    had?.abort.abort();
     const abort = new AbortController();
-    const entry: Entry = { abort, started: false, finished: false, done: Promise.resolve() };
+    const entry: Entry = { abort, started: false, finished: false, speculative, done: Promise.resolve() };
     entry.done = this.queue
       .add(
         async () => {
           entry.started = true;
           await this.compile(job);
         },
-        { signal: abort.signal },
+        { signal: abort.signal, priority: speculative ? 0 : 1 },
       )
       .then(
         () => undefined,

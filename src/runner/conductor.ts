@@ -7,13 +7,15 @@ import { assertWritable } from '../store/writer.js';
 import { configKey } from '../space/index.js';
 import { Progress, progressMode } from '../report/progress.js';
 import { renderResultsTable, type ResultRow } from '../report/table.js';
-import { CompilePool } from './compile.js';
+import { CompilePool, compileKey } from './compile.js';
+import { problemFor } from './problems.js';
+import { prng, shuffled } from '../search/prng.js';
 import { decideShape, writeShape } from './finalize.js';
 import { makeJobs, readIncumbents, shapeSpecs } from './jobs.js';
 import { loadIncumbents } from './incumbents.js';
 import { makePlan, renderPlan, estimateTrials } from './plan.js';
 import { GpuSlot, benchSpec } from './pool.js';
-import { makeUnits, type Unit } from './units.js';
+import { makeUnits, type ShapeJob, type Unit } from './units.js';
 import { runUnit, type UnitOutcome } from './unit.js';
 import { defaultPython, kernelsDir } from './worker.js';
 import { summarize } from './summary.js';
@@ -148,6 +150,7 @@ async function conduct(
     opts.timeoutS * 1000 * opts.ms.length,
   );
   compile.warm();
+  if (opts.backend === 'cuda') speculate(compile, jobs, opts.seed);
   let stopping = false;
   const onSignal = () => {
     if (stopping) process.exit(EXIT.interrupted);
@@ -250,6 +253,27 @@ function summaryLine(s: ReturnType<typeof summarize>, sim: boolean): string {
     `${s.ms_per_trial === null ? '-' : s.ms_per_trial.toFixed(2)} ms of GPU wall per trial, ` +
     `GPUs busy timing ${s.busy === null ? '-' : (100 * s.busy).toFixed(0)}%, ${s.restarts} worker restart(s)`
   );
+}
+
+/**
+ * Queues a speculative compile of every config of every shape (one per binary), interleaving the shapes, each
+ * in its strategy's screening order: idle compile workers fill the cache ahead of the asks, so a round of the
+ * search rarely waits for the compiler. Asked configs always go first (CompilePool priorities). Only for
+ * families whose compile workers need no GPU (kernels/<family>.py has compile_only).
+ */
+function speculate(compile: CompilePool, jobs: ShapeJob[], seed: number): void {
+  jobs = jobs.filter((job) => job.family === 'w8a8-int8' || job.family === 'w8a8-fp8'); // compile without a GPU
+  const orders = jobs.map((job) => shuffled(job.space.configs, prng(seed)));
+  const longest = Math.max(0, ...orders.map((o) => o.length));
+  for (let i = 0; i < longest; i++) {
+    jobs.forEach((job, j) => {
+      const config = orders[j]![i];
+      if (!config) return;
+      const c = config as Record<string, number>;
+      const M = job.ms[0]!;
+      compile.prefetch({ key: compileKey(job.family, job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems: [problemFor(job.family, job.shape, M)] }, true);
+    });
+  }
 }
 
 export type { Hello };

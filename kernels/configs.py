@@ -3,12 +3,14 @@
     from kernels.configs import get_config
     cfg = get_config("w8a8-int8", M=37, N=6144, K=2560)               # device from torch.cuda
     cfg = get_config("w4a16", M=5, N=4096, K=4096, group_size=128, device_name="NVIDIA H100 80GB HBM3")
-    cfg = get_config("moe-w4a16", M=64, N=1536, K=2048, E=128, top_k=8)
+    cfg = get_config("moe-w4a16", M=64, N=768, K=2048, E=128, top_k=8)  # N = intermediate (per rank), K = hidden
 
 Files are read from $TRITUNE_CONFIG_DIR, else the repository's tuned-configs/, as
 <dir>/<family>/<name> with the names of src/store/naming.ts (mirrored below). Each file is read once per
 process (cached by path). When no file exists the family's default config is returned and a warning is
-issued once per missing file. Pure Python at import time: torch is imported only to ask the device name,
+issued once per missing file. MoE files are per layer, looked up by (E, N) with N = the per-rank intermediate
+size, as vLLM's get_config_file_name(E, N=w2.shape[2]) does; the config serves both expert GEMMs (K = hidden is
+only needed for the default, which is then the 'layer' default). Pure Python at import time: torch is imported only to ask the device name,
 and the family module only for a default.
 """
 
@@ -152,7 +154,8 @@ def get_config(family: str, M: int, *, N: int, K: int | None = None, E: int | No
     """The config to launch with for M rows: the tuned entry nearest M, else the family's default config.
 
     Extra keyword arguments (e.g. top_k for MoE) only matter for the default, which the family module computes
-    from the full problem. A copy is returned, so callers may modify it.
+    from the full problem (MoE: a 'layer' problem, N = intermediate, K = hidden, unless gemm= says otherwise).
+    A copy is returned, so callers may modify it.
     """
     if not isinstance(M, int) or M < 1:
         raise ValueError(f"M must be a positive integer, got {M!r}")
@@ -176,6 +179,8 @@ def _default(family: str, M: int, N: int, K: int | None, E: int | None, group_si
         from family import family_module
 
     p = {"M": M, "N": N, "K": K, **problem}
+    if family == "moe-w4a16":
+        p.setdefault("gemm", "layer")  # the file is per layer: one config for both GEMMs
     if E is not None:
         p["E"] = E
     if group_size is not None:

@@ -108,10 +108,10 @@ def test_missing_file_falls_back_to_the_family_default_with_one_warning(tmp_path
     assert a == mod.default_config("w8a8-int8", {"M": 8, "N": 6144, "K": 2560})
     assert b == mod.default_config("w8a8-int8", {"M": 3000, "N": 6144, "K": 2560})
     with pytest.warns(configs.TunedConfigMissing):
-        moe = configs.get_config("moe-w4a16", 64, N=1536, K=2048, E=128, top_k=8, device_name=DEVICE,
+        moe = configs.get_config("moe-w4a16", 64, N=768, K=2048, E=128, top_k=8, device_name=DEVICE,
                                  config_dir=str(tmp_path))
-    assert moe == family_module("moe-w4a16").default_config(
-        "moe-w4a16", {"M": 64, "N": 1536, "K": 2048, "E": 128, "top_k": 8})
+    assert moe == family_module("moe-w4a16").default_config(  # the file is per layer: the layer's default
+        "moe-w4a16", {"M": 64, "N": 768, "K": 2048, "E": 128, "top_k": 8, "gemm": "layer"})
 
 
 def test_bad_input_is_a_one_line_error(tmp_path):
@@ -151,3 +151,21 @@ def test_every_committed_file_loads_through_the_loader():
             got = configs.get_config(named["family"], M, N=named["N"], device_name=named["device"],
                                      config_dir=str(ROOT / "tuned-configs"), **shape)
             assert got == cfg == vllm_lookup(path, M)
+
+
+def test_moe_files_are_per_layer_and_looked_up_like_vllm(tmp_path):
+    """vLLM: get_config_file_name(E, N=w2.shape[2]) -> E=128,N=768 for Qwen3-30B-A3B at tp 1; one config for both GEMMs."""
+    name = configs.config_file_name("moe-w4a16", DEVICE, 768, E=128)
+    assert name == "E=128,N=768,device_name=NVIDIA_H100_80GB_HBM3,dtype=int4_w4a16.json"
+    folder = tmp_path / "moe-w4a16"
+    folder.mkdir()
+    body = {"1": {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4,
+                  "num_stages": 4},
+            "256": {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 16, "num_warps": 8,
+                    "num_stages": 3}}
+    (folder / name).write_text(json.dumps(body, indent=4) + "\n")
+    kw = dict(E=128, top_k=8, device_name=DEVICE, config_dir=str(tmp_path))
+    assert configs.get_config("moe-w4a16", 200, N=768, **kw) == vllm_lookup(folder / name, 200) == body["256"]
+    assert configs.get_config("moe-w4a16", 3, N=768, K=2048, **kw) == body["1"]  # K (hidden) is not in the name
+    with pytest.warns(configs.TunedConfigMissing):  # the up GEMM's N (2 x 768) is not a file name any more
+        configs.get_config("moe-w4a16", 3, N=1536, K=2048, **kw)

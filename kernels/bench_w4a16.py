@@ -36,9 +36,9 @@ DEFAULT_SPACE = {  # the default search space (src/space mirrors it)
 CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points": True, "packing": "plain"}
 VARIANTS = [dict(group_size=32), dict(group_size=64, packing="awq"), dict(group_size=-1),
             dict(zero_points=False), dict(act_dtype="fp16"), dict(group_size=32, zero_points=False, packing="awq")]
-VARIANT_CONFIGS = [  # decode split-K, BK > g, unrolled, prefill tiles
-    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=64, BLOCK_SIZE_K=128, SPLIT_K=4, K_UNROLL=1, num_warps=4, num_stages=3),
-    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=128, BLOCK_SIZE_K=256, SPLIT_K=8, K_UNROLL=2, num_warps=4, num_stages=4),
+VARIANT_CONFIGS = [  # GEMV split-K (BK <= g and BK > g), unrolled dot, prefill tiles
+    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=32, BLOCK_SIZE_K=64, SPLIT_K=4, K_UNROLL=1, num_warps=4, num_stages=3),
+    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=32, BLOCK_SIZE_K=128, SPLIT_K=8, K_UNROLL=2, num_warps=8, num_stages=2),
     dict(BLOCK_SIZE_M=64, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, SPLIT_K=2, K_UNROLL=2, num_warps=4, num_stages=3),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, SPLIT_K=1, K_UNROLL=1, num_warps=8, num_stages=3),
 ]
@@ -54,9 +54,11 @@ def space():
 
 def candidates(M: int) -> list[dict]:
     """The benchmark's small sweep per M (a subset of DEFAULT_SPACE, so step 1 compiled it)."""
-    if M <= 16:
-        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128], BLOCK_SIZE_K=[128, 256], num_warps=[4],
-                    num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1, 2])
+    if M <= 16:  # the GEMV path (BLOCK_SIZE_M 16) and small tl.dot tiles (the --explore run's winners' region)
+        return (_product(dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[32, 64, 128], BLOCK_SIZE_K=[64, 128, 256],
+                              num_warps=[4], num_stages=[2, 3], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1]))
+                + _product(dict(BLOCK_SIZE_M=[32], BLOCK_SIZE_N=[64, 128], BLOCK_SIZE_K=[128], num_warps=[4],
+                                num_stages=[3, 4], SPLIT_K=[4, 8], K_UNROLL=[1])))
     elif M <= 64:
         axes = dict(BLOCK_SIZE_M=[16, 32, 64], BLOCK_SIZE_N=[64, 128], BLOCK_SIZE_K=[64, 128], num_warps=[4],
                     num_stages=[3, 4], SPLIT_K=[1, 2, 4], K_UNROLL=[1])
@@ -66,9 +68,12 @@ def candidates(M: int) -> list[dict]:
     else:
         axes = dict(BLOCK_SIZE_M=[128, 256], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[64, 128], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])
-    axes["GROUP_SIZE_M"] = [8]
-    keys = list(axes)
-    return [{k: c[k] for k in W.CONFIG_KEYS} for c in (dict(zip(keys, v)) for v in itertools.product(*axes.values()))]
+    return _product(axes)
+
+
+def _product(axes: dict) -> list[dict]:
+    axes = {**axes, "GROUP_SIZE_M": [8]}
+    return [{k: c[k] for k in W.CONFIG_KEYS} for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
 
 
 def _check_chunk(args):
@@ -106,6 +111,9 @@ def correctness(jobs: int) -> list[dict]:
     for v in VARIANTS:
         full = [{**c, "GROUP_SIZE_M": 8} for c in VARIANT_CONFIGS]
         tasks.append(({**CHECK_PROBLEM, **v}, full))
+    for M in (1, 4):  # the GEMV path compiles per rows = min(16, next_pow2(M)): check (and compile) step 3's
+        gemv = [c for c in candidates(M) if c["BLOCK_SIZE_M"] == 16]
+        tasks += [({**CHECK_PROBLEM, "M": M}, gemv[i::4]) for i in range(4)]
     ctx = torch.multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return [row for rows in pool.map(_check_chunk, tasks) for row in rows]

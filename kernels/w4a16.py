@@ -48,7 +48,7 @@ import os
 
 import torch
 
-from kernels.w4a16_dot import DEQ_JOIN, DEQ_RESHAPE, w4a16_dot_kernel
+from kernels.w4a16_dot import w4a16_dot_kernel
 from kernels.w4a16_gemv import w4a16_gemv_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
     ACT_DTYPES, AWQ_ORDER, FAMILIES, GROUP_SIZES, PROBLEM_DEFAULTS, W4A16Inputs, _cdiv, awq_to_kernel_layout,
@@ -64,7 +64,6 @@ MAX_WORKSPACE_BYTES = 1 << 30
 GEMV_BLOCK_M = 16  # BLOCK_SIZE_M that selects the GEMV path
 # GEMV: fp32 accumulator elements per thread, rows * BLOCK_K/8 * BLOCK_N / threads; beyond this it spills.
 GEMV_MAX_ACC_PER_THREAD = 64
-DEQ = {"reshape": DEQ_RESHAPE, "join": DEQ_JOIN}[os.environ.get("W4A16_DEQ", "join")]  # experiment switch
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
 
@@ -156,7 +155,7 @@ def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
     else:
         w4a16_dot_kernel[(_cdiv(M, bm) * _cdiv(N, bn), split)](
             a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, _cdiv(N, 8), **quant,
-            UPCAST=_INTERPRET and a.dtype == torch.bfloat16, DEQ=DEQ if bm < 64 else DEQ_RESHAPE,  # join: mma v2 only
+            UPCAST=_INTERPRET and a.dtype == torch.bfloat16,
             BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
             SPLIT_K=split, K_UNROLL=unroll, num_warps=config["num_warps"], num_stages=config["num_stages"],
         )

@@ -6,18 +6,14 @@ is 2^23 + q, so (2^23 + q) - (2^23 + z) = q - z exactly, without int->float conv
 the activation dtype and calls tl.dot with fp32 accumulation. Scales: BLOCK_K <= g loads one scale row per
 block; BLOCK_K > g loads BLOCK_K/g rows and broadcasts each over its g K rows. Per-channel scales are applied
 once to the accumulator after the loop.
-
-How the dequantized tile is built (DEQ, a launch-time choice, see kernels/w4a16.py):
-    DEQ_RESHAPE  words [BK/8, BN] -> nibbles [BK/8, 8, BN] -> reshape [BK, BN] (the first version).
-    DEQ_JOIN     words loaded N-major [BN, BK/8]; the 8 nibble planes are joined (tl.join, in-thread) into
-                 [BN, BK/8, 8] -> [BN, BK] with each word's 8 K values in one thread, and the dot takes its
-                 transpose: the dequantized tile is K-major, so it reaches shared memory with 16-byte stores.
+The dequantized tile: words [BK/8, BN] -> nibbles [BK/8, 8, BN] -> reshape [BK, BN]. Tried on an H200 and
+dropped (docs/BENCHMARKS.md): a K-major tile built with tl.join from the 8 nibble planes (1.1-1.25x slower on
+the mma v2 path, and Triton 3.6's OptimizeDotOperands pass fails on it for wgmma tiles), and one dot per
+nibble position (slower than the GEMV path for M <= 4, than this one at M = 16).
 """
 
 import triton
 import triton.language as tl
-
-DEQ_RESHAPE, DEQ_JOIN = 0, 1
 
 @triton.jit
 def _nibble_shift(j, AWQ: tl.constexpr):
@@ -80,40 +76,6 @@ def _dot(a, w, acc, UPCAST: tl.constexpr):
 
 
 @triton.jit
-def _scales_t(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BKW: tl.constexpr, GROUP: tl.constexpr,
-              BLOCK_K: tl.constexpr, HAS_ZP: tl.constexpr, AWQ: tl.constexpr):
-    """_block_scales transposed: [BN, 1] (block in one group) or [BN, BKW] (one row per packed word)."""
-    s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BKW, GROUP, BLOCK_K, HAS_ZP, AWQ)
-    return tl.trans(s), tl.trans(zf)
-
-
-@triton.jit
-def _plane(q, e: tl.constexpr, zf, s, AWQ: tl.constexpr, PER_CHANNEL: tl.constexpr, dtype: tl.constexpr):
-    """Element e of every word of q, dequantized to `dtype`."""
-    x = (((q >> _nibble_shift(e, AWQ)) & 0xF) | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
-    if PER_CHANNEL:
-        return (x - zf).to(dtype)
-    else:
-        return ((x - zf) * s).to(dtype)
-
-
-@triton.jit
-def _dequant_join(q, zf, s, AWQ: tl.constexpr, PER_CHANNEL: tl.constexpr, dtype: tl.constexpr):
-    """Words q [BN, BKW] -> W^T [BN, 8*BKW] in `dtype`, column 8p + e = element e of word p."""
-    w0 = _plane(q, 0, zf, s, AWQ, PER_CHANNEL, dtype)
-    w1 = _plane(q, 1, zf, s, AWQ, PER_CHANNEL, dtype)
-    w2 = _plane(q, 2, zf, s, AWQ, PER_CHANNEL, dtype)
-    w3 = _plane(q, 3, zf, s, AWQ, PER_CHANNEL, dtype)
-    w4 = _plane(q, 4, zf, s, AWQ, PER_CHANNEL, dtype)
-    w5 = _plane(q, 5, zf, s, AWQ, PER_CHANNEL, dtype)
-    w6 = _plane(q, 6, zf, s, AWQ, PER_CHANNEL, dtype)
-    w7 = _plane(q, 7, zf, s, AWQ, PER_CHANNEL, dtype)
-    w = tl.join(tl.join(tl.join(w0, w4), tl.join(w2, w6)),
-                tl.join(tl.join(w1, w5), tl.join(w3, w7)))  # [BN, BKW, 2, 2, 2]: index 4*d1 + 2*d2 + d3 = e
-    return tl.reshape(w, (q.shape[0], 8 * q.shape[1]))
-
-
-@triton.jit
 def split_k_store(acc, c_ptr, ws_ptr, cnt_ptr, tile, pid_k, offs_m, offs_n, M, N,
                   BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, SPLIT_K: tl.constexpr):
     """Store the fp32 tile; with SPLIT_K > 1 publish it as a partial, count arrivals, and let the last program of
@@ -146,7 +108,6 @@ def w4a16_dot_kernel(
     AWQ: tl.constexpr,
     UPCAST: tl.constexpr,  # interpreter with bf16 activations
     EVEN_K: tl.constexpr,  # K % (BLOCK_SIZE_K * K_UNROLL) == 0: no K masks
-    DEQ: tl.constexpr,  # DEQ_RESHAPE or DEQ_JOIN
     # meta-parameters
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
     GROUP_SIZE_M: tl.constexpr, SPLIT_K: tl.constexpr, K_UNROLL: tl.constexpr,
@@ -198,36 +159,23 @@ def w4a16_dot_kernel(
                 a = tl.load(a_ptrs)
             else:
                 a = tl.load(a_ptrs, mask=rk[None, :] < K, other=0.0)
+            # [BK/8, BN] words -> [BK/8, 8, BN] nibbles -> [BK, BN] (row 8p + j = element j)
             rkw = k0 // 8 + offs_kw
-            if DEQ == 1:  # DEQ_JOIN: N-major words, K-major dequantized tile
-                q_ptrs = qw_ptr + rkw[None, :] * N + offs_bn[:, None]
-                if EVEN_K:
-                    q = tl.load(q_ptrs)
-                else:
-                    q = tl.load(q_ptrs, mask=rkw[None, :] < K // 8, other=0)
-                if GROUP == 0:
-                    wt = _dequant_join(q, tl.trans(zf_col), 1.0, AWQ, True, a.dtype)
-                else:
-                    s, zf = _scales_t(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BKW, GROUP, BLOCK_SIZE_K,
-                                      HAS_ZP, AWQ)
-                    wt = _dequant_join(q, zf, s, AWQ, False, a.dtype)
-                acc = _dot(a, tl.trans(wt), acc, UPCAST)
-            else:  # DEQ_RESHAPE: [BK/8, BN] words -> [BK/8, 8, BN] nibbles -> [BK, BN] (row 8p + j = element j)
-                q_ptrs = qw_ptr + rkw[:, None] * N + offs_bn[None, :]
-                if EVEN_K:
-                    q = tl.load(q_ptrs)
-                else:
-                    q = tl.load(q_ptrs, mask=rkw[:, None] < K // 8, other=0)
-                nib = (q[:, None, :] >> shifts) & 0xF
-                x = tl.reshape(nib, (BLOCK_SIZE_K, BLOCK_SIZE_N))
-                x = (x | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
-                if GROUP == 0:
-                    w = x - zf_col
-                else:
-                    s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BLOCK_SIZE_K,
-                                          GROUP, BLOCK_SIZE_K, HAS_ZP, AWQ)
-                    w = (x - zf) * s
-                acc = _dot(a, w, acc, UPCAST)
+            q_ptrs = qw_ptr + rkw[:, None] * N + offs_bn[None, :]
+            if EVEN_K:
+                q = tl.load(q_ptrs)
+            else:
+                q = tl.load(q_ptrs, mask=rkw[:, None] < K // 8, other=0)
+            nib = (q[:, None, :] >> shifts) & 0xF
+            x = tl.reshape(nib, (BLOCK_SIZE_K, BLOCK_SIZE_N))
+            x = (x | 0x4B000000).to(tl.float32, bitcast=True)  # 2^23 + q
+            if GROUP == 0:
+                w = x - zf_col
+            else:
+                s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BLOCK_SIZE_K,
+                                      GROUP, BLOCK_SIZE_K, HAS_ZP, AWQ)
+                w = (x - zf) * s
+            acc = _dot(a, w, acc, UPCAST)
 
     if GROUP == 0:
         acc = acc * _group_rows(s_ptr, tl.zeros((1,), tl.int32), 1, offs_bn, N, False, AWQ)

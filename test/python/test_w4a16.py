@@ -39,10 +39,18 @@ def run(p, config, seed=0):
 @pytest.mark.parametrize("packing", ["plain", "awq"])
 @pytest.mark.parametrize("block_k", [64, 128])
 def test_groups_zero_points_packings(group_size, zero_points, packing, block_k):
-    # BLOCK_K 64 (reshape path): one scale row per block for g >= 64, two broadcast rows for g = 32; BLOCK_K 128
-    # with BLOCK_M 16 (nibble-dot path): up to four groups per block; split-K 3 over uneven shares
+    # BLOCK_K 64 with BLOCK_M 32 (tl.dot path): one scale row per block for g >= 64, two broadcast rows for g = 32,
+    # split-K 3 over uneven shares; BLOCK_K 128 with BLOCK_M 16 (GEMV path, 16 rows): up to four groups per block
     p = problem(M=19, N=40, K=384, group_size=group_size, zero_points=zero_points, packing=packing)
-    run(p, cfg(bk=block_k, split=3 if block_k == 64 else 2))
+    run(p, cfg(bm=32, bk=64, split=3) if block_k == 64 else cfg(bk=128, split=2))
+
+
+@pytest.mark.parametrize("M", [1, 3])
+@pytest.mark.parametrize("group_size", [32, 128, -1])
+def test_gemv_rows_follow_m(M, group_size):
+    # the GEMV path takes min(16, next_pow2(M)) rows: 1 and 4 here (rows past M wrap and are never stored)
+    assert W.gemv_rows(M) == (1 if M == 1 else 4)
+    run(problem(M=M, N=72, K=512, group_size=group_size, packing="awq"), cfg(bn=64, bk=128, split=2))
 
 
 @pytest.mark.parametrize("config", [cfg(bk=128, unroll=2, split=2), cfg(bm=32, bn=16, bk=16, unroll=4), cfg(bm=32, bk=256)],
@@ -115,6 +123,10 @@ def test_invalid_reasons():
     assert "workspace" in W.invalid_reason(F, problem(M=4096, N=37888, K=3584), cfg(split=4))
     assert "power of two" in W.invalid_reason(F, p, cfg(bk=48))
     assert "lacks" in W.invalid_reason(F, p, {"BLOCK_SIZE_M": 16})
+    # GEMV accumulator: rows * BK/8 * BN / threads; M=1 takes one row, M=33 sixteen
+    assert W.invalid_reason(F, problem(M=1, N=4608, K=3584), cfg(bn=256, bk=256)) is None  # 64 per thread
+    assert "GEMV" in W.invalid_reason(F, problem(M=33, N=4608, K=3584), cfg(bn=64, bk=128))  # 128 per thread
+    assert W.invalid_reason(F, problem(M=33, N=4608, K=3584), cfg(bm=32, bn=64, bk=128)) is None
 
 
 @pytest.mark.parametrize("M", [1, 16, 255, 256, 4096])

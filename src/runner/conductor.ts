@@ -150,7 +150,9 @@ async function conduct(
     opts.timeoutS * 1000 * opts.ms.length,
   );
   compile.warm();
-  if (opts.backend === 'cuda') speculate(compile, jobs, opts.seed);
+  // Off by default: on the 4xH200 run it kept every compile worker busy and slowed the bench workers' host side
+  // by 40-50 % (docs/BENCHMARKS.md, Conductor); TRITUNE_SPECULATIVE_COMPILE=1 turns it on.
+  if (opts.backend === 'cuda' && process.env.TRITUNE_SPECULATIVE_COMPILE === '1') speculate(compile, jobs, opts.seed);
   let stopping = false;
   const onSignal = () => {
     if (stopping) process.exit(EXIT.interrupted);

@@ -4,10 +4,11 @@ A program owns BLOCK_SIZE_N output columns of ROWS rows of A (ROWS = min(16, nex
 constexpr, so M=1 does one row's work, not sixteen) over its share of K. Per K block it loads the packed
 words [BK/8, BN] (coalesced along N, whole int32 words per thread) and, for each nibble position i, the A
 elements that nibble holds (a stride-8 [ROWS, BK/8] load, from L1/L2: A is small) and accumulates
-a[r, p] * w[p, n] into a [ROWS, BK/8, BN] fp32 register tile: multiply-adds only, no shuffles, no layout
-conversion, no shared memory. The BK/8 axis is summed once, after the loop.
+a[r, p] * w[p, n] into a [ROWS, BK/8, BN] fp32 register tile: multiply-adds only; the weights never go
+through shared memory (only the small scale rows change layout). The BK/8 axis is summed once, after the loop.
 
-Dequantization, three instructions per weight (and, or -> one LOP3; a subtract; the multiply-add): nibble
+Dequantization, meant as three instructions per weight (and, or -> one LOP3; a subtract; the multiply-add; ptxas
+emits about two LOP3 per weight on sm_90, docs/BENCHMARKS.md): nibble
 i < 4 of word q is masked in place, (q & 0xF << 4i) | 0x4B000000 read as fp32 is 2^23 + q_i 16^i exactly,
 and subtracting 2^23 + z 16^i leaves (q_i - z) 16^i; the 16^-i goes into the A element instead (exact, a
 power of two). Nibbles 4..7 do the same on q >> 16 (one shift per word). The scale multiplies the block's

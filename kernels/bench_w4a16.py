@@ -262,7 +262,7 @@ def explore(jobs: int, out_dir: str) -> None:
             lines.append(line)
         del ins
         torch.cuda.empty_cache()
-    with open(os.path.join(out_dir, f"explore-{W.os.environ.get('W4A16_DEQ', 'join')}.txt"), "w") as f:
+    with open(os.path.join(out_dir, "explore.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
 

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F_
 
 from kernels import w4a16 as W
-from kernels.timing import copies_needed, measure
+from kernels.timing import copies_needed, copy_bandwidth_GBps, measure
 
 FAM = "w4a16"
 DEFAULT_SPACE = {  # the default search space (src/space mirrors it)
@@ -117,19 +117,6 @@ def correctness(jobs: int) -> list[dict]:
     ctx = torch.multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return [row for rows in pool.map(_check_chunk, tasks) for row in rows]
-
-
-def copy_bandwidth() -> float:
-    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
-    dst = torch.empty_like(src)
-    dst.copy_(src)
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(10):
-        dst.copy_(src)
-    end.record()
-    end.synchronize()
-    return 2 * src.numel() * 10 / (start.elapsed_time(end) / 1000)
 
 
 def dequant_torch(inp: W.W4A16Inputs) -> torch.Tensor:
@@ -305,7 +292,7 @@ def main():
             print("  BAD", json.dumps(r), flush=True)
         with open(os.path.join(args.out, "correctness.json"), "w") as f:
             json.dump({"summary": summary, "space": DEFAULT_SPACE, "problem": CHECK_PROBLEM, "rows": rows}, f)
-    bw = copy_bandwidth()
+    bw = copy_bandwidth_GBps(n_bytes=1 << 30) * 1e9  # bytes/s
     device = torch.cuda.get_device_name(0)
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     print(f"copy bandwidth {bw / 1e12:.2f} TB/s, L2 {l2 >> 20} MiB, {device}", flush=True)

@@ -133,3 +133,17 @@ def wall_ms(fn) -> tuple[object, float]:
     out = fn()
     torch.cuda.synchronize()
     return out, (time.perf_counter() - t0) * 1000.0
+
+
+def copy_bandwidth_GBps(n_bytes: int = 512 * 2**20, repeats: int = 10) -> float:
+    """Device copy bandwidth in GB/s, bytes read + written (the roofline's memory ceiling): `repeats` copies."""
+    src = torch.empty(n_bytes, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(repeats):
+        dst.copy_(src)
+    end.record()
+    end.synchronize()
+    return 2 * n_bytes * repeats / (start.elapsed_time(end) / 1000.0) / 1e9

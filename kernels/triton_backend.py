@@ -97,25 +97,13 @@ class TritonBackend:
         if self.dev == "cpu":
             return {"name": "Triton interpreter (CPU)", "capability": [0, 0], "sm_count": 1,
                     "shared_mem_per_block": 232448, "l2_bytes": 0, "memory_bytes": 0, "hbm_GBps": None}
+        from .timing import copy_bandwidth_GBps
+
         props = torch.cuda.get_device_properties(0)
         smem = self.triton.runtime.driver.active.utils.get_device_properties(0)["max_shared_mem"]
         return {"name": props.name, "capability": [props.major, props.minor], "sm_count": props.multi_processor_count,
                 "shared_mem_per_block": int(smem), "l2_bytes": int(props.L2_cache_size),
-                "memory_bytes": int(props.total_memory), "hbm_GBps": round(self._copy_GBps(), 1)}
-
-    def _copy_GBps(self) -> float:
-        """Device copy bandwidth, bytes read + written per second: 10 copies of 512 MiB (about 3 ms)."""
-        torch = self.torch
-        src = torch.empty(512 * 2**20, dtype=torch.uint8, device="cuda")
-        dst = torch.empty_like(src)
-        dst.copy_(src)
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(10):
-            dst.copy_(src)
-        end.record()
-        end.synchronize()
-        return 2 * src.numel() * 10 / (start.elapsed_time(end) / 1000.0) / 1e9
+                "memory_bytes": int(props.total_memory), "hbm_GBps": round(copy_bandwidth_GBps(), 1)}
 
     def _driver_version(self) -> str | None:
         try:

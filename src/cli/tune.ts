@@ -84,6 +84,10 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
   if (!backend.success) throw new UserError(`--backend must be cuda, sim or interpret; got ${JSON.stringify(raw.backend)}`);
   if (!(raw.strategy in STRATEGIES)) throw new UserError(`unknown strategy '${raw.strategy}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
   const tp = int('--tp', raw.tp, 1);
+  // what to tune is checked before the GPUs are looked for, so a typo in --model is reported as such on any machine
+  const shapes = model(raw, tp);
+  const kernelFamilies = families(raw.kernel);
+  const ms = batchSizes(raw.batchSizes);
   const gpus = resolveGpus(raw.gpus, backend.data);
   const sim = backend.data === 'sim';
   const compileWorkers =
@@ -93,9 +97,9 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
   const keepWithin = Number(raw.keepWithin);
   if (!Number.isFinite(keepWithin) || keepWithin < 0 || keepWithin >= 1) throw new UserError(`--keep-within must be a fraction in [0, 1), e.g. 0.02; got ${JSON.stringify(raw.keepWithin)}`);
   process.exitCode = await runTune({
-    model: model(raw, tp),
-    families: families(raw.kernel),
-    ms: batchSizes(raw.batchSizes),
+    model: shapes,
+    families: kernelFamilies,
+    ms,
     gpus,
     backend: backend.data,
     out: raw.out ?? (sim ? join(raw.state, 'sim-out') : 'tuned-configs'),

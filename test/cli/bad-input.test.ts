@@ -104,6 +104,8 @@ test('bad input: --m, --tp, unknown model, config.json lacking hidden_size', () 
   expectRejected(dir, ['models', 'qwen3-4b', '--tp', '0'], 2, /--tp must be a positive whole number/);
   expectRejected(dir, ['models', 'qwen3-4b', '--tp', '3'], 2, /num_attention_heads = 32 is not divisible by --tp 3/);
   expectRejected(dir, ['models', 'llama-4-behemoth'], 2, /unknown model "llama-4-behemoth"; presets: Qwen3-4B, .*Mixtral-8x7B/);
+  // the tune command names the bad model before it looks for GPUs (this machine has none)
+  expectRejected(dir, ['--model', 'llama-4-behemoth'], 2, /unknown model "llama-4-behemoth"; presets: Qwen3-4B/);
   expectRejected(dir, ['models', join(FIXTURES, 'hf', 'no-hidden-size.config.json')], 2, /hidden_size: required, but missing/);
   writeFileSync(join(dir, 'config.json'), '{"hidden_size": 4096, "num_attention_heads": 32,}');
   expectRejected(dir, ['models', 'config.json'], 2, /config\.json: not valid JSON/);

@@ -195,6 +195,10 @@ class SimBackend:
         self.delay_s = float(env.get("TRITUNE_SIM_DELAY_MS", "0") or 0) / 1000.0
         self.fault_rules = parse_fault_rules(env.get("TRITUNE_SIM_FAULTS", ""))
         self.compiled: set[str] = set()
+        # Compile-latency model (off by default): a binary not yet in the shared cache costs this many ms
+        # (scaled 0.5-1x per config) in a compile request and in the first trial that needs it.
+        self.compile_ms = float(env.get("TRITUNE_SIM_COMPILE_MS", "0") or 0)
+        self.cache_dir = env.get("TRITUNE_SIM_COMPILE_CACHE") or None
 
     def hello(self) -> dict:
         versions = {"python": P.python_version(), "triton": None, "torch": None, "driver": None, "cuda": None}
@@ -216,9 +220,47 @@ class SimBackend:
         self.compiled.add(key)
         return 300.0 + stable_hash("compile", family, config) % 300
 
+    def _binaries(self, family: str, config: dict, problems: list) -> set[str]:
+        """What a real worker compiles for these problems: W8A8 specializes on N, K divisibility by 16 and EVEN_K
+        (src/runner/compile.ts compileKey); the other families here per weight shape (every field but M)."""
+        out = set()
+        for raw in problems:
+            if not isinstance(raw, dict):
+                continue
+            if family.startswith("w8a8"):
+                n, k = raw.get("N", 0), raw.get("K", 0)
+                split = config.get("BLOCK_SIZE_K", 1) * config.get("SPLIT_K", 1)
+                shape = [n % 16 == 0, k % 16 == 0, k % split == 0]
+            else:
+                shape = sorted((k, v) for k, v in raw.items() if k != "M")
+            out.add(hashlib.sha256(json.dumps([family, config, shape], sort_keys=True).encode()).hexdigest()[:32])
+        return out
+
+    def _compile_delay(self, family: str, config: dict, problems: list) -> None:
+        """Sleeps the modelled compile time of every binary not yet in the shared cache, then caches them."""
+        if self.compile_ms <= 0:
+            return
+        for key in sorted(self._binaries(family, config, problems)):
+            if key in self.compiled:
+                continue  # loaded in this process already
+            if self.cache_dir and os.path.exists(os.path.join(self.cache_dir, key)):
+                time.sleep(0.007)  # loading a binary another worker compiled
+                self.compiled.add(key)
+                continue
+            time.sleep(self.compile_ms * (0.5 + (stable_hash("compile", family, config) % 500) / 1000) / 1000)
+            self.compiled.add(key)
+            if self.cache_dir:
+                os.makedirs(self.cache_dir, exist_ok=True)
+                open(os.path.join(self.cache_dir, key), "w").close()
+
     def compile(self, req: dict) -> dict:
         bad = config_problem(req["family"], req["config"])
-        ms = self._compile_ms(req["family"], req["config"])
+        start = time.perf_counter()
+        if self.compile_ms > 0:
+            self._compile_delay(req["family"], req["config"], req.get("problems") or [])
+            ms = (time.perf_counter() - start) * 1000.0
+        else:
+            ms = self._compile_ms(req["family"], req["config"])
         return P.compiled(req["id"], "invalid" if bad else "ok", ms, bad)
 
     def trial(self, req: dict) -> dict:
@@ -226,7 +268,12 @@ class SimBackend:
         family, config = req["family"], req["config"]
         fault = self.fault_for(req)
         hard_fault(fault)
-        compile_ms = self._compile_ms(family, config)
+        if self.compile_ms > 0:
+            t0 = time.perf_counter()
+            self._compile_delay(family, config, req["problems"])
+            compile_ms = (time.perf_counter() - t0) * 1000.0
+        else:
+            compile_ms = self._compile_ms(family, config)
         samples = 5 if req["effort"] == "quick" else 15
         results, timed_ms = [], 0.0
         for i, raw in enumerate(req["problems"]):

@@ -27,6 +27,9 @@ Environment:
                          hang: never answers; crash: exits 1 mid-request; illegal_address: CUDA-like message on
                          stderr, exit 4; compile_error / wrong_answer: a normal result with that status.
     TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way.
+    TRITUNE_SIM_COMPILE_MS sim: model compile latency (default 0 = off): a binary not in the cache sleeps
+                         0.5-1x this many ms in a compile request or the first trial needing it; the cache is
+                         shared between workers through the directory TRITUNE_SIM_COMPILE_CACHE (else per process).
     TRITUNE_INPUT_CACHE_GB  cuda: bytes of cached input copies kept across requests (default 16).
     TRITUNE_COMPILE_TARGET  cuda: e.g. cuda:90 -- a compile worker: compiles for that target without opening a
                          CUDA context (kernels/compile_only.py), for families with compile_only().

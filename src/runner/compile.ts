@@ -102,6 +102,14 @@ export class CompilePool {
     this.entries.set(job.key, entry);
   }
 
+  /** Drops a speculative compile that has not started (the hint that queued it went stale). */
+  cancel(key: string): void {
+    const e = this.entries.get(key);
+    if (!e || !e.speculative || e.started) return;
+    e.abort.abort();
+    this.entries.delete(key);
+  }
+
   state(key: string): CompileState {
     const e = this.entries.get(key);
     return !e ? 'none' : e.finished ? 'done' : e.started ? 'running' : 'queued';

@@ -45,8 +45,8 @@ export interface TuneOptions {
   command: string;
 }
 
-/** Units in flight per GPU (their requests take turns on the one worker); TRITUNE_UNITS_PER_GPU overrides. */
-const UNITS_PER_GPU = 3;
+/** Units in flight per GPU (their requests take turns on the one worker; 6 rather than 3: less time waiting on compiles in a sim run with modelled compile latency); TRITUNE_UNITS_PER_GPU overrides. */
+const UNITS_PER_GPU = 6;
 
 const startTimeoutMs = (backend: Backend) => Number(process.env.TRITUNE_START_TIMEOUT_S ?? (backend === 'sim' ? 30 : 180)) * 1000;
 
@@ -171,6 +171,8 @@ async function conduct(
   let failedTrials = 0;
   progress.start(plan.trials, 0);
   const lookAhead = Math.max(2, Math.ceil((2 * compileWorkers) / live.length));
+  // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
+  const hintAhead = compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * compileWorkers) / live.length))));
 
   const drive = async (slot: GpuSlot) => {
     for (let unit = queue.shift(); unit && !stopping; unit = queue.shift()) {
@@ -184,6 +186,7 @@ async function conduct(
         known: known.get(unit.job.family)!,
         compile,
         lookAhead,
+        speculate: hintAhead,
         stopping: () => stopping || slot.state === 'gone',
         onTrials: (fresh, fromJournal) => {
           const failed = fresh.filter((t) => t.status !== 'ok').length;

@@ -43,6 +43,8 @@ export interface UnitContext {
   known: Map<string, JournalTrial>;
   compile: CompilePool;
   lookAhead: number;
+  /** Most configs compiled ahead on the strategy's hint (Strategy.upcoming) per unit; 0: none. */
+  speculate: number;
   stopping: () => boolean;
   /** Called after every answered ask: fresh trials, failed among them, and those answered by the journal. */
   onTrials: (fresh: JournalTrial[], fromJournal: number) => void;
@@ -128,6 +130,21 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
     return fresh;
   };
 
+  // Compiles ahead of the asks: the configs the strategy will likely ask next (its hint, recomputed as this
+  // round's times arrive), at low priority, so idle compile workers have them ready when the next round starts.
+  let hinted = new Set<string>();
+  const speculate = (partial: Evaluation[]) => {
+    if (!strategy.upcoming || ctx.speculate <= 0) return;
+    const next = new Map<string, ReturnType<typeof compileJob>>();
+    for (const config of strategy.upcoming(partial, ctx.speculate)) {
+      const job = compileJob({ config, ms: unit.ms, effort: 'quick' }, unit.ms.slice(0, 1));
+      next.set(job.key, job);
+    }
+    for (const k of hinted) if (!next.has(k)) ctx.compile.cancel(k);
+    for (const job of next.values()) ctx.compile.prefetch(job, true);
+    hinted = new Set(next.keys());
+  };
+
   for (let asks = strategy.ask(); asks.length > 0; asks = strategy.ask()) {
     // Per ask, its evaluations: told in ask order, whatever order the GPU measured them in.
     const evals: Evaluation[][] = asks.map(() => []);
@@ -147,6 +164,7 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
       if (missing.length) missingBy.set(i, missing);
     });
     const pending = [...missingBy.keys()];
+    speculate(evals.flat());
     const job = (i: number) => compileJob(asks[i]!, missingBy.get(i)!);
     let waitedQueued = 0;
     while (pending.length > 0) {
@@ -173,6 +191,7 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
       if (!fresh) return null;
       for (const t of fresh) evals[pick]!.push({ config: asks[pick]!.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
       ctx.onTrials(fresh, 0);
+      if (pending.length % 4 === 0) speculate(evals.flat()); // not after every request: the hint costs CPU
     }
     strategy.tell(evals.flat());
   }

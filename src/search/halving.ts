@@ -116,6 +116,30 @@ export function halving(opts: StrategyOptions): Strategy {
     return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
   }
 
+  /**
+   * The local search's likely next round: per M, neighbours of its fastest configs so far (the ledger's and
+   * this round's untold quick times together), not yet measured or asked, the most promising first; Ms
+   * interleaved so every M gets its first candidates early. Reads state only.
+   */
+  function likelyNext(partial: Evaluation[], limit: number): ConfigEntry[] {
+    const perM = ms.map((M) => {
+      const mine = partial.filter((e) => e.M === M && e.effort === 'quick' && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
+      const top = [...ledger.ranked(M, 'quick'), ...mine].sort((a, b) => a.us - b.us).slice(0, 2);
+      const asked = new Set(partial.filter((e) => e.M === M).map((e) => configKey(e.config)));
+      const fresh = new Map<string, ConfigEntry>();
+      for (const { config } of top)
+        for (const nb of neighbours(config, axes, byKey)) {
+          const k = configKey(nb);
+          if (!asked.has(k) && !ledger.seen(nb, M) && !ledger.wasAsked(nb, M, 'quick') && fits(nb, M)) fresh.set(k, nb);
+        }
+      return room(M) > 0 ? promising([...fresh.values()], M).slice(0, KNOBS.perExpansion) : [];
+    });
+    const out = new Map<string, ConfigEntry>();
+    for (let i = 0; out.size < limit && perM.some((l) => i < l.length); i++)
+      for (const l of perM) if (l[i] && out.size < limit) out.set(configKey(l[i]!), l[i]!);
+    return [...out.values()];
+  }
+
   /** Finalists per M: its own fastest, the winners of the neighbouring Ms (cross-checked here) and the seeds. */
   function final(): Pair[] {
     const pairs: Pair[] = [];
@@ -141,6 +165,7 @@ export function halving(opts: StrategyOptions): Strategy {
       return [];
     },
     tell: (evals: Evaluation[]) => ledger.record(evals),
+    upcoming: (partial: Evaluation[], limit: number) => (phase === 'search' ? likelyNext(partial, limit) : []),
     best: () => ledger.best(),
     finalists: () => ledger.finalists(),
     evaluations: () => ledger.evaluations(),

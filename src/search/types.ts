@@ -37,6 +37,12 @@ export interface Strategy {
   finalists(): Map<number, Measured[]>;
   /** (config, M) pairs evaluated so far, at any effort. */
   evaluations(): number;
+  /**
+   * Optional hint, never a promise: configs the next ask() will likely contain, most likely first, given the
+   * current round's evaluations so far (`partial`, not yet told). Pure: changes no state, so what is measured
+   * does not depend on it; the conductor compiles these ahead while the GPU measures the current round.
+   */
+  upcoming?(partial: Evaluation[], limit: number): ConfigEntry[];
 }
 
 /** A config of the family's keys (checked against the family's entry schema when the space is enumerated). */

@@ -248,10 +248,13 @@ def _gemm_invalid_reason(p: dict, config: dict) -> str | None:
 def smem_bytes(config: dict, group: int, zero_points: bool) -> int:
     """Shared memory Triton 3.6 allocates for this kernel: (stages - 1) buffers of the int32 weight tile as loaded
     ([BK, BN], a word per row), the activation tile and, when BK spans groups, the 2D scale/zero tiles, plus one
-    dequantized [BK, BN] tile for the dot. Fitted to, and exact on, the OutOfResources sizes an H200 reported."""
+    dequantized [BK, BN] tile for the dot; with BLOCK_SIZE_M >= 128 the activation tile gets one more buffer (the
+    Qwen3-30B-A3B layer run on an H200 failed 128x128x128/3 stages at 262656 B and 128x256x128/2 at 262144 B,
+    one activation tile above the rest of the formula; no config that ran is refused by it). Fitted to the
+    OutOfResources sizes an H200 reported."""
     bm, bn, bk, stages = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_stages"]
     per_stage = bk * bn * 4 + bm * bk * 2 + (bk * bn * (2 + (1 if zero_points else 0)) if bk > group else 0)
-    return (stages - 1) * per_stage + bk * bn * 2
+    return (stages - 1) * per_stage + bk * bn * 2 + (bm * bk * 2 if bm >= 128 else 0)
 
 
 def default_config(family: str, problem: dict) -> dict:

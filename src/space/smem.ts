@@ -19,8 +19,9 @@ export function sharedMemoryBytes(family: Family, c: Cfg, shape: { K?: number; g
   // the dequantized tile (checked there on an H200: refuses every config Triton failed for shared memory)
   if (family === 'w4a16') return stages * (c.K_UNROLL ?? 1) * (bm * bk * 2 + Math.floor((bk * bn) / 2)) + bk * bn * 2;
   // MoE (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32 weight tile as loaded,
-  // the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one dequantized tile
+  // the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one dequantized tile; one more
+  // activation tile when BLOCK_SIZE_M >= 128 (two layer configs that failed on the H200 at 262 KB)
   const g = shape.group_size === undefined || shape.group_size === -1 ? (shape.K ?? Infinity) : shape.group_size;
   const perStage = bk * bn * 4 + bm * bk * 2 + (bk > g ? bk * bn * (2 + (shape.zero_points ? 1 : 0)) : 0);
-  return (stages - 1) * perStage + bk * bn * 2;
+  return (stages - 1) * perStage + bk * bn * 2 + (bm >= 128 ? bm * bk * 2 : 0);
 }

@@ -142,8 +142,12 @@ def test_shared_memory_model_matches_what_an_h200_reported():
     assert moe.smem_bytes(cfg(16, 128, 128, 1, 4, 4), 128, False) == 241664
     assert moe.smem_bytes(cfg(16, 64, 256, 1, 4, 3), 128, False) == 245760
     assert "shared memory" in moe.invalid_reason(F, up, cfg(16, 64, 256, 1, 4, 3))
+    # the Qwen3-30B-A3B layer run (tuned-configs/moe-w4a16): 262144 and 262656 bytes required, over the 232448 limit
+    assert moe.smem_bytes(cfg(128, 256, 128, 8, 8, 2), 128, False) == 262144
+    assert moe.smem_bytes(cfg(128, 128, 128, 8, 8, 3), 128, False) > 232448
     # ran there, and won at large M: must not be pruned
     assert moe.invalid_reason(F, up, cfg(128, 256, 64, 8, 8, 3)) is None
+    assert moe.invalid_reason(F, up, cfg(64, 128, 128, 8, 8, 3)) is None
     assert moe.invalid_reason(F, up, cfg(64, 128, 128, 8, 8, 3)) is None
 
 

@@ -38,8 +38,10 @@ import triton.language as tl
 
 try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
     from .moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+    from .tiles import grouped_tile
 except ImportError:
     from moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+    from tiles import grouped_tile
 
 FAMILIES = ("moe-w4a16",)
 CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
@@ -77,12 +79,7 @@ def _moe_w4a16_kernel(
     # pid -> (row block, column block), grouped along M so blocks of one expert share weight tiles in L2
     pid = tl.program_id(axis=0)
     num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
-    num_pid_in_group = GROUP_SIZE_M * num_pid_n
-    group_id = pid // num_pid_in_group
-    first_pid_m = group_id * GROUP_SIZE_M
-    group_size_m = min(num_pid_m - first_pid_m, GROUP_SIZE_M)
-    pid_m = first_pid_m + ((pid % num_pid_in_group) % group_size_m)
-    pid_n = (pid % num_pid_in_group) // group_size_m
+    pid_m, pid_n = grouped_tile(pid, num_pid_m, num_pid_n, GROUP_SIZE_M)
     if pid_m >= tl.load(num_blocks_ptr):
         return  # the grid is an upper bound known on the host; the real block count lives on the device
 

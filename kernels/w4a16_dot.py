@@ -15,6 +15,9 @@ nibble position (slower than the GEMV path for M <= 4, than this one at M = 16).
 import triton
 import triton.language as tl
 
+from kernels.tiles import grouped_tile
+
+
 @triton.jit
 def _nibble_shift(j, AWQ: tl.constexpr):
     """Bit offset of element j (0..7) inside its int32 word."""
@@ -117,12 +120,7 @@ def w4a16_dot_kernel(
     pid_k = tl.program_id(axis=1)
     num_pid_m = tl.cdiv(M, BLOCK_SIZE_M)
     num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
-    num_pid_in_group = GROUP_SIZE_M * num_pid_n
-    group_id = pid // num_pid_in_group
-    first_pid_m = group_id * GROUP_SIZE_M
-    group_size_m = min(num_pid_m - first_pid_m, GROUP_SIZE_M)
-    pid_m = first_pid_m + ((pid % num_pid_in_group) % group_size_m)
-    pid_n = (pid % num_pid_in_group) // group_size_m
+    pid_m, pid_n = grouped_tile(pid, num_pid_m, num_pid_n, GROUP_SIZE_M)
     BKW: tl.constexpr = BLOCK_SIZE_K // 8
 
     offs_m = pid_m * BLOCK_SIZE_M + tl.arange(0, BLOCK_SIZE_M)

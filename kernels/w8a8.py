@@ -24,6 +24,7 @@ import triton
 import triton.language as tl
 
 from . import protocol
+from .tiles import grouped_tile
 
 FAMILIES = ("w8a8-int8", "w8a8-fp8")
 CONFIG_KEYS = protocol.CONFIG_KEYS["w8a8-int8"]
@@ -68,12 +69,7 @@ def scaled_mm_kernel(
     pid_k = tl.program_id(axis=1)
     num_pid_m = tl.cdiv(M, BLOCK_SIZE_M)
     num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
-    num_pid_in_group = GROUP_SIZE_M * num_pid_n
-    group_id = pid // num_pid_in_group
-    first_pid_m = group_id * GROUP_SIZE_M
-    group_size_m = min(num_pid_m - first_pid_m, GROUP_SIZE_M)
-    pid_m = first_pid_m + (pid % num_pid_in_group) % group_size_m
-    pid_n = (pid % num_pid_in_group) // group_size_m
+    pid_m, pid_n = grouped_tile(pid, num_pid_m, num_pid_n, GROUP_SIZE_M)
 
     # rows of A past M are masked, not wrapped: with M = 1 a wrapped tile would read one row BLOCK_SIZE_M
     # times in every CTA, a hot spot in L2 (measured 2x slower); rows of B past N are wrapped (last tile only)

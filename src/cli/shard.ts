@@ -32,15 +32,6 @@ export function parseShard(text: string): Shard {
  *   CIRCLE_NODE_INDEX / CIRCLE_NODE_TOTAL  CircleCI parallelism (0-based)
  * The count can always be given (or overridden) by TRITUNE_SHARD_COUNT.
  */
-export const SHARD_ENV_DOC = [
-  'TRITUNE_SHARD',
-  'JOB_COMPLETION_INDEX',
-  'SLURM_ARRAY_TASK_ID',
-  'CI_NODE_INDEX',
-  'BUILDKITE_PARALLEL_JOB',
-  'CIRCLE_NODE_INDEX',
-] as const;
-
 const num = (env: NodeJS.ProcessEnv, name: string): number | undefined => {
   const v = env[name];
   if (v === undefined || v.trim() === '') return undefined;

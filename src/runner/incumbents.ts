@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ConfigEntry } from '../schema/index.js';
 import { WireConfig } from '../schema/index.js';
+import { writeFileAtomic } from '../store/atomic.js';
 import { readIncumbents } from './jobs.js';
 import type { ShapeJob } from './units.js';
 
@@ -36,5 +37,5 @@ export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; ou
     }
     job.incumbents = new Map(Object.entries(frozen[id]!).map(([M, c]) => [Number(M), c as ConfigEntry]));
   }
-  if (changed) writeFileSync(path, JSON.stringify(frozen, null, 1) + '\n');
+  if (changed) writeFileAtomic(path, JSON.stringify(frozen, null, 1) + '\n');
 }

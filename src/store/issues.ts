@@ -8,6 +8,3 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   const missing = issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
   return `${path}: ${missing ? `required, but missing (${issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '')})` : issue.message}`;
 }
-
-/** All issues of a failed parse, one `path: message` each. */
-export const formatIssues = (error: z.ZodError): string[] => error.issues.map(formatIssue);

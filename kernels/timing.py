@@ -10,7 +10,9 @@ Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 wo
   the result is the median per launch, with the relative spread (p90 - p10) / median.
 - Cheap on purpose: a replay lasts about `replay_us` (the number of launches in the graph is chosen from one
   eager launch) and the number of replays fits a GPU-time budget, so a trial costs about 1.5 ms (quick) or
-  4 ms (full) of GPU time whatever the kernel's size, against ~100 ms of wall for triton.testing.do_bench.
+  4 ms (full) of GPU time whatever the kernel's size, against ~100 ms of wall for triton.testing.do_bench
+  (both measured on an H200 by `python3 -m kernels.bench_w8a8 --parts cost`: docs/BENCHMARKS.md, "Timing cost
+  per trial").
 """
 
 import math

@@ -9,10 +9,9 @@ Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 wo
   graph. One warm-up replay, then 3-10 timed replays (one pair of CUDA events each, one synchronize at the end);
   the result is the median per launch, with the relative spread (p90 - p10) / median.
 - Cheap on purpose: a replay lasts about `replay_us` (the number of launches in the graph is chosen from one
-  eager launch) and the number of replays fits a GPU-time budget, so a trial costs about 1.5 ms (quick) or
-  4 ms (full) of GPU time whatever the kernel's size, against ~100 ms of wall for triton.testing.do_bench
-  (both measured on an H200 by `python3 -m kernels.bench_w8a8 --parts cost`: docs/BENCHMARKS.md, "Timing cost
-  per trial").
+  eager launch) and the number of replays fits a GPU-time budget (EFFORT below: about 1.5 ms quick, 4 ms full,
+  whatever the kernel's size). Measured costs per trial, ours against triton.testing.do_bench (~100 ms of wall on
+  an H200), are in docs/BENCHMARKS.md, "Timing cost per trial" and "Conductor", with their commands.
 """
 
 import math

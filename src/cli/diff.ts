@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Command } from 'commander';
-import { UserError, EXIT } from './errors.js';
+import { UserError, EXIT } from '../errors.js';
 import { diffSides, regressions, fmtUs, type DiffSide } from '../report/diff.js';
-import { diskTree, gitTree, loadSide, mustExist } from '../report/diff-load.js';
+import { diskTree, gitTree, loadSide, mustExist } from '../store/diff-load.js';
 import { renderDiffTable } from '../report/diff-table.js';
 import { renderDiffMarkdown } from '../report/markdown.js';
 

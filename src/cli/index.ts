@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError, EXIT } from './errors.js';
+import { UserError, EXIT } from '../errors.js';
 import { COMMANDS } from './commands.js';
 
 /** Builds the `tune` program: a thin table of commands, each in its own module. */

@@ -6,7 +6,7 @@ import { mergeResultDirs } from '../store/merge.js';
 import { isMetaFileName } from '../store/naming.js';
 import { readMeta, readTunedConfig } from '../store/reader.js';
 import { assertWritable } from '../store/writer.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** Refuses to replace an output file that exists and fails validation (unless --force). */
 function guardExisting(path: string, force: boolean): void {

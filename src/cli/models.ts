@@ -4,7 +4,7 @@ import type { ModelShapes } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
 import { PRESETS } from '../models/presets.js';
 import { resolveModel } from '../models/resolve.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** No colours: the output is read by people and by CI logs alike. */
 const PLAIN = { head: [], border: [] };

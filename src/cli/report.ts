@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 import { writeFilesAtomically } from '../store/atomic.js';
-import { diskTree, loadSide, mustExist } from '../report/diff-load.js';
+import { diskTree, loadSide, mustExist } from '../store/diff-load.js';
 import { buildSection, renderReportHtml } from '../report/html.js';
 
 interface ReportOptions {

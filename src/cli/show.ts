@@ -6,7 +6,7 @@ import { Family } from '../schema/index.js';
 import { nearestM } from '../store/lookup.js';
 import { metaFileName, parseConfigFileName } from '../store/naming.js';
 import { mKeys, readMeta, readTunedConfig } from '../store/reader.js';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 const parseM = (text: string): number => {
   if (!/^[1-9]\d*$/.test(text.trim())) throw new UserError(`--m must be a positive whole number, got ${JSON.stringify(text)}`);

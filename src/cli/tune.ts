@@ -2,13 +2,13 @@ import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Backend, FAMILIES, Family, type ModelShapes } from '../schema/index.js';
-import { DEFAULT_M_GRID } from '../models/grid.js';
+import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
 import { DEFAULT_STRATEGY, STRATEGIES } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
 import { resolveGpus } from '../runner/gpus.js';
-import { UserError } from './errors.js';
-import { resolveShard } from './shard.js';
+import { UserError } from '../errors.js';
+import { resolveShard } from '../runner/shard.js';
 
 interface RawOptions {
   model?: string;

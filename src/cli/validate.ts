@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { checkFile, type FileReport } from '../store/check.js';
 import { isMetaFileName } from '../store/naming.js';
 import { listConfigFiles } from '../store/scan.js';
-import { EXIT, UserError } from './errors.js';
+import { EXIT, UserError } from '../errors.js';
 
 /** `tune validate [paths...]`: checks tuned-config files and sidecars; exit 1 when any has a finding. */
 export function registerValidate(program: Command): void {

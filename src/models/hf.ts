@@ -1,5 +1,5 @@
 import type { DenseWeightShape, HFConfig, ModelShapes, MoEWeightShape } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * Linear-layer GEMM shapes of one decoder layer, as the servers fuse them (vLLM names):

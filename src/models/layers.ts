@@ -1,5 +1,5 @@
 import type { ModelShapes, MoEWeightShape } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * One MoE tuning shape per layer, as servers load tuned files: vLLM names the file E={E},N={intermediate} (its N is

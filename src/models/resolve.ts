@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { HFConfig, ModelShapes } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { formatIssue } from '../store/issues.js';
 import { deriveShapes } from './hf.js';
 import { findPreset, presetNames } from './presets.js';

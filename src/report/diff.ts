@@ -1,16 +1,6 @@
-import type { Meta } from '../schema/index.js';
+import type { ConfigDoc, DiffSide } from '../store/diff-load.js';
 
-/** One tuned-config file as a diff sees it: its body (M -> config) and its sidecar, if it has one. */
-export interface ConfigDoc {
-  /** Where it was read from (a path, or `rev:path` for the git side), for messages. */
-  source: string;
-  /** M (decimal string) -> config entry, as written in the file. */
-  body: Record<string, Record<string, number>>;
-  meta: Meta | null;
-}
-
-/** One side of a diff: files keyed by the path both sides share (relative to the compared folder). */
-export type DiffSide = Map<string, ConfigDoc>;
+export type { ConfigDoc, DiffSide };
 
 export type ChangeStatus = 'added' | 'removed' | 'changed' | 'unchanged';
 

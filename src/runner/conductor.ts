@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Backend, Family, Hello, JournalTrial, ModelShapes } from '../schema/index.js';
-import { UserError, EXIT } from '../cli/errors.js';
-import type { Shard } from '../cli/shard.js';
+import { UserError, EXIT } from '../errors.js';
+import type { Shard } from './shard.js';
 import { Journal, trialKey } from '../store/journal.js';
 import { assertWritable } from '../store/writer.js';
 import { configKey } from '../space/index.js';

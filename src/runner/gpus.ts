@@ -1,5 +1,5 @@
 import { execaSync } from 'execa';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * The GPUs to use, as CUDA_VISIBLE_DEVICES values (one bench worker each).

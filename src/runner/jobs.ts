@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
-import { inShard, type Shard } from '../cli/shard.js';
+import { UserError } from '../errors.js';
+import { inShard, type Shard } from './shard.js';
 import { moeLayers } from '../models/layers.js';
 import { enumerateSpace } from '../space/index.js';
 import { configFileName, familyDir, shapeKey } from '../store/naming.js';

@@ -1,4 +1,4 @@
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { exhaustive } from './exhaustive.js';
 import { halving } from './halving.js';
 import { StrategyOptions, type Strategy, type StrategyInput } from './types.js';

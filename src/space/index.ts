@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ENTRY_SCHEMAS, SpaceFile, entryKeys, type ConfigEntry, type DeviceInfo, type Family } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { SPACES, product, type Axes } from './axes.js';
 import { mReason, shapeReason, type PruneReason, type SpaceShape } from './prune.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FAMILIES, type Family, type Meta, type TunedConfigFile } from '../schema/index.js';
-import { DEFAULT_M_GRID } from '../models/grid.js';
+import { DEFAULT_M_GRID } from './grid.js';
 import { metaFileName, parseConfigFileName } from './naming.js';
 import { formatTunedConfig } from './format.js';
 import { mKeys, parseTunedConfig, readMeta, readText } from './reader.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { ConfigEntry, Family, Meta, MetaEntry } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { formatMeta, formatTunedConfig, sortByM } from './format.js';
 import { familyDir, metaFileName, parseConfigFileName } from './naming.js';
 import { readMeta, readTunedConfig } from './reader.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { Meta, MKey, tunedConfigFile, type ConfigEntry, type Family, type TunedConfigFile } from '../schema/index.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { writeFilesAtomically } from './atomic.js';
 import { formatMeta, formatTunedConfig, sortByM } from './format.js';
 import { formatIssue } from './issues.js';

@@ -5,9 +5,9 @@ import { deriveShapes } from '../../src/models/hf.js';
 import { findPreset, PRESETS } from '../../src/models/presets.js';
 import { moeLayers } from '../../src/models/layers.js';
 import { parseShapesOption, resolveModel } from '../../src/models/resolve.js';
-import { DEFAULT_M_GRID } from '../../src/models/grid.js';
+import { DEFAULT_M_GRID } from '../../src/store/grid.js';
 import { ModelShapes } from '../../src/schema/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/errors.js';
 import { FIXTURES } from '../cli/run-cli.js';
 
 const nk = (s: ModelShapes) => Object.fromEntries(s.dense.map((d) => [d.name, [d.N, d.K]]));

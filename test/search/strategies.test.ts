@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { createStrategy, STRATEGIES, type Ask } from '../../src/search/index.js';
 import { ReplayJournal, replay } from '../../src/search/replay.js';
 import { configKey } from '../../src/space/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/errors.js';
 import { CONFIGS, MS, SHAPE, landscapeJournal, landscapeUs } from './landscape.js';
 
 const journal = new ReplayJournal(landscapeJournal());

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configKey, enumerateSpace, sharedMemoryBytes, SPACES } from '../../src/space/index.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/errors.js';
 import type { W8A8Entry } from '../../src/schema/index.js';
 import { H200 } from './devices.js';
 

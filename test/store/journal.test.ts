@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Journal } from '../../src/store/journal.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/errors.js';
 import type { Fingerprint, JournalTrial } from '../../src/schema/index.js';
 
 const fp: Fingerprint = { family: 'w8a8-int8', space: 'default', device: 'NVIDIA H200', triton: '3.6.0', worker_version: '1', backend: 'cuda' };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTunedConfig, isPublishedDir } from '../../src/store/writer.js';
 import { readMeta, readTunedConfig } from '../../src/store/reader.js';
-import { UserError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/errors.js';
 import { H100, metaFor, w8a8 } from './helpers.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tritune-writer-'));

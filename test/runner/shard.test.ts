@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inShard, parseShard, resolveShard, shardFromEnv } from '../../src/cli/shard.js';
-import { UserError } from '../../src/cli/errors.js';
+import { inShard, parseShard, resolveShard, shardFromEnv } from '../../src/runner/shard.js';
+import { UserError } from '../../src/errors.js';
 
 test('parseShard reads i/n with 0 <= i < n', () => {
   assert.deepEqual(parseShard('0/4'), { index: 0, count: 4 });

@@ -1,4 +1,4 @@
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** One machine's slice of the work: shard `index` (0-based) of `count`. */
 export interface Shard {

@@ -1,11 +1,22 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
-import { UserError } from '../cli/errors.js';
-import { isFamily, isMetaFileName, metaFileName, parseConfigFileName } from '../store/naming.js';
-import { parseMeta, parseTunedConfig, readText } from '../store/reader.js';
-import type { Family } from '../schema/index.js';
-import type { ConfigDoc, DiffSide } from './diff.js';
+import { UserError } from '../errors.js';
+import { isFamily, isMetaFileName, metaFileName, parseConfigFileName } from './naming.js';
+import { parseMeta, parseTunedConfig, readText } from './reader.js';
+import type { Family, Meta } from '../schema/index.js';
+
+/** One tuned-config file as a diff sees it: its body (M -> config) and its sidecar, if it has one. */
+export interface ConfigDoc {
+  /** Where it was read from (a path, or `rev:path` for the git side), for messages. */
+  source: string;
+  /** M (decimal string) -> config entry, as written in the file. */
+  body: Record<string, Record<string, number>>;
+  meta: Meta | null;
+}
+
+/** One side of a diff: files keyed by the path both sides share (relative to the compared folder). */
+export type DiffSide = Map<string, ConfigDoc>;
 
 /** A tree of files to read a diff side from: a folder or file on disk, or the same path at a git revision. */
 export interface TreeReader {

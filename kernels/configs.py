@@ -6,7 +6,7 @@
     cfg = get_config("moe-w4a16", M=64, N=768, K=2048, E=128, top_k=8)  # N = intermediate (per rank), K = hidden
 
 Files are read from $TRITUNE_CONFIG_DIR, else the repository's tuned-configs/, as
-<dir>/<family>/<name> with the names of src/store/naming.ts (mirrored below). Each file is read once per
+<dir>/<family>/<name> with the names of src/store/naming.ts (the grammar both read from schemas/families.json). Each file is read once per
 process (cached by path). When no file exists the family's default config is returned and a warning is
 issued once per missing file. MoE files are per layer, looked up by (E, N) with N = the per-rank intermediate
 size, as vLLM's get_config_file_name(E, N=w2.shape[2]) does; the config serves both expert GEMMs (K = hidden is
@@ -22,18 +22,30 @@ import os
 import re
 import warnings
 
-# family -> dtype tag in file names (src/store/naming.ts DTYPE)
-_DTYPE = {
-    "w8a8-int8": "int8_w8a8",
-    "w8a8-fp8": "fp8_w8a8",
-    "w4a16": "int4_w4a16",
-    "moe-w4a16": "int4_w4a16",
-}
+try:  # the grammar of every family's file names, from schemas/families.json (generated from src/schema)
+    from .protocol import FAMILY_TABLES
+except ImportError:  # kernels/ itself on sys.path (as the worker runs)
+    from protocol import FAMILY_TABLES
 
-_NAME_RE = re.compile(
-    r"^(?:E=(?P<E>[1-9]\d*),)?N=(?P<N>[1-9]\d*),(?:K=(?P<K>[1-9]\d*),)?device_name=(?P<dev>[^,/=]+),"
-    r"dtype=(?P<dtype>[a-z0-9_]+)(?:,group_size=(?P<g>-1|[1-9]\d*))?\.json$"
-)
+
+def _grammar_regex(table: dict) -> re.Pattern:
+    """A family's file-name template as a regular expression with one named group per field."""
+    def part(token: str) -> str:
+        if token in ("<", ">"):  # an optional segment
+            return "(?:" if token == "<" else ")?"
+        if not (token.startswith("{") and token.endswith("}")):
+            return re.escape(token)
+        field = token[1:-1]
+        if field == "device":
+            return r"(?P<device>[^,/=]+)"
+        if field == "dtype":
+            return re.escape(table["dtype"])
+        return rf"(?P<{field}>{'-1|' if field == 'group_size' else ''}[1-9]\d*)"
+
+    return re.compile("^" + "".join(part(t) for t in re.split(r"(\{\w+\}|<|>)", table["file_name"]) if t) + r"\.json$")
+
+
+_GRAMMARS = {family: _grammar_regex(table) for family, table in FAMILY_TABLES.items()}
 
 
 class TunedConfigMissing(UserWarning):
@@ -62,48 +74,38 @@ def current_device_name() -> str:
 
 def config_file_name(family: str, device_name: str, N: int, K: int | None = None, E: int | None = None,
                      group_size: int | None = None) -> str:
-    """The file name tritune writes (and vLLM-style servers look up) for this family, shape and device."""
-    if family not in _DTYPE:
-        raise ValueError(f"unknown kernel family {family!r} (known: {', '.join(_DTYPE)})")
-    dev = device_slug(device_name)
-    dtype = _DTYPE[family]
-    if family == "moe-w4a16":
-        if E is None:
-            raise ValueError("moe-w4a16 needs E (number of experts)")
-        return f"E={E},N={N},device_name={dev},dtype={dtype}.json"
-    if K is None:
-        raise ValueError(f"{family} needs K")
-    base = f"N={N},K={K},device_name={dev},dtype={dtype}"
-    if family == "w4a16":
-        if group_size is None:
-            raise ValueError("w4a16 needs group_size (-1 for per-channel)")
-        return f"{base},group_size={group_size}.json"
-    return f"{base}.json"
+    """The file name tritune writes for this family, shape and device (src/store/naming.ts, from the same grammar)."""
+    if family not in FAMILY_TABLES:
+        raise ValueError(f"unknown kernel family {family!r} (known: {', '.join(FAMILY_TABLES)})")
+    table = FAMILY_TABLES[family]
+    values = {"N": N, "K": K, "E": E, "group_size": group_size}
+
+    def fill(match: re.Match) -> str:
+        field = match[1]
+        if field == "device":
+            return device_slug(device_name)
+        if field == "dtype":
+            return table["dtype"]
+        if values.get(field) is None:
+            raise ValueError(f"{family} needs {field}" + (" (-1 for per-channel)" if field == "group_size" else ""))
+        return str(values[field])
+
+    def optional(match: re.Match) -> str:  # a <...> segment: only when every shape field in it is given
+        given = all(f in ("device", "dtype") or values.get(f) is not None for f in re.findall(r"\{(\w+)\}", match[1]))
+        return match[1] if given else ""
+
+    template = re.sub(r"<([^>]*)>", optional, table["file_name"])
+    return re.sub(r"\{(\w+)\}", fill, template) + ".json"
 
 
 def parse_config_file_name(name: str) -> dict | None:
     """{family, N, K?, E?, group_size?, device} from a file name; None for names tritune does not write."""
-    m = _NAME_RE.match(name)
-    if not m:
-        return None
-    E, K, g, dtype = m["E"], m["K"], m["g"], m["dtype"]
-    if E is not None:
-        family = "moe-w4a16" if K is None and g is None and dtype == "int4_w4a16" else None
-    elif K is None:
-        family = None
-    elif g is None and dtype in ("int8_w8a8", "fp8_w8a8"):
-        family = "w8a8-int8" if dtype == "int8_w8a8" else "w8a8-fp8"
-    elif g is not None and dtype == "int4_w4a16":
-        family = "w4a16"
-    else:
-        family = None
-    if family is None:
-        return None
-    out = {"family": family, "N": int(m["N"]), "device": m["dev"]}
-    for key, val in (("K", K), ("E", E), ("group_size", g)):
-        if val is not None:
-            out[key] = int(val)
-    return out
+    for family, regex in _GRAMMARS.items():
+        m = regex.match(name)
+        if m:
+            fields = {k: (v if k == "device" else int(v)) for k, v in m.groupdict().items() if v is not None}
+            return {"family": family, **fields}
+    return None
 
 
 @functools.lru_cache(maxsize=None)

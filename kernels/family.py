@@ -30,6 +30,17 @@ A family module provides:
         Minimum bytes a kernel must move (read inputs once, write output once): the roofline's numerator.
     input_bytes(problem: dict) -> float
         Bytes of one input set, so timing can rotate enough copies to exceed the L2 several times.
+
+Optional:
+    shared_memory_bytes(family: str, problem: dict, config: dict) -> int
+        The shared-memory estimate invalid_reason holds against the limit (absent: left to Triton).
+    gemm_problems(problem: dict) -> list[dict]
+        The GEMMs one problem launches (a MoE 'layer': up and down); absent: the problem itself.
+    compile_only(...)
+        Compile without a GPU (see kernels/compile_only.py).
+
+The TypeScript twin of each module is src/families/<family>.ts; test/families/mirror.test.ts checks the rules
+both state (defaults, pruning, shared memory, flops, bytes, the GEMM split) pair by pair.
 """
 
 import importlib

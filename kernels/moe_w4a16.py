@@ -37,19 +37,17 @@ import triton
 import triton.language as tl
 
 try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
+    from . import protocol
     from .moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
     from .tiles import grouped_tile
 except ImportError:
+    import protocol
     from moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
     from tiles import grouped_tile
 
 FAMILIES = ("moe-w4a16",)
 CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
 
-_DEFAULTS = {"gemm": "up", "group_size": 128, "zero_points": False, "routing": "uniform", "seed": 0, "act_dtype": "bf16"}
-_DIMS = ("M", "N", "K", "E", "top_k")
-_CHOICES = {"gemm": ("up", "down", "layer"), "group_size": (32, 64, 128, -1), "routing": ("uniform", "skewed"),
-            "act_dtype": ("bf16", "fp16"), "zero_points": (False, True)}
 # Correctness gate: max |out - ref| / max |ref|. One GEMM rounds each dequantized weight and the output to the
 # activation dtype (half an ulp: 2^-8 for bf16, 2^-11 for fp16) and accumulates in fp32: measured <= 0.0065 (bf16).
 # A 'layer' chains four roundings, and silu(gate) * up multiplies two rounded values: measured 0.012-0.018 (bf16),
@@ -188,18 +186,9 @@ def gemm_problems(p: dict) -> list[dict]:
 
 
 def normalize_problem(family: str, problem: dict) -> dict:
-    """Defaults as src/schema/problem.ts MoEProblem, then the checks the kernel needs (one-line ValueError)."""
-    unknown = sorted(set(problem) - set(_DIMS) - set(_DEFAULTS))
-    if unknown:
-        raise ValueError(f"{family} problem: unknown key(s) {', '.join(unknown)}")
-    p = {**_DEFAULTS, **problem}
-    for d in _DIMS + ("seed",):
-        v = p.get(d)
-        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if d == "seed" else 1):
-            raise ValueError(f"{family} problem: {d} must be a {'non-negative' if d == 'seed' else 'positive'} integer, got {v!r}")
-    for key, allowed in _CHOICES.items():
-        if p[key] not in allowed or type(p[key]) is not type(allowed[0]):
-            raise ValueError(f"{family} problem: {key} must be one of {', '.join(map(str, allowed))}, got {p[key]!r}")
+    """Defaults and field checks of src/schema/problem.ts MoEProblem (kernels/protocol.py), then what the kernel
+    needs (one-line ValueError)."""
+    p = protocol.normalize_problem(family, problem)
     if p["top_k"] > p["E"]:
         raise ValueError(f"{family} problem: top_k {p['top_k']} exceeds the number of experts E {p['E']}")
     for q in gemm_problems(p):  # a layer's N (= I) is its down GEMM's K
@@ -252,6 +241,12 @@ def smem_bytes(config: dict, group: int, zero_points: bool) -> int:
     bm, bn, bk, stages = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_stages"]
     per_stage = bk * bn * 4 + bm * bk * 2 + (bk * bn * (2 + (1 if zero_points else 0)) if bk > group else 0)
     return (stages - 1) * per_stage + bk * bn * 2 + (bm * bk * 2 if bm >= 128 else 0)
+
+
+def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
+    """The largest smem_bytes over the problem's GEMMs (what invalid_reason holds against the limit)."""
+    p = normalize_problem(family, problem)
+    return max(smem_bytes(config, _group(q), q["zero_points"]) for q in gemm_problems(p))
 
 
 def default_config(family: str, problem: dict) -> dict:
@@ -416,12 +411,15 @@ def flops(problem: dict) -> float:
     return sum(2.0 * q["M"] * q["top_k"] * q["N"] * q["K"] for q in gemm_problems(normalize_problem("moe-w4a16", problem)))
 
 
-def min_bytes(problem: dict) -> float:
-    """Weights (int4 + scales + zeros) of the experts the seeded routing uses, activations, output, router weights.
-    A 'layer' is the sum of its two GEMMs' (the intermediate activations make a round trip through memory)."""
+def min_bytes(problem: dict, active: float | None = None) -> float:
+    """Weights (int4 + scales + zeros) of the `active` experts (default: those the seeded routing uses), the
+    activations (M rows into the up GEMM, M*top_k into the down GEMM), the M*top_k output rows and their router data.
+    A 'layer' is the sum of its two GEMMs' (the intermediate activations make a round trip through memory).
+    src/families/moe-w4a16.ts has the same formula with the expected active count (test/families/mirror.test.ts)."""
     p = normalize_problem("moe-w4a16", problem)
-    topk_ids, _ = make_routing(p["M"], p["E"], p["top_k"], p["routing"], p["seed"])
-    active = active_experts(topk_ids)
+    if active is None:
+        topk_ids, _ = make_routing(p["M"], p["E"], p["top_k"], p["routing"], p["seed"])
+        active = active_experts(topk_ids)
     total = 0.0
     for q in gemm_problems(p):
         M, N, K, top_k, g = q["M"], q["N"], q["K"], q["top_k"], _group(q)

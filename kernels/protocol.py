@@ -2,7 +2,8 @@
 
 One JSON object per line on the worker's stdin (requests) and stdout (responses); logs go to stderr.
 This module only parses, validates and builds messages: it imports nothing heavy, so the sim worker
-starts fast. Problem defaults and config keys mirror src/schema/problem.ts and src/schema/config.ts.
+starts fast. Family names, config keys and problem fields are read from schemas/families.json (generated from
+src/schema).
 """
 
 import json
@@ -12,7 +13,14 @@ import platform
 PROTOCOL_VERSION = 1
 WORKER_VERSION = "0.1.0"
 
-FAMILIES = ("w8a8-int8", "w8a8-fp8", "w4a16", "moe-w4a16")
+# Per family: dtype tag, file-name grammar, config keys and problem fields, generated from src/schema into
+# schemas/families.json (`npm run gen:schemas`); the one copy both languages read.
+FAMILIES_JSON = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas", "families.json")
+with open(FAMILIES_JSON, encoding="utf-8") as _f:
+    FAMILY_TABLES: dict = json.load(_f)["families"]
+
+FAMILIES = tuple(FAMILY_TABLES)
+CONFIG_KEYS = {family: tuple(t["config_keys"]) for family, t in FAMILY_TABLES.items()}
 BACKENDS = ("cuda", "interpret", "sim")
 SIM_FAULTS = ("hang", "crash", "illegal_address", "compile_error", "wrong_answer")
 # Statuses the worker itself sets; 'timeout' and 'crash' are set by the conductor.
@@ -26,27 +34,6 @@ EXIT_BAD_ARGS = 2
 EXIT_NO_BACKEND = 3  # torch / triton / GPU missing for the requested backend (one line on stderr says which)
 EXIT_CUDA_POISONED = 4  # a sticky CUDA error (illegal address, ...): the context is unusable, restart the worker
 
-# src/schema/problem.ts: field -> default (None = required); allowed values where an enum.
-_DIMS = {"M": None, "N": None, "K": None}
-PROBLEM_FIELDS = {
-    "w8a8": {**_DIMS, "scale_a": "token", "scale_b": "channel", "bias": False, "out_dtype": "bf16"},
-    "w4a16": {**_DIMS, "group_size": 128, "zero_points": True, "packing": "plain", "act_dtype": "bf16"},
-    "moe-w4a16": {**_DIMS, "E": None, "top_k": None, "gemm": "up", "group_size": 128, "zero_points": False,
-                  "routing": "uniform", "seed": 0, "act_dtype": "bf16"},
-}
-PROBLEM_ENUMS = {
-    "scale_a": ("tensor", "token"), "scale_b": ("tensor", "channel"), "out_dtype": ("bf16", "fp16"),
-    "act_dtype": ("bf16", "fp16"), "group_size": (32, 64, 128, -1), "packing": ("awq", "plain"),
-    "gemm": ("up", "down", "layer"), "routing": ("uniform", "skewed"),
-}
-BASE_CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
-CONFIG_KEYS = {
-    "w8a8-int8": BASE_CONFIG_KEYS + ("SPLIT_K",),
-    "w8a8-fp8": BASE_CONFIG_KEYS + ("SPLIT_K",),
-    "w4a16": BASE_CONFIG_KEYS + ("SPLIT_K", "K_UNROLL"),
-    "moe-w4a16": BASE_CONFIG_KEYS,
-}
-
 
 class ProtocolError(ValueError):
     """A request that cannot be served; answered with an 'error' line (the worker goes on)."""
@@ -56,27 +43,29 @@ class ProtocolError(ValueError):
         self.request_id = request_id
 
 
-def problem_kind(family: str) -> str:
-    return "w8a8" if family.startswith("w8a8") else family
-
-
 def normalize_problem(family: str, problem: dict) -> dict:
-    """Fill defaults and check fields the way problem.ts does; raise ValueError with a one-line reason."""
-    fields = PROBLEM_FIELDS[problem_kind(family)]
+    """Fill defaults and check fields as the family's problem schema in src/schema/problem.ts does (through
+    schemas/families.json); raise ValueError with a one-line reason. Kernel-specific checks stay in the family."""
+    fields = FAMILY_TABLES[family]["problem"]
     unknown = sorted(set(problem) - set(fields))
     if unknown:
         raise ValueError(f"unknown problem field(s) for {family}: {', '.join(unknown)}")
     out = {}
-    for key, default in fields.items():
-        value = problem.get(key, default)
-        if value is None:
+    for key, field in fields.items():
+        if key not in problem and field["required"]:
             raise ValueError(f"problem is missing {key}")
-        if key in ("M", "N", "K", "E", "top_k") and (type(value) is not int or value < 1):
-            raise ValueError(f"problem.{key} must be a positive integer, got {value!r}")
-        if key in PROBLEM_ENUMS and value not in PROBLEM_ENUMS[key]:
-            raise ValueError(f"problem.{key} must be one of {PROBLEM_ENUMS[key]}, got {value!r}")
-        if isinstance(default, bool) and type(value) is not bool:
+        value = problem.get(key, field.get("default"))
+        kind = field["type"]
+        if kind == "boolean" and type(value) is not bool:
             raise ValueError(f"problem.{key} must be a boolean, got {value!r}")
+        if kind == "integer" and (type(value) is not int or value < field.get("minimum", -(2**63))):
+            minimum = field.get("minimum")
+            what = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+            raise ValueError(f"problem.{key} must be {what}, got {value!r}")
+        if kind == "string" and type(value) is not str:
+            raise ValueError(f"problem.{key} must be a string, got {value!r}")
+        if "enum" in field and value not in field["enum"]:
+            raise ValueError(f"problem.{key} must be one of {tuple(field['enum'])}, got {value!r}")
         out[key] = value
     return out
 

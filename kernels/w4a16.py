@@ -51,7 +51,7 @@ import torch
 from kernels.w4a16_dot import w4a16_dot_kernel
 from kernels.w4a16_gemv import w4a16_gemv_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
-    ACT_DTYPES, AWQ_ORDER, FAMILIES, GROUP_SIZES, PROBLEM_DEFAULTS, W4A16Inputs, _cdiv, awq_to_kernel_layout,
+    ACT_DTYPES, AWQ_ORDER, FAMILIES, W4A16Inputs, _cdiv, awq_to_kernel_layout,
     dequantize, make_inputs, normalize_problem, pack_int4, quantize, reference, unpack_int4,
 )
 
@@ -94,6 +94,11 @@ def _smem_bytes(problem: dict, config: dict) -> int:
 
 
 SMEM_LIMIT = 227 * 1024  # H100/H200 opt-in shared memory per block
+
+
+def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
+    """The shared-memory estimate invalid_reason checks (the family interface's name for _smem_bytes)."""
+    return _smem_bytes(problem, config)
 
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:

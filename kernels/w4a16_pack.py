@@ -2,8 +2,8 @@
 
 import torch
 
-GROUP_SIZES = (32, 64, 128, -1)
-PROBLEM_DEFAULTS = {"group_size": 128, "zero_points": True, "packing": "plain", "act_dtype": "bf16"}
+from kernels import protocol
+
 ACT_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 AWQ_ORDER = (0, 2, 4, 6, 1, 3, 5, 7)  # nibble i of a word holds element AWQ_ORDER[i]
 FAMILIES = ("w4a16",)
@@ -14,29 +14,15 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def normalize_problem(family: str, problem: dict) -> dict:
-    """Fill defaults (src/schema/problem.ts W4A16Problem) and check what the kernel needs."""
+    """Defaults and field checks of src/schema/problem.ts W4A16Problem (kernels/protocol.py), then what the kernel needs."""
     if family not in FAMILIES:
         raise ValueError(f"w4a16 module does not serve family {family!r}")
-    unknown = set(problem) - {"M", "N", "K", *PROBLEM_DEFAULTS}
-    if unknown:
-        raise ValueError(f"unknown w4a16 problem field(s): {', '.join(sorted(unknown))}")
-    p = {**PROBLEM_DEFAULTS, **problem}
-    for dim in ("M", "N", "K"):
-        if not isinstance(p.get(dim), int) or isinstance(p[dim], bool) or p[dim] <= 0:
-            raise ValueError(f"w4a16 problem needs a positive integer {dim}, got {p.get(dim)!r}")
-    if p["group_size"] not in GROUP_SIZES:
-        raise ValueError(f"group_size must be one of {GROUP_SIZES}, got {p['group_size']!r}")
-    if p["packing"] not in ("awq", "plain"):
-        raise ValueError(f"packing must be 'awq' or 'plain', got {p['packing']!r}")
-    if p["act_dtype"] not in ACT_DTYPES:
-        raise ValueError(f"act_dtype must be 'bf16' or 'fp16', got {p['act_dtype']!r}")
-    if not isinstance(p["zero_points"], bool):
-        raise ValueError(f"zero_points must be a boolean, got {p['zero_points']!r}")
+    p = protocol.normalize_problem(family, problem)
     if p["K"] % 8:
         raise ValueError(f"K={p['K']} must be a multiple of 8 (8 int4 values per int32 along K)")
     if p["group_size"] > 0 and p["K"] % p["group_size"]:
         raise ValueError(f"K={p['K']} must be a multiple of group_size={p['group_size']}")
-    return {k: p[k] for k in ("M", "N", "K", *PROBLEM_DEFAULTS)}
+    return p
 
 
 def pack_int4(q: torch.Tensor, awq: bool) -> torch.Tensor:

@@ -7,7 +7,8 @@
  *   node dist/scripts/journal-plan.js <family> <space> <out.json> <M,M,...> <N:K> [<N:K> ...]
  */
 import { writeFileSync } from 'node:fs';
-import { allReasons, configKey, defaultConfig, enumerateSpace } from '../src/space/index.js';
+import { allReasons, configKey, enumerateSpace } from '../src/space/index.js';
+import { kernelFamily } from '../src/families/index.js';
 import { shapeKey } from '../src/store/naming.js';
 import { Family, type DeviceInfo } from '../src/schema/index.js';
 
@@ -28,7 +29,7 @@ const plan = shapes.map((shape) => {
     .filter((r) => r.ms.length > 0);
   // the default configs are every strategy's seeds, measured at every M: record them at every M too
   for (const M of ms) {
-    const seed = defaultConfig(family, { M, ...shape });
+    const seed = kernelFamily(family).defaultConfig({ ...shape, M });
     const known = requests.find((r) => configKey(r.config) === configKey(seed));
     if (known) known.ms = [...ms];
     else requests.push({ config: seed, ms: [...ms] });

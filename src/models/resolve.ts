@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { HFConfig, ModelShapes } from '../schema/index.js';
 import { UserError } from '../errors.js';
-import { formatIssue } from '../store/issues.js';
+import { formatIssue } from '../schema/issues.js';
 import { deriveShapes } from './hf.js';
 import { findPreset, presetNames } from './presets.js';
 

@@ -1,4 +1,5 @@
 import type { Meta } from '../schema/index.js';
+import { kernelFamily, type PeakKind } from '../families/index.js';
 import type { Chart, Series } from './svg.js';
 
 /** Throughput at one M from a sidecar entry's flops/bytes and a time in µs. */
@@ -16,21 +17,21 @@ interface Point {
 
 /**
  * Dense tensor-core peaks from NVIDIA's datasheets (TFLOP/s or TOPS, without sparsity), used when a sidecar has no
- * peak_tflops: [device-name pattern, int8, fp8, bf16]. The W4A16 families compute in bf16/fp16.
+ * peak_tflops, per device-name pattern and kind of math (each family's `peak`).
  */
-const NOMINAL_PEAKS: Array<[RegExp, number, number | null, number]> = [
-  [/^NVIDIA H100 PCIe/, 1513, 1513, 756],
-  [/^NVIDIA H100 NVL/, 1671, 1671, 835],
-  [/^NVIDIA H100/, 1979, 1979, 989],
-  [/^NVIDIA H200/, 1979, 1979, 989],
-  [/^NVIDIA A100/, 624, null, 312],
+const NOMINAL_PEAKS: Array<[RegExp, Record<PeakKind, number | null>]> = [
+  [/^NVIDIA H100 PCIe/, { int8: 1513, fp8: 1513, bf16: 756 }],
+  [/^NVIDIA H100 NVL/, { int8: 1671, fp8: 1671, bf16: 835 }],
+  [/^NVIDIA H100/, { int8: 1979, fp8: 1979, bf16: 989 }],
+  [/^NVIDIA H200/, { int8: 1979, fp8: 1979, bf16: 989 }],
+  [/^NVIDIA A100/, { int8: 624, fp8: null, bf16: 312 }],
 ];
 
 /** The datasheet compute peak for a family's math on a device, or null when the device is not in the table. */
 export function nominalPeakTflops(deviceName: string, family: Meta['family']): number | null {
   const row = NOMINAL_PEAKS.find(([re]) => re.test(deviceName));
   if (!row) return null;
-  return family === 'w8a8-int8' ? row[1] : family === 'w8a8-fp8' ? row[2] : row[3];
+  return row[1][kernelFamily(family).peak];
 }
 
 /** The compute roof a report uses: the sidecar's peak_tflops, else the datasheet value; and which one it was. */

@@ -23,23 +23,6 @@ interface Entry {
   done: Promise<void>;
 }
 
-/**
- * The compile cache key of a (weight shape, config): what Triton specializes the binary on. W8A8's kernel
- * (kernels/w8a8.py) takes M unspecialized and N, K and the strides as plain ints, which Triton specializes
- * only on divisibility by 16 (and on the value 1); its constexprs beyond the config are EVEN_K
- * (K % (BLOCK_SIZE_K * SPLIT_K) == 0) and problem options that are fixed per family here. So shapes that
- * agree on those share one binary and one compile. Other families: one compile per (shape, config).
- */
-export function compileKey(family: Family, shape: { N: number; K: number }, shapeKey: string, config: Record<string, number>, configKey: string): string {
-  if (family === 'w8a8-int8' || family === 'w8a8-fp8') {
-    const { N, K } = shape;
-    const ints = (v: number) => (v === 1 ? 'one' : v % 16 === 0 ? 'd16' : 'any');
-    const evenK = K % (config.BLOCK_SIZE_K! * config.SPLIT_K!) === 0;
-    return `${family}|${configKey}|N:${ints(N)}|K:${ints(K)}|even:${evenK}`;
-  }
-  return `${family}|${configKey}|${shapeKey}`;
-}
-
 /** Where a config's compile stands: not asked, queued, compiling, or in the cache. */
 export type CompileState = 'none' | 'queued' | 'running' | 'done';
 

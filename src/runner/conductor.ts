@@ -7,8 +7,8 @@ import { assertWritable } from '../store/writer.js';
 import { configKey } from '../space/index.js';
 import { Progress, progressMode } from '../report/progress.js';
 import { renderResultsTable, type ResultRow } from '../report/table.js';
-import { CompilePool, compileKey } from './compile.js';
-import { problemFor } from './problems.js';
+import { CompilePool } from './compile.js';
+import { kernelFamily } from '../families/index.js';
 import { prng, shuffled } from '../search/prng.js';
 import { decideShape, writeShape } from './finalize.js';
 import { makeJobs, readIncumbents, shapeSpecs } from './jobs.js';
@@ -267,7 +267,7 @@ function summaryLine(s: ReturnType<typeof summarize>, sim: boolean): string {
  * families whose compile workers need no GPU (kernels/<family>.py has compile_only).
  */
 function speculate(compile: CompilePool, jobs: ShapeJob[], seed: number): void {
-  jobs = jobs.filter((job) => job.family === 'w8a8-int8' || job.family === 'w8a8-fp8'); // compile without a GPU
+  jobs = jobs.filter((job) => kernelFamily(job.family).compileOnly); // compile without a GPU
   const orders = jobs.map((job) => shuffled(job.space.configs, prng(seed)));
   const longest = Math.max(0, ...orders.map((o) => o.length));
   for (let i = 0; i < longest; i++) {
@@ -276,7 +276,8 @@ function speculate(compile: CompilePool, jobs: ShapeJob[], seed: number): void {
       if (!config) return;
       const c = config as Record<string, number>;
       const M = job.ms[0]!;
-      compile.prefetch({ key: compileKey(job.family, job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems: [problemFor(job.family, job.shape, M)] }, true);
+      const kf = kernelFamily(job.family);
+      compile.prefetch({ key: kf.compileKey(job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems: [kf.problem(job.shape, M)] }, true);
     });
   }
 }

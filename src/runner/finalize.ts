@@ -1,9 +1,9 @@
 import type { ConfigEntry, Hello, MetaEntry } from '../schema/index.js';
-import { configKey, defaultConfig } from '../space/index.js';
+import { configKey } from '../space/index.js';
+import { kernelFamily } from '../families/index.js';
 import { selectWinner } from '../search/index.js';
 import { writeTunedConfig, type WriteResult } from '../store/writer.js';
 import type { ResultRow } from '../report/table.js';
-import { problemBytes, problemFlops } from './problems.js';
 import type { ShapeJob } from './units.js';
 import type { Measurement, UnitOutcome } from './unit.js';
 
@@ -34,9 +34,10 @@ export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: 
     const incConfig = job.incumbents.get(M);
     const incumbent = incConfig ? { config: incConfig, us: usOf(perM.get(configKey(incConfig))) } : undefined;
     const sel = selectWinner({ candidates, ...(incumbent ? { incumbent } : {}), keepWithin });
-    const dflt = defaultConfig(job.family, { M, ...job.shape });
+    const kf = kernelFamily(job.family);
+    const dflt = kf.defaultConfig({ ...job.shape, M });
     const defaultUs = usOf(perM.get(configKey(dflt)));
-    const flops = problemFlops(job.family, job.shape, M);
+    const flops = kf.flops(job.shape, M);
     if (!sel) {
       result.empty.push(M);
       result.rows.push({ shape: job.key, M, config: null, us: null, flops, defaultUs, decision: 'none' });
@@ -52,7 +53,7 @@ export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: 
       decision: sel.decision,
       trials: outcome.trials.get(M) ?? 0,
       flops,
-      bytes: problemBytes(job.family, job.shape, M),
+      bytes: kf.bytes(job.shape, M),
       measured_at: measuredAt,
     };
     result.rows.push({ shape: job.key, M, config: sel.config as Record<string, number>, us: sel.us, flops, defaultUs, decision: sel.decision });

@@ -3,17 +3,16 @@ import { join } from 'node:path';
 import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { inShard, type Shard } from './shard.js';
-import { moeLayers } from '../models/layers.js';
+import { kernelFamily, type WeightShape } from '../families/index.js';
 import { enumerateSpace } from '../space/index.js';
 import { configFileName, familyDir, shapeKey } from '../store/naming.js';
 import { readTunedConfig } from '../store/reader.js';
-import type { TuneShape } from './problems.js';
 import type { ShapeJob } from './units.js';
 
 /** A weight shape to tune before its space is known: (family, shape) and the layers that have it. */
 export interface ShapeSpec {
   family: Family;
-  shape: TuneShape;
+  shape: WeightShape;
   key: string;
   layers: string[];
 }
@@ -26,22 +25,17 @@ export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: nu
   const specs = new Map<string, ShapeSpec>();
   for (const family of families) {
     const before = specs.size;
-    const add = (shape: TuneShape, layer: string) => {
+    const add = (shape: WeightShape, layer: string) => {
       const key = shapeKey(family, shape);
       const id = `${family}/${key}`;
       const had = specs.get(id);
       if (had) had.layers.push(layer);
       else specs.set(id, { family, shape, key, layers: [layer] });
     };
-    if (family === 'moe-w4a16') {
-      // one unit per MoE layer (N = intermediate, K = hidden): servers use one file and one config for both GEMMs
-      for (const m of moeLayers(model)) add({ N: m.N, K: m.K, E: m.E, top_k: m.top_k, gemm: m.gemm, group_size: groupSize }, m.name);
-    } else {
-      for (const d of model.dense) add({ N: d.N, K: d.K, ...(family === 'w4a16' ? { group_size: groupSize } : {}) }, d.name);
-    }
+    const kf = kernelFamily(family);
+    for (const { shape, layer } of kf.shapesOf(model, { groupSize })) add(shape, layer);
     if (specs.size === before) {
-      const what = family === 'moe-w4a16' ? 'MoE expert' : 'dense linear';
-      throw new UserError(`${model.model} has no ${what} layers for --kernel ${family}; pick another --kernel or --model`);
+      throw new UserError(`${model.model} has no ${kf.layerKind} layers for --kernel ${family}; pick another --kernel or --model`);
     }
   }
   const sorted = [...specs.values()].sort(

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { PRUNE_REASONS, defaultConfig, configKey } from '../space/index.js';
+import { configKey } from '../space/index.js';
+import { PRUNE_REASONS, kernelFamily } from '../families/index.js';
 import { configFileName, familyDir } from '../store/naming.js';
 import { formatSeconds } from '../report/progress.js';
 import { unitPairs, type ShapeJob, type Unit } from './units.js';
@@ -30,7 +31,7 @@ function seedCount(unit: Unit): number {
   const keys = new Set<string>();
   const { family, shape } = unit.job;
   for (const M of unit.ms) {
-    keys.add(configKey(defaultConfig(family, { M, ...shape })));
+    keys.add(configKey(kernelFamily(family).defaultConfig({ ...shape, M })));
     const inc = unit.job.incumbents.get(M);
     if (inc) keys.add(configKey(inc));
   }

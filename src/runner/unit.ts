@@ -1,11 +1,11 @@
 import type { ConfigEntry, JournalTrial, TrialStatus } from '../schema/index.js';
-import { configKey, defaultConfig } from '../space/index.js';
+import { configKey } from '../space/index.js';
+import { kernelFamily } from '../families/index.js';
 import { createStrategy } from '../search/index.js';
 import type { Ask, Evaluation, Strategy } from '../search/types.js';
 import { trialKey, type Journal } from '../store/journal.js';
-import { compileKey, type CompilePool } from './compile.js';
+import type { CompilePool } from './compile.js';
 import type { GpuSlot } from './pool.js';
-import { problemFor } from './problems.js';
 import { unitPairs, type Unit } from './units.js';
 
 /** One (config, M) measurement as the conductor keeps it for the final selection. */
@@ -55,7 +55,7 @@ function seedsOf(unit: Unit): ConfigEntry[] {
   const seen = new Map<string, ConfigEntry>();
   const { family, shape } = unit.job;
   for (const M of unit.ms) {
-    const d = defaultConfig(family, { M, N: shape.N, K: shape.K, E: shape.E, top_k: shape.top_k, group_size: shape.group_size, gemm: shape.gemm });
+    const d = kernelFamily(family).defaultConfig({ ...shape, M });
     seen.set(configKey(d), d);
     const inc = unit.job.incumbents.get(M);
     if (inc) seen.set(configKey(inc), inc);
@@ -79,6 +79,7 @@ export function unitStrategy(unit: Unit, ctx: Pick<UnitContext, 'strategy' | 'bu
 /** Runs one unit to the end on one GPU; returns null when the run is being interrupted. */
 export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Promise<UnitOutcome | null> {
   const { family, shape, key: shapeKey } = unit.job;
+  const kf = kernelFamily(family);
   const strategy = unitStrategy(unit, ctx);
   const measured = new Map<number, Map<string, Measurement>>(unit.ms.map((M) => [M, new Map()]));
   const trials = new Map<number, number>(unit.ms.map((M) => [M, 0]));
@@ -91,15 +92,15 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
   };
   const missingOf = (ask: Ask) => ask.ms.filter((M) => !ctx.known.has(trialKey(shapeKey, M, configKey(ask.config), ask.effort)));
   const compileJob = (ask: Ask, ms: number[]) => ({
-    key: compileKey(family, shape, shapeKey, ask.config as Record<string, number>, configKey(ask.config)),
+    key: kf.compileKey(shape, shapeKey, ask.config as Record<string, number>, configKey(ask.config)),
     family,
     config: ask.config as Record<string, number>,
-    problems: ms.map((M) => problemFor(family, shape, M)),
+    problems: ms.map((M) => kf.problem(shape, M)),
   });
 
   /** One request on the GPU; its trials are journaled at once. Null when the run is being interrupted. */
   const measure = async (ask: Ask, missing: number[]): Promise<JournalTrial[] | null> => {
-    const problems = missing.map((M) => problemFor(family, shape, M));
+    const problems = missing.map((M) => kf.problem(shape, M));
     const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, ctx.timeoutMs * problems.length);
     if (ctx.stopping()) return null; // killed by Ctrl-C (or the GPU was given up): not a result
     const at = new Date().toISOString();

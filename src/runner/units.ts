@@ -1,11 +1,11 @@
 import type { ConfigEntry, Family } from '../schema/index.js';
 import type { EnumeratedSpace } from '../space/index.js';
-import { problemFlops, type TuneShape } from './problems.js';
+import { kernelFamily, type WeightShape } from '../families/index.js';
 
 /** Everything tuned for one (family, weight shape): one output file. */
 export interface ShapeJob {
   family: Family;
-  shape: TuneShape;
+  shape: WeightShape;
   /** shapeKey(family, shape): the journal's and the merge's key. */
   key: string;
   /** Layer names of the model that have this shape. */
@@ -45,7 +45,7 @@ export function chunkMs(ms: number[], max = MAX_MS_PER_UNIT): number[][] {
  * Cost of one (config, M) trial relative to a tiny one: a fixed per-trial overhead plus the kernel's
  * own time, taken as flops over a nominal 2e11 flop per unit (so a 4096x19456x2560 GEMM costs ~3).
  */
-const pairCost = (family: Family, shape: TuneShape, M: number): number => 1 + problemFlops(family, shape, M) / 2e11;
+const pairCost = (family: Family, shape: WeightShape, M: number): number => 1 + kernelFamily(family).flops(shape, M) / 2e11;
 
 /** The units of every job, most expensive first (ties by id, so the order is deterministic). */
 export function makeUnits(jobs: ShapeJob[]): Unit[] {

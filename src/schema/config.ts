@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Family, MKey, powerOfTwo } from './family.js';
+import { MKey, powerOfTwo } from './family.js';
 
 /** The six keys every Triton GEMM config file carries (the vLLM / SGLang format). */
 const baseEntry = {
@@ -24,25 +24,12 @@ export type W4A16Entry = z.infer<typeof W4A16Entry>;
 export type MoEW4A16Entry = z.infer<typeof MoEW4A16Entry>;
 export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry;
 
-export const ENTRY_SCHEMAS = {
-  'w8a8-int8': W8A8Entry,
-  'w8a8-fp8': W8A8Entry,
-  w4a16: W4A16Entry,
-  'moe-w4a16': MoEW4A16Entry,
-} as const satisfies Record<Family, z.ZodType>;
-
-/** The family's config keys in the order they are written. */
-export const entryKeys = (family: Family): string[] => Object.keys(ENTRY_SCHEMAS[family].shape);
-
 /**
  * A tuned-config file body: M (decimal string) -> config. Key order and duplicates cannot be seen
  * after JSON.parse (integer-like keys are reordered by JS), so those are checked on the raw text
  * by the store's reader; this schema checks everything else.
  */
-export const tunedConfigFile = (family: Family) =>
-  z.record(MKey, ENTRY_SCHEMAS[family]).refine((o) => Object.keys(o).length > 0, { message: 'file has no entries' });
+export const tunedConfigBody = (entry: z.ZodType) =>
+  z.record(MKey, entry).refine((o) => Object.keys(o).length > 0, { message: 'file has no entries' });
 
-export const W8A8ConfigFile = tunedConfigFile('w8a8-int8');
-export const W4A16ConfigFile = tunedConfigFile('w4a16');
-export const MoEW4A16ConfigFile = tunedConfigFile('moe-w4a16');
 export type TunedConfigFile = Record<string, ConfigEntry>;

@@ -1,5 +1,6 @@
 export * from './family.js';
 export * from './config.js';
+export * from './formats.js';
 export * from './device.js';
 export * from './problem.js';
 export * from './protocol.js';

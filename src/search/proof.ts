@@ -1,4 +1,5 @@
-import { defaultConfig, enumerateSpace, configKey } from '../space/index.js';
+import { enumerateSpace, configKey } from '../space/index.js';
+import { kernelFamily } from '../families/index.js';
 import type { ConfigEntry, DeviceInfo, Family } from '../schema/index.js';
 import { createStrategy } from './index.js';
 import { ReplayJournal, replay } from './replay.js';
@@ -35,7 +36,7 @@ export function scoreStrategy(journal: ReplayJournal, family: Family, space: str
     const { N, K } = parseShape(shape);
     const ms = journal.ms(shape);
     const sp = enumerateSpace(family, space, { shape: { N, K }, ms, device });
-    const defaults = [...new Map(ms.map((M) => defaultConfig(family, { M, N, K })).map((c) => [configKey(c), c])).values()];
+    const defaults = [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ M, N, K })).map((c) => [configKey(c), c])).values()];
     for (const M of ms) for (const c of sp.configs) if (sp.fitsM(c, M) && !journal.trial(shape, c, M, 'full')) score.missing++;
     if (score.missing) continue;
     const optimum = new Map(ms.map((M) => [M, journal.optimum(shape, M, [...sp.configs.filter((c) => sp.fitsM(c, M)), ...defaults])!.us]));

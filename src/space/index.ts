@@ -1,18 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ENTRY_SCHEMAS, SpaceFile, entryKeys, type ConfigEntry, type DeviceInfo, type Family } from '../schema/index.js';
+import { SpaceFile, entryKeys, entrySchema, type ConfigEntry, type DeviceInfo, type Family } from '../schema/index.js';
 import { UserError } from '../errors.js';
-import { SPACES, product, type Axes } from './axes.js';
-import { mReason, shapeReason, type PruneReason, type SpaceShape } from './prune.js';
+import { kernelFamily, type Axes, type PruneReason, type WeightShape } from '../families/index.js';
+import { mReason, product, shapeReason } from './prune.js';
 
-export { configKey, nextPow2 } from './key.js';
-export { defaultConfig, type DefaultProblem } from './defaults.js';
-export { sharedMemoryBytes } from './smem.js';
-export { PRUNE_REASONS, KERNEL_RULES, allReasons, type PruneReason, type SpaceShape } from './prune.js';
-export { SPACES, product, type Axes } from './axes.js';
+export { configKey } from './key.js';
+export { allReasons, product } from './prune.js';
 
 export interface SpaceContext {
-  shape: SpaceShape;
+  shape: WeightShape;
   ms: number[];
   device: DeviceInfo;
 }
@@ -67,9 +64,9 @@ function loadSpaceFile(family: Family, path: string): { axes: Axes; id: string }
 /** The candidate configs for one weight shape: the space's product, minus what static rules show cannot run or win. */
 export function enumerateSpace(family: Family, space: string, ctx: SpaceContext): EnumeratedSpace {
   const named = space === 'default' || space === 'exhaustive';
-  const { axes, id } = named ? { axes: SPACES[family][space], id: space } : loadSpaceFile(family, space);
+  const { axes, id } = named ? { axes: kernelFamily(family).spaces[space], id: space } : loadSpaceFile(family, space);
   const keys = entryKeys(family);
-  const schema = ENTRY_SCHEMAS[family];
+  const schema = entrySchema(family);
   const all = product(axes, keys);
   const pruned: Partial<Record<PruneReason, number>> = {};
   const configs: ConfigEntry[] = [];

@@ -7,6 +7,3 @@ export function configKey(config: ConfigEntry | Record<string, number>): string 
     .map((k) => `${k}=${(config as Record<string, number>)[k]}`)
     .join(',');
 }
-
-/** The next power of two >= n (n >= 1). */
-export const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));

@@ -1,88 +1,75 @@
-import { FAMILIES, type Family } from '../schema/index.js';
+import { FAMILIES, FAMILY_FORMATS, templateFields, type Family } from '../schema/index.js';
+import type { WeightShape } from '../families/index.js';
 
 /**
- * File names as the inference servers look them up:
- *   dense W8A8   N={N},K={K},device_name={dev},dtype={int8|fp8}_w8a8.json
- *   dense W4A16  N={N},K={K},device_name={dev},dtype=int4_w4a16,group_size={g}.json   (g = -1: per-channel)
- *   MoE W4A16    E={E},N={N},device_name={dev},dtype=int4_w4a16.json
- * Files live in <out>/<family>/<name>; the provenance sidecar is <name without .json>.meta.json.
+ * File names and shape keys, from each family's grammar in src/schema/formats.ts (kernels/configs.py reads the same
+ * grammar from schemas/families.json). Files live in <out>/<family>/<name>; the sidecar is <name without .json>.meta.json.
  */
-
-/** A weight shape: W is [N, K]; E (experts) only for MoE; group_size only for W4A16 families. */
-export interface WeightShape {
-  N: number;
-  K: number;
-  E?: number;
-  group_size?: number;
-}
-
-/** What a file name says about its shape: MoE names carry no K (the sidecar has it). */
-export interface NamedShape {
-  N: number;
-  K?: number;
-  E?: number;
-  group_size?: number;
-}
 
 export interface ParsedConfigName {
   family: Family;
-  shape: NamedShape;
+  /** What the name says of the shape (a MoE name carries no K: the sidecar has it). */
+  shape: Partial<Pick<WeightShape, 'N' | 'K' | 'E' | 'group_size'>>;
   /** The device slug as written in the name (spaces already turned into `_`). */
   device: string;
 }
 
-const DTYPE: Record<Family, string> = {
-  'w8a8-int8': 'int8_w8a8',
-  'w8a8-fp8': 'fp8_w8a8',
-  w4a16: 'int4_w4a16',
-  'moe-w4a16': 'int4_w4a16',
-};
-
 /** The CUDA device name as it appears in file names: spaces become `_` (e.g. NVIDIA_H100_80GB_HBM3). */
 export const deviceSlug = (deviceName: string): string => deviceName.trim().replace(/\s+/g, '_');
 
-const positive = (what: string, n: number | undefined): number => {
-  if (n === undefined || !Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got ${n}`);
+/** A grammar's field value: a positive integer (group_size may be -1: per-channel). */
+function fieldValue(family: Family, field: string, shape: WeightShape): number {
+  const n = (shape as unknown as Record<string, number | undefined>)[field];
+  const ok = n !== undefined && Number.isInteger(n) && (n > 0 || (field === 'group_size' && n === -1));
+  if (!ok) throw new Error(`${field} must be a positive integer${field === 'group_size' ? ' or -1' : ''} (${family}), got ${n}`);
   return n;
-};
+}
+
+/**
+ * Fills a grammar template: `{field}` from the shape (`{device}`, `{dtype}` as named); a `<...>` segment only when
+ * the shape has every field in it.
+ */
+function fill(family: Family, template: string, shape: WeightShape, device?: string): string {
+  const has = (field: string) => (shape as unknown as Record<string, unknown>)[field] !== undefined;
+  const value = (field: string) => (field === 'device' ? device! : field === 'dtype' ? FAMILY_FORMATS[family].dtype : String(fieldValue(family, field, shape)));
+  return template
+    .replace(/<([^>]*)>/g, (_, part: string) => (templateFields(part).every((f) => f === 'device' || f === 'dtype' || has(f)) ? part : ''))
+    .replace(/\{(\w+)\}/g, (_, field: string) => value(field));
+}
 
 /** The tuned-config file name a server loads for this family, weight shape and device. */
 export function configFileName(family: Family, shape: WeightShape, deviceName: string): string {
   const dev = deviceSlug(deviceName);
   if (!dev || /[,/=]/.test(dev)) throw new Error(`device name ${JSON.stringify(deviceName)} cannot be used in a file name`);
-  const N = positive('N', shape.N);
-  if (family === 'moe-w4a16') return `E=${positive('E', shape.E)},N=${N},device_name=${dev},dtype=${DTYPE[family]}.json`;
-  const K = positive('K', shape.K);
-  const base = `N=${N},K=${K},device_name=${dev},dtype=${DTYPE[family]}`;
-  if (family === 'w4a16') {
-    const g = shape.group_size;
-    if (g === undefined || !Number.isInteger(g) || (g <= 0 && g !== -1)) throw new Error(`w4a16 needs group_size (a positive integer or -1), got ${g}`);
-    return `${base},group_size=${g}.json`;
-  }
-  return `${base}.json`;
+  return `${fill(family, FAMILY_FORMATS[family].fileName, shape, dev)}.json`;
 }
 
-const NAME_RE =
-  /^(?:E=(?<E>[1-9]\d*),)?N=(?<N>[1-9]\d*),(?:K=(?<K>[1-9]\d*),)?device_name=(?<dev>[^,/=]+),dtype=(?<dtype>[a-z0-9_]+)(?:,group_size=(?<g>-1|[1-9]\d*))?\.json$/;
+/** A file-name grammar as a regular expression with one named group per field. */
+function grammarRegex(family: Family): RegExp {
+  const { fileName, dtype } = FAMILY_FORMATS[family];
+  const parts = fileName.split(/(\{\w+\}|<|>)/).map((part) => {
+    if (part === '<') return '(?:';
+    if (part === '>') return ')?';
+    const m = /^\{(\w+)\}$/.exec(part);
+    if (!m) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    if (m[1] === 'device') return '(?<device>[^,/=]+)';
+    if (m[1] === 'dtype') return dtype;
+    return `(?<${m[1]}>${m[1] === 'group_size' ? '-1|[1-9]\\d*' : '[1-9]\\d*'})`;
+  });
+  return new RegExp(`^${parts.join('')}\\.json$`);
+}
+const GRAMMARS = FAMILIES.map((family) => ({ family, re: grammarRegex(family) }));
 
 /** Reads family, shape and device back from a file name (basename); null when it is not a name we write. */
 export function parseConfigFileName(name: string): ParsedConfigName | null {
-  const m = NAME_RE.exec(name);
-  if (!m?.groups) return null;
-  const { E, N, K, dev, dtype, g } = m.groups;
-  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-  let family: Family | undefined;
-  if (E !== undefined) family = K === undefined && g === undefined && dtype === 'int4_w4a16' ? 'moe-w4a16' : undefined;
-  else if (K === undefined) family = undefined;
-  else if (dtype === 'int8_w8a8' && g === undefined) family = 'w8a8-int8';
-  else if (dtype === 'fp8_w8a8' && g === undefined) family = 'w8a8-fp8';
-  else if (dtype === 'int4_w4a16' && g !== undefined) family = 'w4a16';
-  if (!family) return null;
-  const shape: NamedShape = { N: Number(N) };
-  if (K !== undefined) shape.K = Number(K);
-  if (E !== undefined) shape.E = Number(E);
-  if (g !== undefined) shape.group_size = num(g);
-  return { family, shape, device: dev! };
+  for (const { family, re } of GRAMMARS) {
+    const m = re.exec(name);
+    if (!m?.groups) continue;
+    const { device, ...fields } = m.groups;
+    const shape = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Number(v)]));
+    return { family, shape, device: device! };
+  }
+  return null;
 }
 
 /** The sidecar name for a config file name: `X.json` -> `X.meta.json`. */
@@ -96,16 +83,15 @@ export const isMetaFileName = (name: string): boolean => name.endsWith('.meta.js
 
 /**
  * The key a journal and a merge use for one weight shape of a family, e.g. "N=6144,K=2560",
- * "N=4096,K=4096,group_size=128", "E=128,N=1536,K=2048,group_size=128". Unlike file names it always carries K
- * (and group_size for both W4A16 families when given).
+ * "N=4096,K=4096,group_size=128", "E=128,N=768,K=2048,group_size=128". Unlike file names it always carries K.
  */
 export function shapeKey(family: Family, shape: WeightShape): string {
-  const parts: string[] = [];
-  if (family === 'moe-w4a16') parts.push(`E=${positive('E', shape.E)}`);
-  parts.push(`N=${positive('N', shape.N)}`, `K=${positive('K', shape.K)}`);
-  if (family !== 'w8a8-int8' && family !== 'w8a8-fp8' && shape.group_size !== undefined) parts.push(`group_size=${shape.group_size}`);
-  return parts.join(',');
+  return fill(family, FAMILY_FORMATS[family].shapeKey, shape);
 }
+
+/** The shape fields a family's file name and shape key name (what a sidecar's shape holds). */
+export const namedFields = (family: Family): string[] =>
+  [...new Set([...templateFields(FAMILY_FORMATS[family].fileName), ...templateFields(FAMILY_FORMATS[family].shapeKey)])].filter((f) => f !== 'device' && f !== 'dtype');
 
 /** The folder (under an output root) that holds a family's files: the family name itself. */
 export const familyDir = (family: Family): string => family;

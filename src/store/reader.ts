@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Meta, MKey, tunedConfigFile, type Family, type TunedConfigFile } from '../schema/index.js';
-import { formatIssue } from './issues.js';
+import { formatIssue } from '../schema/issues.js';
 import { parseConfigFileName } from './naming.js';
 import { topLevelKeys } from './rawkeys.js';
 

@@ -5,8 +5,9 @@ import { Meta, MKey, tunedConfigFile, type ConfigEntry, type Family, type TunedC
 import { UserError } from '../errors.js';
 import { writeFilesAtomically } from './atomic.js';
 import { formatMeta, formatTunedConfig, sortByM } from './format.js';
-import { formatIssue } from './issues.js';
-import { configFileName, familyDir, metaFileName, type WeightShape } from './naming.js';
+import { formatIssue } from '../schema/issues.js';
+import { configFileName, familyDir, metaFileName } from './naming.js';
+import type { WeightShape } from '../families/index.js';
 import { readMeta, readTunedConfig } from './reader.js';
 
 /** The provenance a writer is given for the new entries; family, shape and timestamps it fills in. */

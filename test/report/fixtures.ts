@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Family, Meta, MetaEntry } from '../../src/schema/index.js';
 import { formatMeta, formatTunedConfig } from '../../src/store/format.js';
-import { configFileName, metaFileName, type WeightShape } from '../../src/store/naming.js';
+import { configFileName, metaFileName } from '../../src/store/naming.js';
+import type { WeightShape } from '../../src/families/index.js';
 
 export const DEVICE = 'NVIDIA H100 80GB HBM3';
 

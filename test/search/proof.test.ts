@@ -4,7 +4,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayJournal } from '../../src/search/replay.js';
 import { scoreStrategy } from '../../src/search/proof.js';
-import { configKey, sharedMemoryBytes } from '../../src/space/index.js';
+import { configKey } from '../../src/space/index.js';
+import { kernelFamily } from '../../src/families/index.js';
 
 /**
  * The proof without a GPU: exhaustive journals recorded on an H200 (scripts/record_journal.py driving the real
@@ -45,7 +46,7 @@ test('the W8A8 shared-memory estimate is exact against the GPU: every out-of-res
     const limit = j.header!.device!.shared_mem_per_block;
     let checked = 0;
     for (const t of j.trials()) {
-      const est = sharedMemoryBytes(family, t.config);
+      const est = kernelFamily(family).sharedMemoryBytes(t.config, { N: 1, K: 1 });
       const required = /out of resource: shared memory, Required: (\d+)/.exec(t.message ?? '')?.[1];
       if (required) {
         assert.equal(est, Number(required), `${configKey(t.config)}`);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configKey, enumerateSpace, sharedMemoryBytes, SPACES } from '../../src/space/index.js';
+import { configKey, enumerateSpace } from '../../src/space/index.js';
+import { allFamilies, kernelFamily } from '../../src/families/index.js';
 import { UserError } from '../../src/errors.js';
 import type { W8A8Entry } from '../../src/schema/index.js';
 import { H200 } from './devices.js';
@@ -16,7 +17,7 @@ test('configKey is canonical: key order does not matter', () => {
 });
 
 test('the exhaustive spaces are at least as wide as vLLM\'s 1920-config MoE space', () => {
-  for (const [family, spaces] of Object.entries(SPACES)) {
+  for (const { name: family, spaces } of allFamilies()) {
     const size = Object.values(spaces.exhaustive).reduce((n, v) => n * v.length, 1);
     assert.ok(size >= 1920, `${family}: ${size}`);
     const def = Object.values(spaces.default).reduce((n, v) => n * v.length, 1);
@@ -33,7 +34,7 @@ test('enumerateSpace is deterministic, counts every pruned config once and keeps
   const prunedTotal = Object.values(a.pruned).reduce((s, n) => s + n, 0);
   assert.equal(a.configs.length + prunedTotal, a.total);
   assert.ok((a.pruned.shared_memory ?? 0) > 0);
-  for (const c of a.configs) assert.ok(sharedMemoryBytes('w8a8-int8', c) <= H200.shared_mem_per_block);
+  for (const c of a.configs) assert.ok(kernelFamily('w8a8-int8').sharedMemoryBytes(c, ctx.shape) <= H200.shared_mem_per_block);
   assert.equal(new Set(a.configs.map(configKey)).size, a.configs.length);
 });
 

@@ -1,0 +1,25 @@
+import { FAMILIES, type Family } from '../schema/index.js';
+import { moeW4a16 } from './moe-w4a16.js';
+import type { KernelFamily } from './types.js';
+import { w4a16 } from './w4a16.js';
+import { w8a8Fp8, w8a8Int8 } from './w8a8.js';
+
+export * from './types.js';
+export { nextPow2 } from './rules.js';
+
+/**
+ * The registry of kernel families, the TypeScript twin of kernels/family.py: one module per family, one line here.
+ * Adding a family: docs/FAMILIES.md.
+ */
+const REGISTRY: Record<Family, KernelFamily> = {
+  'w8a8-int8': w8a8Int8,
+  'w8a8-fp8': w8a8Fp8,
+  w4a16,
+  'moe-w4a16': moeW4a16,
+};
+
+/** The family module of a family name. */
+export const kernelFamily = (name: Family): KernelFamily => REGISTRY[name];
+
+/** Every registered family, in FAMILIES order. */
+export const allFamilies = (): KernelFamily[] => FAMILIES.map((f) => REGISTRY[f]);

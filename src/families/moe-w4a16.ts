@@ -1,0 +1,143 @@
+import type { ConfigEntry } from '../schema/index.js';
+import { moeLayers } from '../models/layers.js';
+import { KERNEL_SMEM, nextPow2, sharedMemoryRule } from './rules.js';
+import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
+
+/** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). */
+
+/** vLLM's fused_moe axes (its 1920-config space is the exhaustive one, plus BK 32 for int4 groups). */
+const EXHAUSTIVE: Axes = {
+  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
+  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_K: [32, 64, 128, 256],
+  GROUP_SIZE_M: [1, 16, 32, 64],
+  num_warps: [4, 8],
+  num_stages: [2, 3, 4, 5],
+};
+
+const DEFAULT: Axes = {
+  BLOCK_SIZE_M: [16, 32, 64, 128],
+  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_K: [32, 64, 128],
+  GROUP_SIZE_M: [1, 16],
+  num_warps: [4, 8],
+  num_stages: [2, 3, 4],
+};
+
+/** kernels/moe_w4a16.py gemm_problems: a 'layer' (N = I, K = hidden) is up [2I, hidden] and down [hidden, I]. */
+function gemms(s: WeightShape): WeightShape[] {
+  if (s.gemm !== 'layer') return [s];
+  return [
+    { ...s, gemm: 'up', N: 2 * s.N },
+    { ...s, gemm: 'down', N: s.K, K: s.N },
+  ];
+}
+
+const groupOf = (s: WeightShape): number => (s.group_size === undefined || s.group_size === -1 ? s.K : s.group_size);
+
+/**
+ * kernels/moe_w4a16.py smem_bytes (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32
+ * weight tile as loaded, the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one
+ * dequantized tile; one more activation tile when BLOCK_SIZE_M >= 128.
+ */
+function sharedMemoryBytes(c: Config, s: WeightShape): number {
+  const [bm, bn, bk, stages] = [c.BLOCK_SIZE_M!, c.BLOCK_SIZE_N!, c.BLOCK_SIZE_K!, c.num_stages!];
+  const perStage = bk * bn * 4 + bm * bk * 2 + (bk > groupOf(s) ? bk * bn * (2 + (s.zero_points ? 1 : 0)) : 0);
+  return (stages - 1) * perStage + bk * bn * 2 + (bm >= 128 ? bm * bk * 2 : 0);
+}
+
+/** A rule applied to each GEMM of the shape: the first GEMM's reason wins (kernels/moe_w4a16.py invalid_reason). */
+const eachGemm =
+  (rule: ShapeRule): ShapeRule =>
+  (c, s, d) => {
+    for (const g of gemms(s)) {
+      const r = rule(c, g, d);
+      if (r) return r;
+    }
+    return null;
+  };
+
+// kernels/moe_w4a16.py invalid_reason, in its order
+const gemmRules: ShapeRule[] = [
+  (c, s) => (s.K % c.BLOCK_SIZE_K! ? 'block_k_vs_k' : null),
+  (c, s) => {
+    const [g, bk] = [groupOf(s), c.BLOCK_SIZE_K!];
+    return (bk <= g ? g % bk : bk % g) ? 'block_k_vs_group' : null;
+  },
+  (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
+  sharedMemoryRule(sharedMemoryBytes),
+];
+const shapeRules = gemmRules.map(eachGemm);
+const mRules = [(c: Config, _s: WeightShape, M: number) => (c.BLOCK_SIZE_M! > Math.max(16, nextPow2(M)) ? ('block_m_over_m' as const) : null)];
+
+/**
+ * kernels/moe_w4a16.py default_config: tiles by mean pairs per expert t = M*top_k/E (its H200 sweep's winners),
+ * clipped to the problem (BLOCK_SIZE_N to its narrowest GEMM), BLOCK_SIZE_K halved until valid (for a layer: both).
+ */
+function defaultConfig(p: ShapeAtM): ConfigEntry {
+  const t = (p.M * (p.top_k ?? 1)) / (p.E ?? 1);
+  const c: Config =
+    t <= 8
+      ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 4 }
+      : t <= 64
+        ? { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3 }
+        : { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3 };
+  c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
+  const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
+  c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
+  const invalid = () => [...shapeRules.map((r) => r(c, shape, KERNEL_SMEM)), ...mRules.map((r) => r(c, shape, p.M))].some((r) => r !== null);
+  while (c.BLOCK_SIZE_K! > 16 && invalid()) c.BLOCK_SIZE_K! /= 2;
+  return c as ConfigEntry;
+}
+
+/**
+ * Experts that receive at least one of M tokens when each picks top_k distinct experts of E uniformly: the expected
+ * count, E (1 - (1 - top_k/E)^M). kernels/moe_w4a16.py min_bytes counts the experts of its seeded routing instead.
+ */
+export const expectedActiveExperts = (E: number, topK: number, M: number): number => E * (1 - (1 - topK / E) ** M);
+
+/**
+ * kernels/moe_w4a16.py moe_bytes, per GEMM: the active experts' int4 weights, scales and zero points, the
+ * activations (M rows into the up GEMM, M*top_k into the down GEMM), the M*top_k output rows and their router data.
+ */
+function bytes(s: WeightShape, M: number): number {
+  const topK = s.top_k ?? 1;
+  const active = expectedActiveExperts(s.E ?? 1, topK, M);
+  let total = 0;
+  for (const q of gemms({ ...s, gemm: s.gemm ?? 'up' })) {
+    const perExpert = (q.K * q.N) / 2 + Math.floor(q.K / groupOf(q)) * q.N * (2 + (q.zero_points ? 1 : 0));
+    const rows = q.gemm === 'down' ? M * topK : M;
+    total += active * perExpert + rows * q.K * 2 + M * topK * (q.N * 2 + 8);
+  }
+  return total;
+}
+
+export const moeW4a16: KernelFamily = {
+  name: 'moe-w4a16',
+  spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
+  shapeRules,
+  mRules,
+  kernelRules: ['block_k_vs_k', 'block_k_vs_group', 'tile_over_problem', 'shared_memory', 'block_m_over_m'],
+  sharedMemoryBytes,
+  defaultConfig,
+  gemms,
+  // one unit per MoE layer (N = intermediate, K = hidden): servers use one file and one config for both GEMMs
+  shapesOf: (model, { groupSize }) =>
+    moeLayers(model).map((m) => ({ shape: { N: m.N, K: m.K, E: m.E, top_k: m.top_k, gemm: m.gemm, group_size: groupSize }, layer: m.name })),
+  layerKind: 'MoE expert',
+  problem: (s, M) => ({
+    M,
+    N: s.N,
+    K: s.K,
+    E: s.E,
+    top_k: s.top_k ?? 1,
+    gemm: s.gemm ?? 'up',
+    group_size: s.group_size ?? 128,
+    ...(s.zero_points !== undefined ? { zero_points: s.zero_points } : {}),
+  }),
+  flops: (s, M) => gemms(s).reduce((sum, g) => sum + 2 * M * (s.top_k ?? 1) * g.N * g.K, 0),
+  bytes,
+  compileKey: (_s, shapeKey, _c, configKey) => `moe-w4a16|${configKey}|${shapeKey}`,
+  compileOnly: false,
+  peak: 'bf16',
+};

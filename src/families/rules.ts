@@ -1,0 +1,34 @@
+import type { DeviceInfo } from '../schema/index.js';
+import type { Config, MRule, PruneReason, ShapeRule, WeightShape } from './types.js';
+
+/** Rules and helpers several families share. */
+
+export const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** The next power of two >= n (n >= 1). */
+export const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
+
+/** A shared-memory rule from a family's estimate. */
+export const sharedMemoryRule =
+  (bytes: (c: Config, s: WeightShape) => number): ShapeRule =>
+  (c, s, d) =>
+    bytes(c, s) > d.shared_mem_per_block ? 'shared_memory' : null;
+
+/** Split-K only pays while output tiles are too few for the SMs (heuristic). */
+export const splitOnFullGrid: MRule = (c, s, M, d) =>
+  (c.SPLIT_K ?? 1) > 1 && cdiv(M, c.BLOCK_SIZE_M!) * cdiv(s.N, c.BLOCK_SIZE_N!) >= 2 * d.sm_count ? 'split_k_full_grid' : null;
+
+/** Dense kernels: rows of a tile past M are wasted, beyond twice next_pow2(M) (and 32, the smallest useful tile). */
+export const denseBlockM: MRule = (c, _s, M) => (c.BLOCK_SIZE_M! > Math.max(32, 2 * nextPow2(M)) ? 'block_m_over_m' : null);
+
+/** The first rule of a list that rules the config out, or null. */
+export function firstReason<A extends unknown[]>(rules: Array<(c: Config, ...a: A) => PruneReason | null>, c: Config, ...args: A): PruneReason | null {
+  for (const rule of rules) {
+    const r = rule(c, ...args);
+    if (r) return r;
+  }
+  return null;
+}
+
+/** The shared memory limit kernels/ check against when they state it themselves (H100/H200 opt-in per block). */
+export const KERNEL_SMEM: DeviceInfo = { name: 'kernel-limit', capability: [9, 0], sm_count: 1, shared_mem_per_block: 227 * 1024, l2_bytes: 0, memory_bytes: 0, hbm_GBps: null };

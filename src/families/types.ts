@@ -1,0 +1,87 @@
+import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
+
+/**
+ * A weight shape as tritune tunes it, the one type every layer passes around: W is [N, K]. E and top_k for MoE
+ * families; group_size (and zero_points) for W4A16 ones; gemm for MoE: 'layer' (N = intermediate, K = hidden) is
+ * both expert GEMMs with one config, as servers use a tuned file.
+ */
+export interface WeightShape {
+  N: number;
+  K: number;
+  E?: number;
+  top_k?: number;
+  group_size?: number;
+  zero_points?: boolean;
+  gemm?: 'up' | 'down' | 'layer';
+}
+
+/** One problem: a weight shape at M rows (tokens). */
+export type ShapeAtM = WeightShape & { M: number };
+
+/** The values each config axis takes; a space is the product of its axes. */
+export type Axes = Record<string, number[]>;
+
+export type Config = Record<string, number>;
+
+/** Why a config was pruned before any trial; `--dry-run` prints counts per reason. */
+export const PRUNE_REASONS = {
+  shared_memory: 'shared memory per CTA over the device limit',
+  tile_over_problem: 'a tile far larger than N or K',
+  block_k_vs_k: 'BLOCK_SIZE_K does not divide K',
+  block_k_vs_group: 'BLOCK_SIZE_K and the quantization group size do not nest',
+  split_k_no_k: 'SPLIT_K leaves a split with no K',
+  split_k_workspace: 'the split-K workspace would exceed 1 GiB (per M)',
+  block_m_over_m: 'BLOCK_SIZE_M far larger than M (per M)',
+  split_k_full_grid: 'SPLIT_K > 1 while the unsplit grid already fills the GPU twice (per M)',
+  gemv_registers: 'W4A16 GEMV path (BLOCK_SIZE_M 16): accumulator over 64 fp32 registers per thread (per M)',
+} as const;
+export type PruneReason = keyof typeof PRUNE_REASONS;
+
+/** A rule that holds for every M of a shape, and one that depends on M; each names its reason or returns null. */
+export type ShapeRule = (c: Config, s: WeightShape, d: DeviceInfo) => PruneReason | null;
+export type MRule = (c: Config, s: WeightShape, M: number, d: DeviceInfo) => PruneReason | null;
+
+/** Which datasheet compute peak a family's math runs at (the roofline's flat part). */
+export type PeakKind = 'int8' | 'fp8' | 'bf16';
+
+/** One weight shape of a model for a family, and the layer it comes from. */
+export interface ModelShape {
+  shape: WeightShape;
+  layer: string;
+}
+
+/**
+ * Everything the TypeScript side knows of one kernel family: the twin of kernels/<family>.py, registered in
+ * src/families/index.ts as kernels/family.py registers the Python module. Formats (dtype tag, name grammar, config
+ * keys, problem fields) are data in src/schema/formats.ts; rules that mirror kernels/<family>.py are checked pair by
+ * pair against it (test/families/mirror.test.ts).
+ */
+export interface KernelFamily {
+  name: Family;
+  /** Named search spaces. */
+  spaces: { default: Axes; exhaustive: Axes };
+  /** Static pruning, in the kernel's order: per shape (hold for every M) and per M. */
+  shapeRules: ShapeRule[];
+  mRules: MRule[];
+  /** The reasons that mirror kernels/<family>.py invalid_reason exactly; the others drop what cannot win. */
+  kernelRules: PruneReason[];
+  /** Shared memory one CTA needs, in bytes, by the family's own estimate. */
+  sharedMemoryBytes(c: Config, shape: WeightShape): number;
+  /** The untuned config the kernel (or the server) uses without a tuned file. */
+  defaultConfig(p: ShapeAtM): ConfigEntry;
+  /** The GEMMs one problem launches (a MoE 'layer': its up and down GEMM); rules and costs add over them. */
+  gemms(shape: WeightShape): WeightShape[];
+  /** The weight shapes of a model this family tunes; what a model without any is missing, for the error. */
+  shapesOf(model: ModelShapes, opts: { groupSize: number }): ModelShape[];
+  layerKind: string;
+  /** The problem dict of one worker request (src/schema/formats.ts problem schema; defaults fill the rest). */
+  problem(shape: WeightShape, M: number): Record<string, unknown>;
+  /** 2 x multiply-adds, and the minimum bytes one launch moves (the roofline's numerator); kernels/ has the same. */
+  flops(shape: WeightShape, M: number): number;
+  bytes(shape: WeightShape, M: number): number;
+  /** What Triton specializes one binary on: configs with one key share one compile. */
+  compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string): string;
+  /** Whether compile workers can compile without a GPU (kernels/<family>.py has compile_only). */
+  compileOnly: boolean;
+  peak: PeakKind;
+}

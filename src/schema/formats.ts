@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import { FAMILIES, type Family } from './family.js';
+import { MoEW4A16Entry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
+import { MoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
+
+/**
+ * What each kernel family's files and messages look like: the problem a worker request carries, the config entry a
+ * tuned file holds, the dtype tag of its file names, and two name grammars, templates whose `{field}` is a shape
+ * field (`{device}` the device slug, `{dtype}` the tag) and a `<...>` part is left out when the shape lacks one of its
+ * fields: `fileName` (without `.json`) and `shapeKey`, the key a
+ * journal and a merge use for one weight shape. Exported to schemas/families.json for the Python side
+ * (kernels/protocol.py, kernels/configs.py), so neither language keeps a copy.
+ */
+export interface FamilyFormat {
+  problem: z.ZodObject;
+  entry: z.ZodObject;
+  dtype: string;
+  fileName: string;
+  shapeKey: string;
+}
+
+export const FAMILY_FORMATS = {
+  'w8a8-int8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'int8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}' },
+  'w8a8-fp8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'fp8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}' },
+  w4a16: {
+    problem: W4A16Problem,
+    entry: W4A16Entry,
+    dtype: 'int4_w4a16',
+    fileName: 'N={N},K={K},device_name={device},dtype={dtype},group_size={group_size}',
+    shapeKey: 'N={N},K={K},group_size={group_size}',
+  },
+  'moe-w4a16': {
+    problem: MoEProblem,
+    entry: MoEW4A16Entry,
+    dtype: 'int4_w4a16',
+    fileName: 'E={E},N={N},device_name={device},dtype={dtype}',
+    shapeKey: 'E={E},N={N},K={K}<,group_size={group_size}>',
+  },
+} as const satisfies Record<Family, FamilyFormat>;
+
+/** The family's config entry schema. */
+export const entrySchema = (family: Family): z.ZodObject => FAMILY_FORMATS[family].entry;
+
+/** The family's config keys in the order they are written. */
+export const entryKeys = (family: Family): string[] => Object.keys(entrySchema(family).shape);
+
+/** A tuned-config file body of this family (see tunedConfigBody). */
+export const tunedConfigFile = (family: Family) => tunedConfigBody(entrySchema(family));
+
+/** The `{field}` names of a grammar template, in order. */
+export const templateFields = (template: string): string[] => [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+
+export { FAMILIES };

@@ -1,0 +1,36 @@
+"""Answers, for the TypeScript mirror test (test/families/mirror.test.ts), what a family's kernels/ module says.
+
+stdin: {"family": str, "problems": [problem, ...], "configs": [config, ...], "active": [number | null per problem]}.
+stdout: per problem its default config, invalid_reason verdict per config, shared-memory estimate per config (null when
+the module leaves it to Triton), flops, minimum bytes (MoE: at the given expected active-expert count) and the GEMMs
+the problem launches.
+"""
+
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
+from kernels.family import family_module  # noqa: E402
+
+req = json.load(sys.stdin)
+family = req["family"]
+mod = family_module(family)
+problems = [mod.normalize_problem(family, p) for p in req["problems"]]
+smem = getattr(mod, "shared_memory_bytes", None)
+split = getattr(mod, "gemm_problems", lambda p: [p])
+
+
+def min_bytes(p, active):
+    return mod.min_bytes(p) if active is None else mod.min_bytes(p, active=active)
+
+
+out = {
+    "defaults": [mod.default_config(family, p) for p in problems],
+    "invalid": [[mod.invalid_reason(family, p, c) is not None for c in req["configs"]] for p in problems],
+    "smem": [[smem(family, p, c) for c in req["configs"]] if smem else None for p in problems],
+    "flops": [mod.flops(p) for p in problems],
+    "bytes": [min_bytes(p, a) for p, a in zip(problems, req["active"])],
+    "gemms": [[{"N": q["N"], "K": q["K"]} for q in split(p)] for p in problems],
+}
+json.dump(out, sys.stdout)

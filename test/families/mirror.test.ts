@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { allReasons, configKey, product } from '../../src/space/index.js';
+import { entryKeys, type Family } from '../../src/schema/index.js';
+import { allFamilies, type KernelFamily, type WeightShape } from '../../src/families/index.js';
+import { expectedActiveExperts } from '../../src/families/moe-w4a16.js';
+import { H200 } from '../space/devices.js';
+
+/**
+ * Every rule a family's TypeScript module states and its kernels/ module also states is checked here pair by pair,
+ * through both registries: default config, the kernel-rule pruning, shared memory, flops, minimum bytes, the GEMMs
+ * of a problem. The problems sent are the TypeScript module's own (family.problem), so the shape -> problem mapping
+ * is checked too.
+ */
+interface PyAnswer {
+  defaults: Array<Record<string, number>>;
+  invalid: boolean[][];
+  smem: Array<number[] | null>;
+  flops: number[];
+  bytes: number[];
+  gemms: Array<Array<{ N: number; K: number }>>;
+}
+
+function askPython(family: Family, problems: Array<Record<string, unknown>>, configs: Array<Record<string, number>>, active: Array<number | null>): PyAnswer {
+  const out = execFileSync('python3', ['test/families/kernel_rules.py'], {
+    input: JSON.stringify({ family, problems, configs, active }),
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, TRITON_INTERPRET: '1' },
+  });
+  return JSON.parse(out) as PyAnswer;
+}
+
+const MS = [1, 3, 16, 33, 64, 100, 128, 200, 255, 256, 512, 1024, 4096];
+type Case = { shape: WeightShape; ms: number[] };
+const dense = (shapes: Array<[number, number]>, extra: Partial<WeightShape> = {}): Case[] => shapes.map(([N, K]) => ({ shape: { N, K, ...extra }, ms: MS }));
+const moe = (ms: number[], shape: WeightShape): Case => ({ ms, shape });
+
+/** The shapes each family is checked on, and which named space's configs. */
+const CASES: Record<Family, { space: 'default' | 'exhaustive'; cases: Case[] }> = {
+  'w8a8-int8': { space: 'default', cases: dense([[6144, 2560], [2560, 4096], [19456, 2560], [2560, 9728], [256, 512], [8192, 96]]) },
+  'w8a8-fp8': { space: 'default', cases: dense([[6144, 2560], [16384, 1024]]) },
+  w4a16: {
+    space: 'default',
+    cases: [...dense([[4096, 4096], [11008, 4096]], { group_size: 128 }), ...dense([[4096, 11008], [64, 256]], { group_size: 32 }), ...dense([[4096, 4096]], { group_size: 64, zero_points: false })],
+  },
+  'moe-w4a16': {
+    space: 'exhaustive',
+    cases: [
+      moe([1, 8, 64, 512, 4096], { N: 1536, K: 2048, E: 128, top_k: 8, gemm: 'up', group_size: 128 }),
+      moe([1, 100, 2048], { N: 2048, K: 768, E: 128, top_k: 8, gemm: 'down', group_size: 128 }),
+      moe([4, 300], { N: 96, K: 192, E: 8, top_k: 2, gemm: 'up', group_size: 32 }),
+      moe([16, 1024], { N: 14336, K: 4096, E: 8, top_k: 2, gemm: 'up', group_size: -1 }),
+      moe([8, 640], { N: 768, K: 2048, E: 64, top_k: 6, gemm: 'up', group_size: 32, zero_points: true }),
+      // 'layer' (N = intermediate, K = hidden): both GEMMs' rules; Qwen3-30B-A3B, Mixtral-8x7B, and shapes where
+      // only one GEMM rules a config out (I = 96: BK 64 fails the down GEMM; I = 32: BN 128 over the up GEMM's 64)
+      moe([1, 64, 2048, 4096], { N: 768, K: 2048, E: 128, top_k: 8, gemm: 'layer', group_size: 128 }),
+      moe([16, 1024], { N: 14336, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: -1 }),
+      moe([4, 300], { N: 96, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: 32, zero_points: true }),
+      moe([4], { N: 32, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: 32 }),
+    ],
+  },
+};
+
+const maxSmem = (kf: KernelFamily, c: Record<string, number>, s: WeightShape) => Math.max(...kf.gemms(s).map((g) => kf.sharedMemoryBytes(c, g)));
+
+for (const kf of allFamilies()) {
+  const { space, cases } = CASES[kf.name];
+  const pairs = cases.flatMap(({ shape, ms }) => ms.map((M) => ({ shape, M, problem: kf.problem(shape, M) })));
+  const configs = product(kf.spaces[space], entryKeys(kf.name));
+  // only the MoE bytes depend on routing: Python counts the experts of its seeded routing unless told the expected count
+  const active = pairs.map(({ shape, M }) => (shape.E !== undefined ? expectedActiveExperts(shape.E, shape.top_k ?? 1, M) : null));
+  let py: PyAnswer | undefined;
+  const python = () => (py ??= askPython(kf.name, pairs.map((p) => p.problem), configs, active));
+
+  test(`${kf.name}: the default config and the kernel-rule pruning agree with kernels/ (python)`, () => {
+    pairs.forEach(({ shape, M, problem }, i) => {
+      const what = JSON.stringify(problem);
+      assert.deepEqual(kf.defaultConfig({ ...shape, M }), python().defaults[i], `default_config differs for ${what}`);
+      let disagree = 0;
+      let example = '';
+      configs.forEach((c, j) => {
+        const mirrored = allReasons(kf.name, c, shape, M, H200).some((r) => kf.kernelRules.includes(r));
+        if (mirrored !== python().invalid[i]![j]) {
+          disagree++;
+          example ||= `${configKey(c)}: ts ${mirrored ? 'prunes' : 'keeps'}, python ${python().invalid[i]![j] ? 'invalid' : 'valid'}`;
+        }
+      });
+      assert.equal(disagree, 0, `${disagree} configs disagree for ${what}, e.g. ${example}`);
+    });
+  });
+
+  test(`${kf.name}: shared memory, flops, minimum bytes and the GEMM split agree with kernels/ (python)`, () => {
+    pairs.forEach(({ shape, M, problem }, i) => {
+      const what = JSON.stringify(problem);
+      assert.deepEqual(kf.gemms(shape).map((g) => ({ N: g.N, K: g.K })), python().gemms[i], `GEMM split differs for ${what}`);
+      assert.equal(kf.flops(shape, M), python().flops[i], `flops differ for ${what}`);
+      const bytes = python().bytes[i]!;
+      assert.ok(Math.abs(kf.bytes(shape, M) - bytes) <= 1e-9 * bytes, `bytes differ for ${what}: ts ${kf.bytes(shape, M)}, python ${bytes}`);
+      const smem = python().smem[i];
+      if (smem) configs.forEach((c, j) => assert.equal(maxSmem(kf, c, shape), smem[j], `shared memory differs for ${configKey(c)} at ${what}`));
+    });
+  });
+}
+
+test('the expected active-expert count is exact at the ends: top_k experts for one token, all of them for many', () => {
+  assert.equal(expectedActiveExperts(128, 8, 1), 8);
+  assert.ok(Math.abs(expectedActiveExperts(128, 8, 4096) - 128) < 1e-9);
+});

@@ -10,7 +10,7 @@ import json
 import os
 import platform
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 WORKER_VERSION = "0.1.0"
 
 # Per family: dtype tag, file-name grammar, config keys and problem fields, generated from src/schema into
@@ -128,9 +128,10 @@ def parse_request(line: str) -> dict:
 
 # ---- responses (field names exactly as protocol.ts)
 
-def hello(backend: str, simulated: bool, device: dict, versions: dict) -> dict:
+def hello(backend: str, simulated: bool, device: dict, versions: dict, sources: dict) -> dict:
+    """sources: kernels/sources.py all_family_sources(backend), what the conductor's journal fingerprint holds."""
     return {"type": "hello", "protocol": PROTOCOL_VERSION, "worker_version": WORKER_VERSION, "backend": backend,
-            "simulated": simulated, "pid": os.getpid(), "device": device, "versions": versions}
+            "simulated": simulated, "pid": os.getpid(), "device": device, "versions": versions, "sources": sources}
 
 
 def problem_result(index: int, status: str, us=None, spread=None, samples=0, max_err=None, message=None) -> dict:

@@ -19,6 +19,7 @@ import sys
 import time
 
 from . import protocol as P
+from .sources import all_family_sources
 
 SIM_DEVICE = {
     "capability": [9, 0],
@@ -202,7 +203,7 @@ class SimBackend:
 
     def hello(self) -> dict:
         versions = {"python": P.python_version(), "triton": None, "torch": None, "driver": None, "cuda": None}
-        return P.hello("sim", True, self.device, versions)
+        return P.hello("sim", True, self.device, versions, all_family_sources("sim"))
 
     def fault_for(self, req: dict) -> str | None:
         if req.get("fault"):
@@ -222,7 +223,7 @@ class SimBackend:
 
     def _binaries(self, family: str, config: dict, problems: list) -> set[str]:
         """What a real worker compiles for these problems: W8A8 specializes on N, K divisibility by 16 and EVEN_K
-        (src/runner/compile.ts compileKey); the other families here per weight shape (every field but M)."""
+        (compileKey in src/families/w8a8.ts); the other families here per weight shape (every field but M)."""
         out = set()
         for raw in problems:
             if not isinstance(raw, dict):

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 
 from . import protocol as P
+from .sources import all_family_sources
 
 
 class BackendUnavailable(RuntimeError):
@@ -118,7 +119,7 @@ class TritonBackend:
         versions = {"python": platform.python_version(), "triton": self.triton.__version__,
                     "torch": torch.__version__, "driver": self._driver_version() if self.dev == "cuda" else None,
                     "cuda": torch.version.cuda}
-        return P.hello(self.name, False, self.device, versions)
+        return P.hello(self.name, False, self.device, versions, all_family_sources(self.name))
 
     # ---- inputs
 

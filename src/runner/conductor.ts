@@ -127,8 +127,17 @@ async function conduct(
     const spaceId = jobs.find((j) => j.family === family)!.space.spaceId;
     const journal = Journal.open({
       stateDir: opts.stateDir,
-      fingerprint: { family, space: spaceId, device: hello.device.name, triton: hello.versions.triton, worker_version: hello.worker_version, backend: opts.backend },
+      fingerprint: {
+        family,
+        space: spaceId,
+        device: hello.device.name,
+        triton: hello.versions.triton,
+        worker_version: hello.worker_version,
+        backend: opts.backend,
+        sources: hello.sources[family]?.digest,
+      },
       device: hello.device,
+      sourceFiles: hello.sources[family]?.files,
       command: opts.command,
       resume: opts.resume,
     });

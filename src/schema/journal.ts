@@ -15,6 +15,9 @@ export const Fingerprint = z.strictObject({
   triton: z.string().nullable(),
   worker_version: z.string(),
   backend: Backend,
+  /** Digest of the kernels/ sources the family's trials depend on (the worker's hello; kernels/sources.py). Absent
+   * in journals written before it was recorded: those are refused like any other mismatch. */
+  sources: z.string().optional(),
 });
 export type Fingerprint = z.infer<typeof Fingerprint>;
 
@@ -24,6 +27,8 @@ export const JournalHeader = z.strictObject({
   journal_version: z.literal(1),
   fingerprint: Fingerprint,
   device: DeviceInfo.optional(),
+  /** The files behind fingerprint.sources (repository path -> sha256), so a refusal can name what changed. */
+  source_files: z.record(z.string(), z.string()).optional(),
   command: z.string(),
   created: z.iso.datetime(),
 });

@@ -6,7 +6,7 @@ import { DeviceInfo, Versions } from './device.js';
  * The worker protocol: one JSON object per line on the worker's stdin/stdout, logs on stderr.
  * Mirrored in kernels/protocol.py; bump PROTOCOL_VERSION on any change to these shapes.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** A config as sent to a worker: the family's config keys (validated by the family's entry schema). */
 export const WireConfig = z.record(z.string(), z.number().int());
@@ -55,6 +55,13 @@ export const Request = z.discriminatedUnion('type', [TrialRequest, CompileReques
 
 // ---- worker -> conductor
 
+export const SourceHashes = z.strictObject({
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Repository path -> sha256 of its contents. */
+  files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+});
+export type SourceHashes = z.infer<typeof SourceHashes>;
+
 export const Hello = z.strictObject({
   type: z.literal('hello'),
   protocol: z.literal(PROTOCOL_VERSION),
@@ -65,6 +72,9 @@ export const Hello = z.strictObject({
   pid: z.number().int(),
   device: DeviceInfo,
   versions: Versions,
+  /** Per family: the sha256 of every kernels/ source (and data) file its trials depend on under this backend,
+   * and a digest over them (kernels/sources.py); the journal fingerprint holds the digest. */
+  sources: z.record(z.string(), SourceHashes),
 });
 
 export const ProblemResult = z.strictObject({

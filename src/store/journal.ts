@@ -20,6 +20,8 @@ export interface OpenJournalOptions {
   stateDir: string;
   fingerprint: Fingerprint;
   device?: DeviceInfo;
+  /** The files behind fingerprint.sources (path -> sha256), kept in the header to name what changed. */
+  sourceFiles?: Record<string, string>;
   command: string;
   /** false: set the existing journal aside (renamed, never deleted) and start a new one. */
   resume: boolean;
@@ -52,7 +54,7 @@ export class Journal {
       notes.push(`--no-resume: previous journal kept as ${aside}`);
     }
     if (existsSync(path)) {
-      const read = readJournal(path, opts.fingerprint);
+      const read = readJournal(path, opts.fingerprint, opts.sourceFiles);
       previous = read.trials;
       notes.push(...read.notes);
       const fd = openSync(path, 'r+');
@@ -68,6 +70,7 @@ export class Journal {
       journal_version: 1,
       fingerprint: opts.fingerprint,
       ...(opts.device ? { device: opts.device } : {}),
+      ...(opts.sourceFiles ? { source_files: opts.sourceFiles } : {}),
       command: opts.command,
       created: (opts.now?.() ?? new Date()).toISOString(),
     });
@@ -111,10 +114,10 @@ interface ReadJournal {
   needsNewline: boolean;
 }
 
-const FP_FIELDS = ['family', 'space', 'device', 'triton', 'worker_version', 'backend'] as const;
+const FP_FIELDS = ['family', 'space', 'device', 'triton', 'worker_version', 'backend', 'sources'] as const;
 
 /** Reads a journal, refusing one written under another fingerprint; a torn last line is dropped. */
-export function readJournal(path: string, expected?: Fingerprint): ReadJournal {
+export function readJournal(path: string, expected?: Fingerprint, sourceFiles?: Record<string, string>): ReadJournal {
   const text = readFileSync(path, 'utf8');
   const notes: string[] = [];
   const lines = text.split('\n');
@@ -137,6 +140,7 @@ export function readJournal(path: string, expected?: Fingerprint): ReadJournal {
     for (const field of FP_FIELDS) {
       const had = header.data.fingerprint[field];
       if (had !== expected[field]) {
+        if (field === 'sources') throw new UserError(sourcesChanged(path, header.data.source_files, sourceFiles));
         throw new UserError(
           `${path} was written for ${field}=${JSON.stringify(had)} but this run has ${field}=${JSON.stringify(expected[field])}; ` +
             'run with --no-resume to start a new journal (the old one is kept) or use another --state folder',
@@ -153,6 +157,15 @@ export function readJournal(path: string, expected?: Fingerprint): ReadJournal {
     trials.push(rec.data);
   }
   return { trials, notes, truncateTo, needsNewline };
+}
+
+/** The refusal of a journal whose trials ran on other kernel sources: which files changed, when the header says. */
+function sourcesChanged(path: string, had: Record<string, string> | undefined, now: Record<string, string> | undefined): string {
+  const fix = 'run with --no-resume to start a new journal (the old one is kept) or use another --state folder';
+  if (!had) return `${path} was written before tritune recorded kernel sources (sources unknown), so its trials may come from another kernel; ${fix}`;
+  const paths = [...new Set([...Object.keys(had), ...Object.keys(now ?? {})])].sort();
+  const changed = paths.filter((p) => had[p] !== now?.[p]);
+  return `${path} was written for other kernel sources (sources changed: ${changed.join(', ') || 'unknown'}), so its trials may not hold for this kernel; ${fix}`;
 }
 
 function parseLine(line: string): unknown {

@@ -32,7 +32,8 @@ def test_hello_then_one_answer_per_line_and_exit_on_eof():
     rc, out, _ = run_worker([trial("a"), "not json", {"type": "bogus"}, trial("b")])
     assert rc == 0
     hello = out[0]
-    assert hello["type"] == "hello" and hello["protocol"] == 1 and hello["simulated"] is True
+    assert hello["type"] == "hello" and hello["protocol"] == 2 and hello["simulated"] is True
+    assert all(len(s["digest"]) == 64 and "kernels/sim.py" in s["files"] for s in hello["sources"].values())
     assert hello["backend"] == "sim" and hello["device"]["name"] == "NVIDIA SIM-H200"
     assert [o["type"] for o in out[1:]] == ["result", "error", "error", "result"]
     result = out[1]

@@ -1,0 +1,32 @@
+"""kernels/sources.py: the files a family's trials depend on, as the journal fingerprint hashes them."""
+
+import hashlib
+import pathlib
+
+from kernels import sources as S
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_cuda_sources_follow_the_family_module_and_its_imports():
+    files = S.family_sources("w4a16", "cuda")["files"]
+    for path in ("kernels/w4a16.py", "kernels/w4a16_dot.py", "kernels/w4a16_gemv.py", "kernels/w4a16_pack.py",
+                 "kernels/timing.py", "kernels/worker.py", "kernels/triton_backend.py", "schemas/families.json"):
+        assert path in files, path
+    assert "kernels/sim.py" not in files and "kernels/w8a8.py" not in files and "kernels/moe_w4a16.py" not in files
+    for path, digest in files.items():
+        assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == digest
+
+
+def test_sim_sources_are_the_simulator_not_the_kernels():
+    files = S.family_sources("moe-w4a16", "sim")["files"]
+    assert "kernels/sim.py" in files and "kernels/protocol.py" in files
+    assert not any(p in files for p in ("kernels/triton_backend.py", "kernels/moe_w4a16.py", "kernels/timing.py"))
+
+
+def test_digest_changes_with_any_file_and_differs_per_family():
+    a = S.family_sources("w8a8-int8", "cuda")
+    b = S.family_sources("w4a16", "cuda")
+    assert a["digest"] != b["digest"]
+    assert S.family_sources("w8a8-int8", "cuda") == a  # deterministic
+    assert set(S.all_family_sources("sim")) == {"w8a8-int8", "w8a8-fp8", "w4a16", "moe-w4a16"}

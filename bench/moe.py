@@ -1,7 +1,7 @@
 """Benchmark the W4A16 MoE GEMMs: grouped vs padded (vLLM's aligned sort) vs a bf16 per-expert torch loop.
 
-    python3 kernels/bench_moe.py --out results.json            # GPU: Qwen3-30B-A3B layer, both GEMMs
-    TRITON_INTERPRET=1 python3 kernels/bench_moe.py --smoke    # CPU: tiny shapes, checks only (no timings)
+    python3 bench/moe.py --out results.json            # GPU: Qwen3-30B-A3B layer, both GEMMs
+    TRITON_INTERPRET=1 python3 bench/moe.py --smoke    # CPU: tiny shapes, checks only (no timings)
 
 Timing (kernels/timing.py did not exist when this was written): each variant is captured as a CUDA graph of
 many launches that rotate over input copies whose touched bytes exceed 3x the L2, replayed; the median over
@@ -20,7 +20,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script (python3 bench/moe.py): make the repository's packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from kernels import moe_routing as R  # noqa: E402
 from kernels import moe_w4a16 as moe  # noqa: E402
 

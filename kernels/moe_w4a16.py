@@ -250,7 +250,7 @@ def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
 
 
 def default_config(family: str, problem: dict) -> dict:
-    """Untuned rule on the mean pairs per expert t = M*top_k/E (the winners of bench_moe.py's sweep on an H200 for
+    """Untuned rule on the mean pairs per expert t = M*top_k/E (the winners of bench/moe.py's sweep on an H200 for
     Qwen3-30B-A3B, both GEMMs): t <= 8 small tiles (16x32), t <= 64 64x128, above that 128x256; BLOCK_SIZE_N
     clipped to the narrowest GEMM, BLOCK_SIZE_K halved until valid (for a 'layer': for both GEMMs)."""
     p = normalize_problem(family, problem)

@@ -1,6 +1,6 @@
 """W4A16 dense on a GPU: correctness of every config of the default space, then a benchmark against cuBLAS.
 
-    python3 -m kernels.bench_w4a16 --out $OUT [--jobs 15] [--quick]
+    python3 -m bench.w4a16 --out $OUT [--jobs 15] [--quick]
 
 1. Correctness: every config of DEFAULT_SPACE that invalid_reason accepts, on one ragged problem
    (M=33, N=4608, K=3584, g=128, zero points, plain, bf16), compiled and checked by `--jobs` processes
@@ -21,12 +21,16 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F_
 
-from kernels import w4a16 as W
-from kernels.timing import copies_needed, copy_bandwidth_GBps, measure
+if not __package__:  # run as a script (python3 bench/w4a16.py): make the repository's packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kernels import w4a16 as W  # noqa: E402
+from kernels.timing import copies_needed, copy_bandwidth_GBps, measure  # noqa: E402
 
 FAM = "w4a16"
 DEFAULT_SPACE = {  # the default search space (src/space mirrors it)

@@ -1,13 +1,12 @@
 """Benchmark the W4A16 MoE GEMMs: grouped vs padded (vLLM's aligned sort) vs a bf16 per-expert torch loop.
 
-    python3 kernels/bench_moe.py --out results.json            # GPU: Qwen3-30B-A3B layer, both GEMMs
-    TRITON_INTERPRET=1 python3 kernels/bench_moe.py --smoke    # CPU: tiny shapes, checks only (no timings)
+    python3 bench/moe.py --out results.json            # GPU: Qwen3-30B-A3B layer, both GEMMs
+    TRITON_INTERPRET=1 python3 bench/moe.py --smoke    # CPU: tiny shapes, checks only (no timings)
 
-Timing (kernels/timing.py did not exist when this was written): each variant is captured as a CUDA graph of
-many launches that rotate over input copies whose touched bytes exceed 3x the L2, replayed; the median over
-samples of graph time / launches is reported, with the spread (p90 - p10) / median. Routing prep (sort and
-block tables) is outside the timed region for every variant, as in vLLM's tuner. Every timed config is first
-checked against the per-expert reference.
+Timing: kernels/timing.measure at full effort, as the tuner times a trial (a CUDA graph of launches that
+rotate over input copies exceeding the L2 3x; the median per launch, with the spread (p90 - p10) / median).
+Routing prep (sort and block tables) is outside the timed region for every variant, as in vLLM's tuner.
+Every timed config is first checked against the per-expert reference.
 """
 
 import argparse
@@ -20,9 +19,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if not __package__:  # run as a script (python3 bench/moe.py): make the repository's packages importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from kernels import moe_routing as R  # noqa: E402
 from kernels import moe_w4a16 as moe  # noqa: E402
+from kernels import timing  # noqa: E402
 
 F = "moe-w4a16"
 QWEN3_30B_A3B = {"E": 128, "top_k": 8, "hidden": 2048, "intermediate": 768}
@@ -85,38 +87,7 @@ def dense_weights(inputs):
     return torch.stack([moe.dequantize(inputs, e).T.to(inputs.a.dtype).contiguous() for e in range(inputs.problem["E"])])
 
 
-def time_launches(fns, samples=7, min_replay_us=1000.0):
-    """Median us per launch (and spread) of a CUDA graph that calls fns round-robin."""
-    for f in fns:
-        f()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for f in fns:
-        f()
-    end.record()
-    end.synchronize()
-    one_us = max(start.elapsed_time(end) * 1000 / len(fns), 1.0)
-    n = len(fns) * max(1, math.ceil(min(min_replay_us / one_us, 400) / len(fns)))
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        for i in range(n):
-            fns[i % len(fns)]()
-    graph.replay()
-    times = []
-    for _ in range(samples):
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000 / n)
-    times.sort()
-    med = times[len(times) // 2]
-    del graph
-    return med, (times[-2] - times[1]) / med
-
-
-def measure(items, make_fn, ref, timed):
+def check_and_time(items, make_fn, ref, timed):
     """Check the first item's output against ref, then time all items; a failure is a value, not an exception."""
     try:
         ok, err = moe.check(F, make_fn(items[0])(), ref)
@@ -124,8 +95,8 @@ def measure(items, make_fn, ref, timed):
             return {"status": "wrong_answer", "max_err": err}
         if not timed:
             return {"status": "ok", "max_err": err}
-        us, spread = time_launches([make_fn(c) for c in items])
-        return {"status": "ok", "max_err": err, "us": us, "spread": spread}
+        m = timing.measure([make_fn(c) for c in items], "full")  # the check's launch compiled the kernel
+        return {"status": "ok", "max_err": err, "us": m.us, "spread": m.spread}
     except Exception as e:  # compile errors, out of resources: recorded, the sweep goes on
         return {"status": "error", "message": f"{type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"}
 
@@ -139,7 +110,7 @@ def bench_gemm(shape, gemm, ms, sweep, device, timed, routings, log, deadline=ma
     rows = []
     p1 = layer_problems(shape, gemm, 1)
     l2 = torch.cuda.get_device_properties(0).L2_cache_size if timed else 1
-    n_copies = max(2, min(32, math.ceil(3 * l2 / moe.input_bytes(p1)) + 1)) if timed else 1
+    n_copies = timing.copies_needed(moe.input_bytes(p1), l2) if timed else 1
     bases = [moe.make_inputs(F, p1, device, seed=i) for i in range(n_copies)]
     dense = [dense_weights(b) for b in bases[: min(n_copies, 4)]]  # bf16 weights: 4x the int4 bytes
     for routing in routings:
@@ -158,13 +129,13 @@ def bench_gemm(shape, gemm, ms, sweep, device, timed, routings, log, deadline=ma
                 if static and any(s in static for s in SKIP):
                     continue
                 for variant, launch in LAUNCHERS.items():
-                    r = measure(copies, lambda c, cfg=cfg, launch=launch: lambda: launch(c, cfg), ref, timed)
+                    r = check_and_time(copies, lambda c, cfg=cfg, launch=launch: lambda: launch(c, cfg), ref, timed)
                     rows.append({**base_row, "variant": variant, "config_name": name, "config": cfg,
                                  "pruned_by_estimate": static, **r})
                     log(rows[-1])
             if routing == "uniform":
                 pairs = list(zip(copies, dense))
-                r = measure(pairs, lambda cd: torch_loop(*cd), ref, timed)
+                r = check_and_time(pairs, lambda cd: torch_loop(*cd), ref, timed)
                 rows.append({**base_row, "variant": "torch-bf16-loop", "config_name": None, "config": None, **r})
                 log(rows[-1])
             del copies, shared

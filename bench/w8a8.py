@@ -1,6 +1,6 @@
 """W8A8 on a GPU: correctness of a small space, the Qwen3-4B benchmark table, and the cost of timing a trial.
 
-    PYTHONUNBUFFERED=1 python3 -m kernels.bench_w8a8 --out DIR [--parts precompile,gate,bench,cost]
+    PYTHONUNBUFFERED=1 python3 -m bench.w8a8 --out DIR [--parts precompile,gate,bench,cost]
 
 gate:  every config of GATE_SPACE x GATE_PROBLEMS through the worker's cuda backend (correctness gate on),
        int8 and fp8, then a planted wrong answer that must be caught, then one trial through a real
@@ -16,12 +16,19 @@ import argparse
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from . import timing, w8a8
-from .triton_backend import TritonBackend
+ROOT = Path(__file__).resolve().parents[1]
+if not __package__:  # run as a script (python3 bench/w8a8.py): make the repository's packages importable
+    sys.path.insert(0, str(ROOT))
+
+from kernels import timing, w8a8  # noqa: E402
+from kernels.triton_backend import TritonBackend  # noqa: E402
 
 SHAPES = [(6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)]
 MS = [1, 16, 128, 1024, 4096]
@@ -87,12 +94,9 @@ def run_gate(be, fh) -> dict:
     log(fh, f"planted wrong answers (BLOCK_SIZE_N=32): {planted}")
     req = {"type": "trial", "id": "w", "family": "w8a8-fp8", "config": w8a8.default_config("w8a8-fp8", GATE_PROBLEMS[0]),
            "problems": GATE_PROBLEMS[:2]}
-    import subprocess
-    import sys
-
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "kernels/worker.py", "--backend", "cuda"], input=json.dumps(req) + "\n",
-                          capture_output=True, text=True, timeout=300)
+    worker = [sys.executable, str(ROOT / "kernels" / "worker.py"), "--backend", "cuda"]
+    proc = subprocess.run(worker, input=json.dumps(req) + "\n", capture_output=True, text=True, timeout=300)
     lines = proc.stdout.splitlines()
     out["worker_process"] = {"rc": proc.returncode, "hello": json.loads(lines[0]) if lines else None,
                              "result": json.loads(lines[1]) if len(lines) > 1 else None,

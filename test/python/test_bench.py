@@ -1,0 +1,77 @@
+"""The benchmark scripts in bench/: they import as a package and run as scripts; their CPU-only parts."""
+
+import json
+import os
+
+os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: the MoE smoke run is on the CPU
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from bench import moe, w4a16, w8a8  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py"])
+def test_runs_as_a_script_from_any_directory(script, tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "--out" in proc.stdout
+
+
+def test_w8a8_sweep_configs_have_the_family_keys_in_order():
+    for M in w8a8.MS:
+        configs = w8a8.sweep_space(M)
+        assert configs and all(tuple(c) == w8a8.KEYS for c in configs)
+
+
+def test_w8a8_row_prints_a_missing_baseline_as_na():
+    config = w8a8.sweep_space(1)[0]
+    row = {"family": "w8a8-int8", "N": 6144, "K": 2560, "M": 1, "config": config, "us": 9.23, "default_us": 21.11,
+           "cublas_bf16": 11.26, "scaled_mm_fp8_rowwise": 11.72, "TFLOPs": 3.4, "GBps": 1708.0, "pct_copy_bw": 40.4}
+    line = w8a8.fmt_row(row)
+    assert "ours     9.23 (" + "/".join(str(config[k]) for k in w8a8.KEYS) + ")" in line
+    assert "int_mm      n/a" in line  # torch._int_mm needs M > 16
+
+
+def test_w4a16_tl_dot_candidates_lie_in_the_default_space():
+    # step 1 checks (and compiles) the default space; the GEMV candidates (BLOCK_SIZE_M 16) are checked apart
+    space = w4a16.space()
+    for M in w4a16.MS:
+        dot = [c for c in w4a16.candidates(M) if c["BLOCK_SIZE_M"] > 16]
+        assert all(c in space for c in dot), M
+
+
+def test_w4a16_markdown_has_one_table_line_per_row():
+    config = w4a16.candidates(1)[0]
+    row = {"model": "qwen3-4b", "N": 6144, "K": 2560, "M": 1, "cublas_us": 12.0, "deq_cublas_us": 30.0,
+           "default_us": 20.0, "best_us": 10.0, "best_tflops": 3.1, "best_GBps": 800.0, "best_hbm_pct": 19.0,
+           "speedup_vs_cublas": 1.2, "cublas_tflops": 2.6, "best_config": config}
+    md = w4a16.markdown([row, {**row, "M": 4}], 4.27e12, "NVIDIA H200").splitlines()
+    body = [line for line in md if line.startswith("| qwen3-4b |")]
+    assert len(body) == 2 and body[0].endswith("| 1.20x | 3 | 16,32,64,4,2,1,1 |")
+
+
+def test_moe_layer_problems_are_the_up_and_down_gemms():
+    shape = moe.QWEN3_30B_A3B
+    up, down = moe.layer_problems(shape, "up", 16), moe.layer_problems(shape, "down", 16, "skewed")
+    assert (up["N"], up["K"]) == (2 * shape["intermediate"], shape["hidden"])
+    assert (down["N"], down["K"], down["routing"]) == (shape["hidden"], shape["intermediate"], "skewed")
+
+
+def test_moe_smoke_run_checks_every_row_and_writes_both_files(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "moe.json"
+    monkeypatch.setattr(sys, "argv", ["bench/moe.py", "--smoke", "--out", str(out)])
+    assert moe.main() == 0
+    doc = json.loads(out.read_text())
+    rows = doc["rows"]
+    assert doc["meta"]["device"] == "cpu (interpreter)"
+    assert rows and all(r["status"] == "ok" and "us" not in r for r in rows)  # checks only, nothing timed
+    assert {r["variant"] for r in rows} == {"grouped", "padded", "torch-bf16-loop"}
+    assert len(out.with_suffix(".jsonl").read_text().splitlines()) == len(rows)
+    assert len(capsys.readouterr().out.splitlines()) == len(rows)  # one log line per row

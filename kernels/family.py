@@ -1,8 +1,9 @@
 """The interface every kernel-family module in kernels/ implements (one module per family).
 
-The worker (kernels/worker.py) and the benchmarks only talk to families through these functions, so a
-new family is one new file plus one line in FAMILY_MODULES below. Shapes of requests and results are
-defined once in src/schema (TypeScript) and mirrored in kernels/protocol.py.
+The worker (kernels/worker.py) only talks to families through these functions (the scripts in bench/ also use a
+module's own helpers), so a new family is one new file plus one line in FAMILY_MODULES below, beside its
+TypeScript twin in src/families/ (docs/FAMILIES.md). Formats are defined once in src/schema and read from
+schemas/families.json (kernels/protocol.py).
 
 A family module provides:
 

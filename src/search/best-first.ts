@@ -27,11 +27,11 @@ export const KNOBS = {
 type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
 
 /**
- * The default strategy: per M, a seeded random screen at quick effort, then rounds of best-first local
- * search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M within
- * its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
+ * The default strategy, `best-first`: per M, a seeded random screen at quick effort, then rounds of best-first
+ * local search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M
+ * within its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
  */
-export function halving(opts: StrategyOptions): Strategy {
+export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
   const fits = opts.fits ?? (() => true);
   const ms = [...opts.ms].sort((a, b) => a - b);

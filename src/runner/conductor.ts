@@ -13,7 +13,8 @@ import { prng, shuffled } from '../search/prng.js';
 import { decideShape, writeShape } from './finalize.js';
 import { makeJobs, readIncumbents, shapeSpecs } from './jobs.js';
 import { loadIncumbents } from './incumbents.js';
-import { makePlan, renderPlan, estimateTrials } from './plan.js';
+import { makePlan, renderPlan } from './plan.js';
+import { plannedTrials } from './unit-search.js';
 import { GpuSlot, benchSpec } from './pool.js';
 import { makeUnits, type ShapeJob, type Unit } from './units.js';
 import { runUnit, type UnitOutcome } from './unit.js';
@@ -112,7 +113,7 @@ async function conduct(
   if (opts.dryRun) for (const job of jobs) job.incumbents = readIncumbents(opts.out, job, hello.device.name);
   const units = makeUnits(jobs);
   const compileWorkers = opts.compileWorkers;
-  const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, strategy: opts.strategy, budget: opts.budget, gpus: opts.gpus.length, compileWorkers, backend: opts.backend });
+  const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, strategy: opts.strategy, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), seed: opts.seed, gpus: opts.gpus.length, compileWorkers, backend: opts.backend });
   progress.event('plan', { ...plan, simulated: sim, device: hello.device.name });
   if (opts.dryRun) {
     await Promise.all(slots.map((s) => s.stop()));
@@ -197,7 +198,7 @@ async function conduct(
       });
       if (outcome) {
         outcomes.push(outcome);
-        const planned = estimateTrials(unit, opts.strategy, opts.budget);
+        const planned = plannedTrials(unit, opts);
         progress.setTotal(progress.total + outcome.strategy.evaluations() - planned);
       } else if (slot.state === 'gone') {
         queue.unshift(unit); // another GPU redoes what this one did not finish (finished trials come from the journal)

@@ -1,12 +1,12 @@
 import type { ConfigEntry, JournalTrial, TrialStatus } from '../schema/index.js';
-import { configKey, defaultConfig } from '../space/index.js';
-import { createStrategy } from '../search/index.js';
+import { configKey } from '../space/index.js';
 import type { Ask, Evaluation, Strategy } from '../search/types.js';
 import { trialKey, type Journal } from '../store/journal.js';
 import { compileKey, type CompilePool } from './compile.js';
 import type { GpuSlot } from './pool.js';
 import { problemFor } from './problems.js';
-import { unitPairs, type Unit } from './units.js';
+import type { Unit } from './units.js';
+import { unitStrategy, type SearchChoice } from './unit-search.js';
 
 /** One (config, M) measurement as the conductor keeps it for the final selection. */
 export interface Measurement {
@@ -31,11 +31,7 @@ export interface UnitOutcome {
   trials: Map<number, number>;
 }
 
-export interface UnitContext {
-  strategy: string;
-  /** --budget: evaluations per weight shape, shared by its units in proportion to their pairs. */
-  budget?: number;
-  seed: number;
+export interface UnitContext extends SearchChoice {
   /** Per-problem timeout; a request of n problems gets n times this. */
   timeoutMs: number;
   journal: Journal;
@@ -48,32 +44,6 @@ export interface UnitContext {
   stopping: () => boolean;
   /** Called after every answered ask: fresh trials, failed among them, and those answered by the journal. */
   onTrials: (fresh: JournalTrial[], fromJournal: number) => void;
-}
-
-/** Seeds every unit evaluates at each of its Ms: the default config of each M, and the incumbents. */
-function seedsOf(unit: Unit): ConfigEntry[] {
-  const seen = new Map<string, ConfigEntry>();
-  const { family, shape } = unit.job;
-  for (const M of unit.ms) {
-    const d = defaultConfig(family, { M, N: shape.N, K: shape.K, E: shape.E, top_k: shape.top_k, group_size: shape.group_size, gemm: shape.gemm });
-    seen.set(configKey(d), d);
-    const inc = unit.job.incumbents.get(M);
-    if (inc) seen.set(configKey(inc), inc);
-  }
-  return [...seen.values()];
-}
-
-export function unitStrategy(unit: Unit, ctx: Pick<UnitContext, 'strategy' | 'budget' | 'seed'>): Strategy {
-  const shapePairs = unit.job.ms.reduce((n, M) => n + unit.job.space.configs.filter((c) => unit.job.space.fitsM(c, M)).length, 0);
-  const budget = ctx.budget === undefined ? undefined : Math.max(1, Math.round((ctx.budget * unitPairs(unit)) / Math.max(1, shapePairs)));
-  return createStrategy(ctx.strategy, {
-    configs: unit.job.space.configs,
-    ms: unit.ms,
-    ...(budget === undefined ? {} : { budget }),
-    seeds: seedsOf(unit),
-    seed: ctx.seed,
-    fits: unit.job.space.fitsM,
-  });
 }
 
 /** Runs one unit to the end on one GPU; returns null when the run is being interrupted. */

@@ -1,17 +1,23 @@
 import { UserError } from '../errors.js';
-import { exhaustive } from './exhaustive.js';
-import { bestFirst } from './best-first.js';
+import { exhaustive, exhaustivePlan } from './exhaustive.js';
+import { bestFirst, bestFirstPlan } from './best-first.js';
 import { StrategyOptions, type Strategy, type StrategyInput } from './types.js';
 
 export type { Ask, Evaluation, Effort, Measured, Strategy, StrategyInput } from './types.js';
 export { StrategyOptions } from './types.js';
 export { selectWinner, type Decision } from './select.js';
 
+/** A strategy as registered: how to build it, and the most evaluations it spends (the plan, known before any time). */
+export interface StrategyEntry {
+  create(opts: StrategyOptions): Strategy;
+  plan(opts: StrategyOptions): number;
+}
+
 /** The strategy registry: `--strategy <name>`. 'best-first' is the default. */
 export const STRATEGIES = {
-  'best-first': bestFirst,
-  exhaustive,
-} as const satisfies Record<string, (opts: StrategyOptions) => Strategy>;
+  'best-first': { create: bestFirst, plan: bestFirstPlan },
+  exhaustive: { create: exhaustive, plan: exhaustivePlan },
+} as const satisfies Record<string, StrategyEntry>;
 export type StrategyName = keyof typeof STRATEGIES;
 export const DEFAULT_STRATEGY: StrategyName = 'best-first';
 
@@ -29,13 +35,24 @@ export function strategyName(name: string): StrategyName {
   throw new UserError(`unknown strategy '${name}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
 }
 
-/** Builds a strategy by name (or alias) after validating its options (bad names and options are user errors). */
-export function createStrategy(name: string, input: StrategyInput): Strategy {
-  const make = STRATEGIES[strategyName(name)];
+/** Validates a strategy's options; a bad option is a user error naming the strategy and the option. */
+function parseOptions(name: string, input: StrategyInput): StrategyOptions {
   const parsed = StrategyOptions.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new UserError(`strategy ${name}: ${issue.path.join('.') || 'options'}: ${issue.message}`);
   }
-  return make(parsed.data);
+  return parsed.data;
+}
+
+/** Builds a strategy by name (or alias) after validating its options (bad names and options are user errors). */
+export function createStrategy(name: string, input: StrategyInput): Strategy {
+  const entry = STRATEGIES[strategyName(name)];
+  return entry.create(parseOptions(name, input));
+}
+
+/** The most (config, M) evaluations the named strategy spends on these options: what a plan counts. */
+export function plannedEvaluations(name: string, input: StrategyInput): number {
+  const entry = STRATEGIES[strategyName(name)];
+  return entry.plan(parseOptions(name, input));
 }

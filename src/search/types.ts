@@ -55,7 +55,7 @@ export const StrategyOptions = z.strictObject({
   configs: z.array(Config).min(1, 'the space has no configs left after pruning'),
   /** The M values to tune. */
   ms: z.array(z.number().int().positive()).min(1),
-  /** Most (config, M) evaluations to spend, seeds excluded; default: a quarter of the pairs (halving) or all (exhaustive). */
+  /** Most (config, M) evaluations to spend, seeds excluded; default: best-first's KNOBS.budgetFraction (20 %) of the pairs, or all (exhaustive). */
   budget: z.number().int().positive().optional(),
   /** Configs always evaluated at every M: incumbents from an existing file and the default config. */
   seeds: z.array(Config).default([]),

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createStrategy, strategyName, STRATEGIES, type Ask } from '../../src/search/index.js';
+import { createStrategy, plannedEvaluations, strategyName, STRATEGIES, type Ask } from '../../src/search/index.js';
 import { ReplayJournal, replay } from '../../src/search/replay.js';
 import { configKey } from '../../src/space/index.js';
 import { UserError } from '../../src/errors.js';
@@ -82,6 +82,19 @@ test("'halving', best-first's old name, is an alias: the same strategy, asking a
   assert.deepEqual(old.asked, now.asked);
   assert.deepEqual(old.s.finalists(), now.s.finalists());
   assert.deepEqual(old.s.best(), now.s.best());
+});
+
+test("each strategy plans its own spend: exhaustive's plan is exact, best-first never spends more than its plan", () => {
+  const fits = (c: { BLOCK_SIZE_M: number }, M: number) => !(M === 1 && c.BLOCK_SIZE_M === 128);
+  const cases: Array<Record<string, unknown>> = [{}, { fits }, { budget: 40, seed: 7 }, { seeds: [CONFIGS[5]!, CONFIGS[9]!], fits }];
+  for (const opts of cases) {
+    const input = { configs: CONFIGS, ms: MS, ...opts };
+    assert.equal(drive('exhaustive', opts).s.evaluations(), plannedEvaluations('exhaustive', input), JSON.stringify(opts));
+    const spent = drive('best-first', opts).s.evaluations();
+    const planned = plannedEvaluations('best-first', input);
+    assert.ok(spent <= planned && planned <= spent * 1.15, `${JSON.stringify(opts)}: spent ${spent}, planned ${planned}`);
+  }
+  assert.equal(plannedEvaluations('halving', { configs: CONFIGS, ms: MS }), plannedEvaluations('best-first', { configs: CONFIGS, ms: MS }));
 });
 
 test('replay reads gzipped journals and refuses pairs it never recorded', () => {

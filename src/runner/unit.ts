@@ -8,27 +8,13 @@ import { problemFor } from './problems.js';
 import type { Unit } from './units.js';
 import { unitStrategy, type SearchChoice } from './unit-search.js';
 
-/** One (config, M) measurement as the conductor keeps it for the final selection. */
-export interface Measurement {
-  config: ConfigEntry;
-  status: TrialStatus;
-  us: number | null;
-  spread: number | null;
-  effort: 'quick' | 'full';
-  gpu: number;
-}
-
 /** How long a unit waits for its queued compiles (the pool busy with other units) before compiling on the GPU. */
 const QUEUED_WAIT_MS = 2000;
 
-/** What a finished unit hands to the final selection. */
+/** What a finished unit hands to the final selection: its strategy, whose ledger holds every time measured. */
 export interface UnitOutcome {
   unit: Unit;
   strategy: Strategy;
-  /** M -> configKey -> measurement (full effort wins over quick for the same config). */
-  measured: Map<number, Map<string, Measurement>>;
-  /** Evaluations spent per M (journal-answered ones included). */
-  trials: Map<number, number>;
 }
 
 export interface UnitContext extends SearchChoice {
@@ -46,19 +32,16 @@ export interface UnitContext extends SearchChoice {
   onTrials: (fresh: JournalTrial[], fromJournal: number) => void;
 }
 
+/** A journaled trial as its strategy is told it (a failed trial has no time). */
+const evaluationOf = (config: ConfigEntry, t: JournalTrial): Evaluation => {
+  const ok = t.status === 'ok';
+  return { config, M: t.M, us: ok ? t.us : null, effort: t.effort, spread: ok ? t.spread : null };
+};
+
 /** Runs one unit to the end on one GPU; returns null when the run is being interrupted. */
 export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Promise<UnitOutcome | null> {
   const { family, shape, key: shapeKey } = unit.job;
   const strategy = unitStrategy(unit, ctx);
-  const measured = new Map<number, Map<string, Measurement>>(unit.ms.map((M) => [M, new Map()]));
-  const trials = new Map<number, number>(unit.ms.map((M) => [M, 0]));
-  const keep = (M: number, m: Measurement) => {
-    const perM = measured.get(M)!;
-    const k = configKey(m.config);
-    const had = perM.get(k);
-    if (!had || had.effort === 'quick' || m.effort === 'full') perM.set(k, m);
-    trials.set(M, (trials.get(M) ?? 0) + 1);
-  };
   const missingOf = (ask: Ask) => ask.ms.filter((M) => !ctx.known.has(trialKey(shapeKey, M, configKey(ask.config), ask.effort)));
   const compileJob = (ask: Ask, ms: number[]) => ({
     key: compileKey(family, shape, shapeKey, ask.config as Record<string, number>, configKey(ask.config)),
@@ -93,10 +76,7 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
     });
     ctx.journal.append(fresh);
     const ck = configKey(ask.config);
-    for (const t of fresh) {
-      ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
-      keep(t.M, { config: ask.config, status: t.status, us: t.us, spread: t.spread, effort: t.effort, gpu: t.gpu });
-    }
+    for (const t of fresh) ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
     return fresh;
   };
 
@@ -127,8 +107,7 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
         const rec = ctx.known.get(trialKey(shapeKey, M, ck, ask.effort));
         if (!rec || missing.includes(M)) continue;
         fromJournal++;
-        keep(M, { config: ask.config, status: rec.status, us: rec.us, spread: rec.spread, effort: ask.effort, gpu: rec.gpu });
-        evals[i]!.push({ config: ask.config, M, us: rec.status === 'ok' ? rec.us : null, effort: ask.effort });
+        evals[i]!.push(evaluationOf(ask.config, rec));
       }
       if (fromJournal) ctx.onTrials([], fromJournal);
       if (missing.length) missingBy.set(i, missing);
@@ -159,11 +138,11 @@ export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Prom
       await ctx.compile.ready(job(pick).key);
       const fresh = await measure(asks[pick]!, missingBy.get(pick)!);
       if (!fresh) return null;
-      for (const t of fresh) evals[pick]!.push({ config: asks[pick]!.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
+      for (const t of fresh) evals[pick]!.push(evaluationOf(asks[pick]!.config, t));
       ctx.onTrials(fresh, 0);
       if (pending.length % 4 === 0) speculate(evals.flat()); // not after every request: the hint costs CPU
     }
     strategy.tell(evals.flat());
   }
-  return { unit, strategy, measured, trials };
+  return { unit, strategy };
 }

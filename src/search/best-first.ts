@@ -188,6 +188,7 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     },
     tell: (evals: Evaluation[]) => ledger.record(evals),
     upcoming: (partial: Evaluation[], limit: number) => (phase === 'search' ? likelyNext(partial, limit) : []),
+    ledger,
     best: () => ledger.best(),
     finalists: () => ledger.finalists(),
     evaluations: () => ledger.evaluations(),

@@ -26,6 +26,7 @@ export function exhaustive(opts: StrategyOptions): Strategy {
       return ledger.toAsks(pairsOf(opts));
     },
     tell: (evals: Evaluation[]) => ledger.record(evals),
+    ledger,
     best: () => ledger.best(),
     finalists: () => ledger.finalists(),
     evaluations: () => ledger.evaluations(),

@@ -3,7 +3,8 @@ import { exhaustive, exhaustivePlan } from './exhaustive.js';
 import { bestFirst, bestFirstPlan } from './best-first.js';
 import { StrategyOptions, type Strategy, type StrategyInput } from './types.js';
 
-export type { Ask, Evaluation, Effort, Measured, Strategy, StrategyInput } from './types.js';
+export type { Ask, Evaluation, Effort, TimedConfig, Strategy, StrategyInput } from './types.js';
+export type { LedgerView, Timing } from './ledger.js';
 export { StrategyOptions } from './types.js';
 export { selectWinner, type Decision } from './select.js';
 

@@ -20,8 +20,8 @@ export interface ShapeResult {
 const usOf = (t: Timing | undefined): number | null => t?.us ?? null;
 
 /**
- * Picks each M's winner from the measurements of the one unit (one GPU) that owned it: the full-effort
- * finalists of its strategy, then hysteresis against the incumbent re-measured in the same run.
+ * Picks each M's winner from the ledger of the one unit (one GPU) that owned it: the full-effort finalists of
+ * its strategy, then hysteresis against the incumbent re-measured in the same run.
  */
 export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: number, measuredAt: string): ShapeResult {
   const result: ShapeResult = { job, entries: {}, meta: {}, rows: [], empty: [] };

@@ -31,8 +31,7 @@ export const STRATEGY_ALIASES: Readonly<Record<string, StrategyName>> = { halvin
 /** The registry name a --strategy value stands for (an alias resolved); unknown names are user errors. */
 export function strategyName(name: string): StrategyName {
   if (Object.hasOwn(STRATEGIES, name)) return name as StrategyName;
-  const alias = STRATEGY_ALIASES[name];
-  if (alias) return alias;
+  if (Object.hasOwn(STRATEGY_ALIASES, name)) return STRATEGY_ALIASES[name]!;
   throw new UserError(`unknown strategy '${name}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
 }
 

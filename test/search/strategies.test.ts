@@ -76,6 +76,7 @@ test("'halving', best-first's old name, is an alias: the same strategy, asking a
   assert.equal(strategyName('halving'), 'best-first');
   assert.equal(strategyName('best-first'), 'best-first');
   assert.throws(() => strategyName('annealing'), (e: unknown) => e instanceof UserError && /unknown strategy 'annealing'/.test(e.message));
+  assert.throws(() => strategyName('constructor'), UserError);
   const opts = { budget: Math.floor(0.3 * pairs), seed: 3, seeds: [CONFIGS[5]!] };
   const old = drive('halving', opts);
   const now = drive('best-first', opts);

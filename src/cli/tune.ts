@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Backend, FAMILIES, Family, type ModelShapes } from '../schema/index.js';
 import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
-import { DEFAULT_STRATEGY, STRATEGIES } from '../search/index.js';
+import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
 import { resolveGpus } from '../runner/gpus.js';
 import { UserError } from '../errors.js';
@@ -82,7 +82,7 @@ const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${
 async function action(raw: RawOptions, argv: string[]): Promise<void> {
   const backend = Backend.safeParse(raw.backend);
   if (!backend.success) throw new UserError(`--backend must be cuda, sim or interpret; got ${JSON.stringify(raw.backend)}`);
-  if (!(raw.strategy in STRATEGIES)) throw new UserError(`unknown strategy '${raw.strategy}': use one of ${Object.keys(STRATEGIES).join(', ')}`);
+  const strategy = strategyName(raw.strategy);
   const tp = int('--tp', raw.tp, 1);
   // what to tune is checked before the GPUs are looked for, so a typo in --model is reported as such on any machine
   const shapes = model(raw, tp);
@@ -109,7 +109,7 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
     shard: resolveShard(raw.shard),
     timeoutS: positiveNumber('--timeout', raw.timeout),
     resume: raw.resume,
-    strategy: raw.strategy,
+    strategy,
     ...(raw.budget !== undefined ? { budget: int('--budget', raw.budget, 1) } : {}),
     keepWithin,
     groupSize,
@@ -120,6 +120,10 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
     command: ['npx', 'tune', ...argv.map(shellQuote)].join(' '),
   });
 }
+
+const oldNames = Object.entries(STRATEGY_ALIASES)
+  .map(([old, name]) => `${old}: the old name of ${name}`)
+  .join(', ');
 
 /** `tune [--model ...]`: the default command (see docs/TUNE.md). */
 export function registerTune(program: Command): void {
@@ -134,7 +138,7 @@ export function registerTune(program: Command): void {
     .addOption(new Option('--backend <name>', 'worker backend').choices(['cuda', 'sim', 'interpret']).default('cuda'))
     .option('--out <dir>', 'output folder (default tuned-configs/; sim: <state>/sim-out/)')
     .option('--space <name|file>', 'search space: default, exhaustive or a space JSON file', 'default')
-    .option('--strategy <name>', 'search strategy (halving, exhaustive)', DEFAULT_STRATEGY)
+    .option('--strategy <name>', `search strategy (${Object.keys(STRATEGIES).join(', ')}; ${oldNames})`, DEFAULT_STRATEGY)
     .option('--budget <n>', '(config, M) evaluations per weight shape (default: the strategy decides)')
     .option('--keep-within <fraction>', 'keep the incumbent unless a challenger is faster by more than this', '0.02')
     .option('--group-size <g>', 'quantization group size for w4a16 families (-1: per channel)', '128')

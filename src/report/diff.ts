@@ -10,7 +10,7 @@ export interface KeyChange {
   new: number | null;
 }
 
-/** What happened to one M of one file, with the measurements each side's sidecar holds. */
+/** What happened to one M of one file, with the times each side's sidecar entry records. */
 export interface EntryDiff {
   M: number;
   status: ChangeStatus;

@@ -24,7 +24,7 @@ export function sectionTitle(path: string, meta: Meta | null): string {
   return `${family} ${shape}`;
 }
 
-/** Builds a section: the charts come from the sidecar's measurements (nothing is plotted without one). */
+/** Builds a section: the charts come from the sidecar's entries (nothing is plotted without a sidecar). */
 export function buildSection(path: string, doc: ConfigDoc): ReportSection {
   const title = sectionTitle(path, doc.meta);
   if (!doc.meta) return { path, title, doc, svgs: null };

@@ -1,11 +1,10 @@
 import type { ConfigEntry, Hello, MetaEntry } from '../schema/index.js';
-import { configKey } from '../space/index.js';
 import { kernelFamily } from '../families/index.js';
-import { selectWinner } from '../search/index.js';
+import { selectWinner, type Timing } from '../search/index.js';
 import { writeTunedConfig, type WriteResult } from '../store/writer.js';
 import type { ResultRow } from '../report/table.js';
 import type { ShapeJob } from './units.js';
-import type { Measurement, UnitOutcome } from './unit.js';
+import type { UnitOutcome } from './unit.js';
 
 /** The decided entries of one weight shape, ready to write. */
 export interface ShapeResult {
@@ -17,33 +16,33 @@ export interface ShapeResult {
   empty: number[];
 }
 
-const usOf = (m: Measurement | undefined): number | null => (m && m.status === 'ok' && m.us !== null ? m.us : null);
+const usOf = (t: Timing | undefined): number | null => t?.us ?? null;
 
 /**
- * Picks each M's winner from the measurements of the one unit (one GPU) that owned it: the full-effort
- * finalists of its strategy, then hysteresis against the incumbent re-measured in the same run.
+ * Picks each M's winner from the ledger of the one unit (one GPU) that owned it: the full-effort finalists of
+ * its strategy, then hysteresis against the incumbent re-measured in the same run.
  */
 export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: number, measuredAt: string): ShapeResult {
   const result: ShapeResult = { job, entries: {}, meta: {}, rows: [], empty: [] };
   for (const M of job.ms) {
     const outcome = outcomes.find((o) => o.unit.ms.includes(M));
     if (!outcome) continue;
-    const perM = outcome.measured.get(M) ?? new Map<string, Measurement>();
+    const { ledger } = outcome.strategy;
     let candidates = outcome.strategy.finalists().get(M) ?? [];
     if (candidates.length === 0) candidates = [...(outcome.strategy.best().get(M) ? [outcome.strategy.best().get(M)!] : [])];
     const incConfig = job.incumbents.get(M);
-    const incumbent = incConfig ? { config: incConfig, us: usOf(perM.get(configKey(incConfig))) } : undefined;
+    const incumbent = incConfig ? { config: incConfig, us: usOf(ledger.timingOf(incConfig, M)) } : undefined;
     const sel = selectWinner({ candidates, ...(incumbent ? { incumbent } : {}), keepWithin });
     const kf = kernelFamily(job.family);
     const dflt = kf.defaultConfig({ ...job.shape, M });
-    const defaultUs = usOf(perM.get(configKey(dflt)));
+    const defaultUs = usOf(ledger.timingOf(dflt, M));
     const flops = kf.flops(job.shape, M);
     if (!sel) {
       result.empty.push(M);
       result.rows.push({ shape: job.key, M, config: null, us: null, flops, defaultUs, decision: 'none' });
       continue;
     }
-    const spread = perM.get(configKey(sel.config))?.spread ?? 0;
+    const spread = ledger.timingOf(sel.config, M)?.spread ?? 0;
     result.entries[String(M)] = sel.config;
     result.meta[String(M)] = {
       us: sel.us,
@@ -51,7 +50,7 @@ export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: 
       default_us: defaultUs,
       baselines: {},
       decision: sel.decision,
-      trials: outcome.trials.get(M) ?? 0,
+      trials: ledger.evaluationsAt(M),
       flops,
       bytes: kf.bytes(job.shape, M),
       measured_at: measuredAt,

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { configKey } from '../space/index.js';
-import { PRUNE_REASONS, kernelFamily } from '../families/index.js';
+import { PRUNE_REASONS } from '../families/index.js';
 import { configFileName, familyDir } from '../store/naming.js';
 import { formatSeconds } from '../report/progress.js';
-import { unitPairs, type ShapeJob, type Unit } from './units.js';
+import type { ShapeJob, Unit } from './units.js';
+import { plannedTrials, type SearchChoice } from './unit-search.js';
 
 /** What a run will do, before it does it: printed by --dry-run, and as the first --json event. */
 export interface Plan {
@@ -26,29 +26,6 @@ export interface Plan {
   estimated_s: number;
 }
 
-/** Seeds (default config per M, incumbents) a unit evaluates at every one of its Ms. */
-function seedCount(unit: Unit): number {
-  const keys = new Set<string>();
-  const { family, shape } = unit.job;
-  for (const M of unit.ms) {
-    keys.add(configKey(kernelFamily(family).defaultConfig({ ...shape, M })));
-    const inc = unit.job.incumbents.get(M);
-    if (inc) keys.add(configKey(inc));
-  }
-  return keys.size * unit.ms.length;
-}
-
-/**
- * Expected evaluations of a unit: exhaustive measures every pair; the budgeted strategies spend --budget
- * (shared by a shape's units) or, by default, a quarter of the pairs; seeds come on top.
- */
-export function estimateTrials(unit: Unit, strategy: string, budget: number | undefined): number {
-  const pairs = unitPairs(unit);
-  const shapePairs = Math.max(1, unit.job.space.pairs);
-  const spend = budget !== undefined ? Math.min(pairs, Math.round((budget * pairs) / shapePairs)) : strategy === 'exhaustive' ? pairs : Math.ceil(pairs / 4);
-  return spend + seedCount(unit);
-}
-
 /**
  * Time estimate: GPU time per trial (about 3 ms on cuda; sim: its configured delay) spread over the GPUs,
  * or the compile time of the distinct configs (about 0.4 s of one CPU core each) over the compile workers.
@@ -63,11 +40,11 @@ export function estimateSeconds(trials: number, configs: number, gpus: number, c
 export function makePlan(
   jobs: ShapeJob[],
   units: Unit[],
-  opts: { out: string; device: string; strategy: string; budget?: number; gpus: number; compileWorkers: number; backend: string },
+  opts: SearchChoice & { out: string; device: string; gpus: number; compileWorkers: number; backend: string },
 ): Plan {
   let configs = 0;
   const shapes = jobs.map((job) => {
-    const trials = units.filter((u) => u.job === job).reduce((n, u) => n + estimateTrials(u, opts.strategy, opts.budget), 0);
+    const trials = units.filter((u) => u.job === job).reduce((n, u) => n + plannedTrials(u, opts), 0);
     configs += job.space.configs.length;
     const prunedPairs: Record<string, number> = {};
     for (const counts of Object.values(job.space.prunedByM)) {

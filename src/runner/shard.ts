@@ -25,7 +25,7 @@ export function parseShard(text: string): Shard {
  * Environment variables that carry a shard index, in the order they are tried, with the variable
  * holding the count (when the platform has one):
  *   TRITUNE_SHARD                      "i/n" directly
- *   JOB_COMPLETION_INDEX               Kubernetes indexed Job (count: TRITUNE_SHARD_COUNT, else required via --shard-count)
+ *   JOB_COMPLETION_INDEX               Kubernetes indexed Job (count: TRITUNE_SHARD_COUNT, required: the Job has no count variable)
  *   SLURM_ARRAY_TASK_ID                Slurm job array (count: SLURM_ARRAY_TASK_COUNT; index is offset by SLURM_ARRAY_TASK_MIN)
  *   CI_NODE_INDEX / CI_NODE_TOTAL      GitLab parallel jobs (1-based index)
  *   BUILDKITE_PARALLEL_JOB / _COUNT    Buildkite parallelism (0-based)

@@ -1,46 +1,23 @@
-import type { ConfigEntry, JournalTrial, TrialStatus } from '../schema/index.js';
-import { configKey } from '../space/index.js';
-import { kernelFamily } from '../families/index.js';
-import { createStrategy } from '../search/index.js';
+import type { JournalTrial } from '../schema/index.js';
 import type { Ask, Evaluation, Strategy } from '../search/types.js';
-import { trialKey, type Journal } from '../store/journal.js';
 import type { CompilePool } from './compile.js';
 import type { GpuSlot } from './pool.js';
-import { unitPairs, type Unit } from './units.js';
+import type { Unit } from './units.js';
+import { unitStrategy, type SearchChoice } from './unit-search.js';
+import { answerFromJournal, evaluationOf, measure, type FamilyJournal } from './unit-trials.js';
+import { CompileHint, compileJobOf, nextCompiled } from './unit-compile.js';
 
-/** One (config, M) measurement as the conductor keeps it for the final selection. */
-export interface Measurement {
-  config: ConfigEntry;
-  status: TrialStatus;
-  us: number | null;
-  spread: number | null;
-  effort: 'quick' | 'full';
-  gpu: number;
-}
-
-/** How long a unit waits for its queued compiles (the pool busy with other units) before compiling on the GPU. */
-const QUEUED_WAIT_MS = 2000;
-
-/** What a finished unit hands to the final selection. */
+/** What a finished unit hands to the final selection: its strategy, whose ledger holds every time measured. */
 export interface UnitOutcome {
   unit: Unit;
   strategy: Strategy;
-  /** M -> configKey -> measurement (full effort wins over quick for the same config). */
-  measured: Map<number, Map<string, Measurement>>;
-  /** Evaluations spent per M (journal-answered ones included). */
-  trials: Map<number, number>;
 }
 
-export interface UnitContext {
-  strategy: string;
-  /** --budget: evaluations per weight shape, shared by its units in proportion to their pairs. */
-  budget?: number;
-  seed: number;
+export interface UnitContext extends SearchChoice {
   /** Per-problem timeout; a request of n problems gets n times this. */
   timeoutMs: number;
-  journal: Journal;
-  /** Trials already journaled, by trialKey. */
-  known: Map<string, JournalTrial>;
+  /** The journal of the unit's family. */
+  record: FamilyJournal;
   compile: CompilePool;
   lookAhead: number;
   /** Most configs compiled ahead on the strategy's hint (Strategy.upcoming) per unit; 0: none. */
@@ -50,151 +27,38 @@ export interface UnitContext {
   onTrials: (fresh: JournalTrial[], fromJournal: number) => void;
 }
 
-/** Seeds every unit evaluates at each of its Ms: the default config of each M, and the incumbents. */
-function seedsOf(unit: Unit): ConfigEntry[] {
-  const seen = new Map<string, ConfigEntry>();
-  const { family, shape } = unit.job;
-  for (const M of unit.ms) {
-    const d = kernelFamily(family).defaultConfig({ ...shape, M });
-    seen.set(configKey(d), d);
-    const inc = unit.job.incumbents.get(M);
-    if (inc) seen.set(configKey(inc), inc);
-  }
-  return [...seen.values()];
-}
-
-export function unitStrategy(unit: Unit, ctx: Pick<UnitContext, 'strategy' | 'budget' | 'seed'>): Strategy {
-  const shapePairs = unit.job.ms.reduce((n, M) => n + unit.job.space.configs.filter((c) => unit.job.space.fitsM(c, M)).length, 0);
-  const budget = ctx.budget === undefined ? undefined : Math.max(1, Math.round((ctx.budget * unitPairs(unit)) / Math.max(1, shapePairs)));
-  return createStrategy(ctx.strategy, {
-    configs: unit.job.space.configs,
-    ms: unit.ms,
-    ...(budget === undefined ? {} : { budget }),
-    seeds: seedsOf(unit),
-    seed: ctx.seed,
-    fits: unit.job.space.fitsM,
-  });
-}
-
-/** Runs one unit to the end on one GPU; returns null when the run is being interrupted. */
+/**
+ * Runs one unit to the end on one GPU, round by round: what the strategy asks is answered from the journal
+ * where it can be, the rest measured in the order it compiles, and the round told back in ask order.
+ * Null when the run is being interrupted.
+ */
 export async function runUnit(unit: Unit, slot: GpuSlot, ctx: UnitContext): Promise<UnitOutcome | null> {
-  const { family, shape, key: shapeKey } = unit.job;
-  const kf = kernelFamily(family);
   const strategy = unitStrategy(unit, ctx);
-  const measured = new Map<number, Map<string, Measurement>>(unit.ms.map((M) => [M, new Map()]));
-  const trials = new Map<number, number>(unit.ms.map((M) => [M, 0]));
-  const keep = (M: number, m: Measurement) => {
-    const perM = measured.get(M)!;
-    const k = configKey(m.config);
-    const had = perM.get(k);
-    if (!had || had.effort === 'quick' || m.effort === 'full') perM.set(k, m);
-    trials.set(M, (trials.get(M) ?? 0) + 1);
-  };
-  const missingOf = (ask: Ask) => ask.ms.filter((M) => !ctx.known.has(trialKey(shapeKey, M, configKey(ask.config), ask.effort)));
-  const compileJob = (ask: Ask, ms: number[]) => ({
-    key: kf.compileKey(shape, shapeKey, ask.config as Record<string, number>, configKey(ask.config)),
-    family,
-    config: ask.config as Record<string, number>,
-    problems: ms.map((M) => kf.problem(shape, M)),
-  });
-
-  /** One request on the GPU; its trials are journaled at once. Null when the run is being interrupted. */
-  const measure = async (ask: Ask, missing: number[]): Promise<JournalTrial[] | null> => {
-    const problems = missing.map((M) => kf.problem(shape, M));
-    const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, ctx.timeoutMs * problems.length);
-    if (ctx.stopping()) return null; // killed by Ctrl-C (or the GPU was given up): not a result
-    const at = new Date().toISOString();
-    const fresh: JournalTrial[] = missing.map((M, i) => {
-      const r = out.ok ? out.result.results.find((x) => x.index === i) : undefined;
-      const status: TrialStatus = out.ok ? (r?.status ?? 'crash') : out.status;
-      const message = out.ok ? (r ? r.message : 'worker gave no result for this problem') : out.message;
-      return {
-        type: 'trial' as const,
-        shape: shapeKey,
-        M,
-        config: ask.config as Record<string, number>,
-        effort: ask.effort,
-        status,
-        us: status === 'ok' ? (r?.us ?? null) : null,
-        spread: status === 'ok' ? (r?.spread ?? null) : null,
-        gpu: slot.index,
-        message: message ?? null,
-        at,
-      };
-    });
-    ctx.journal.append(fresh);
-    const ck = configKey(ask.config);
-    for (const t of fresh) {
-      ctx.known.set(trialKey(shapeKey, t.M, ck, t.effort), t);
-      keep(t.M, { config: ask.config, status: t.status, us: t.us, spread: t.spread, effort: t.effort, gpu: t.gpu });
-    }
-    return fresh;
-  };
-
-  // Compiles ahead of the asks: the configs the strategy will likely ask next (its hint, recomputed as this
-  // round's times arrive), at low priority, so idle compile workers have them ready when the next round starts.
-  let hinted = new Set<string>();
-  const speculate = (partial: Evaluation[]) => {
-    if (!strategy.upcoming || ctx.speculate <= 0) return;
-    const next = new Map<string, ReturnType<typeof compileJob>>();
-    for (const config of strategy.upcoming(partial, ctx.speculate)) {
-      const job = compileJob({ config, ms: unit.ms, effort: 'quick' }, unit.ms.slice(0, 1));
-      next.set(job.key, job);
-    }
-    for (const k of hinted) if (!next.has(k)) ctx.compile.cancel(k);
-    for (const job of next.values()) ctx.compile.prefetch(job, true);
-    hinted = new Set(next.keys());
-  };
-
+  const hint = new CompileHint(unit, strategy, ctx.compile, ctx.speculate);
   for (let asks = strategy.ask(); asks.length > 0; asks = strategy.ask()) {
-    // Per ask, its evaluations: told in ask order, whatever order the GPU measured them in.
-    const evals: Evaluation[][] = asks.map(() => []);
-    const missingBy = new Map<number, number[]>();
-    asks.forEach((ask, i) => {
-      const missing = missingOf(ask);
-      const ck = configKey(ask.config);
-      let fromJournal = 0;
-      for (const M of ask.ms) {
-        const rec = ctx.known.get(trialKey(shapeKey, M, ck, ask.effort));
-        if (!rec || missing.includes(M)) continue;
-        fromJournal++;
-        keep(M, { config: ask.config, status: rec.status, us: rec.us, spread: rec.spread, effort: ask.effort, gpu: rec.gpu });
-        evals[i]!.push({ config: ask.config, M, us: rec.status === 'ok' ? rec.us : null, effort: ask.effort });
-      }
-      if (fromJournal) ctx.onTrials([], fromJournal);
-      if (missing.length) missingBy.set(i, missing);
-    });
-    const pending = [...missingBy.keys()];
-    speculate(evals.flat());
-    const job = (i: number) => compileJob(asks[i]!, missingBy.get(i)!);
-    let waitedQueued = 0;
-    while (pending.length > 0) {
-      if (ctx.stopping()) return null;
-      // Keep the next few compiling; measure whichever is compiled first, so the GPU never waits on one slow compile.
-      const window = pending.slice(0, ctx.lookAhead);
-      for (const i of window) ctx.compile.prefetch(job(i));
-      const states = window.map((i) => ctx.compile.state(job(i).key));
-      let pick = window[states.indexOf('done')];
-      if (pick === undefined && states.includes('running')) {
-        await ctx.compile.firstDone(window.map((i) => job(i).key));
-        continue;
-      }
-      if (pick === undefined && states.includes('queued') && waitedQueued < QUEUED_WAIT_MS) {
-        await new Promise((r) => setTimeout(r, 20)); // the compile workers are busy with other units' configs
-        waitedQueued += 20;
-        continue;
-      }
-      pick ??= pending[0]!; // nothing compiling for it: the bench worker compiles it itself
-      waitedQueued = 0;
-      pending.splice(pending.indexOf(pick), 1);
-      await ctx.compile.ready(job(pick).key);
-      const fresh = await measure(asks[pick]!, missingBy.get(pick)!);
-      if (!fresh) return null;
-      for (const t of fresh) evals[pick]!.push({ config: asks[pick]!.config, M: t.M, us: t.status === 'ok' ? t.us : null, effort: t.effort });
-      ctx.onTrials(fresh, 0);
-      if (pending.length % 4 === 0) speculate(evals.flat()); // not after every request: the hint costs CPU
-    }
-    strategy.tell(evals.flat());
+    const evals = await answerRound(unit, slot, asks, hint, ctx);
+    if (!evals) return null;
+    strategy.tell(evals);
   }
-  return { unit, strategy, measured, trials };
+  return { unit, strategy };
+}
+
+/** One round: its evaluations in ask order (whatever order the GPU measured them in); null when interrupted. */
+async function answerRound(unit: Unit, slot: GpuSlot, asks: Ask[], hint: CompileHint, ctx: UnitContext): Promise<Evaluation[] | null> {
+  const { evals, missing } = answerFromJournal(unit, asks, ctx.record.known, (n) => ctx.onTrials([], n));
+  const pending = [...missing.keys()];
+  hint.update(evals.flat());
+  const jobOf = (i: number) => compileJobOf(unit, asks[i]!.config, missing.get(i)!);
+  while (pending.length > 0) {
+    const pick = await nextCompiled(ctx.compile, pending, jobOf, ctx);
+    if (pick === null) return null;
+    pending.splice(pending.indexOf(pick), 1);
+    await ctx.compile.ready(jobOf(pick).key);
+    const fresh = await measure(unit, slot, asks[pick]!, missing.get(pick)!, ctx);
+    if (!fresh) return null;
+    for (const t of fresh) evals[pick]!.push(evaluationOf(asks[pick]!.config, t));
+    ctx.onTrials(fresh, 0);
+    if (pending.length % 4 === 0) hint.update(evals.flat()); // not after every request: the hint costs CPU
+  }
+  return evals.flat();
 }

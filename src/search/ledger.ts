@@ -1,17 +1,27 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { configKey } from '../space/key.js';
-import type { Ask, Effort, Evaluation, Measured } from './types.js';
+import type { Ask, Effort, Evaluation, TimedConfig } from './types.js';
 
-interface Row {
-  config: ConfigEntry;
-  quick?: number | null;
-  full?: number | null;
+/** One timing of a (config, M) pair at one effort; us (and spread) null when the trial failed. */
+export interface Timing {
+  us: number | null;
+  spread: number | null;
 }
 
-/** What a strategy has asked and learned, per M and config; shared bookkeeping of every strategy. */
+interface PairTimings {
+  config: ConfigEntry;
+  quick?: Timing;
+  full?: Timing;
+}
+
+/**
+ * What a strategy has asked and learned, per M and config: the one record of every time a unit measured. The
+ * strategy writes it (tell); the final selection reads it (the strategy's `ledger`).
+ */
 export class Ledger {
-  private readonly rows = new Map<number, Map<string, Row>>();
+  private readonly rows = new Map<number, Map<string, PairTimings>>();
   private readonly asked = new Set<string>();
+  private readonly perM = new Map<number, number>();
   private count = 0;
 
   constructor(readonly ms: number[]) {
@@ -45,21 +55,36 @@ export class Ledger {
       if (!perM) continue;
       const key = configKey(e.config);
       const row = perM.get(key) ?? { config: e.config };
-      if (row[e.effort] === undefined) this.count++;
-      row[e.effort] = e.us;
+      if (row[e.effort] === undefined) {
+        this.count++;
+        this.perM.set(e.M, (this.perM.get(e.M) ?? 0) + 1);
+      }
+      row[e.effort] = { us: e.us, spread: e.us === null ? null : (e.spread ?? null) };
       perM.set(key, row);
     }
   }
 
+  /** (config, M) pairs evaluated, at any effort (a pair timed quick and full counts twice). */
   evaluations(): number {
     return this.count;
   }
 
-  /** Configs measured at M with a time, fastest first, by the given effort ('any' prefers full over quick). */
-  ranked(M: number, effort: Effort | 'any' = 'any'): Measured[] {
-    const out: Measured[] = [];
+  /** Evaluations at one M, at any effort. */
+  evaluationsAt(M: number): number {
+    return this.perM.get(M) ?? 0;
+  }
+
+  /** The pair's last word: its full-effort timing if it was timed at full effort (even a failed one), else its quick one. */
+  timingOf(config: ConfigEntry, M: number): Timing | undefined {
+    const row = this.rows.get(M)?.get(configKey(config));
+    return row && (row.full ?? row.quick);
+  }
+
+  /** Configs timed at M at this effort, fastest first (failed ones left out). */
+  ranked(M: number, effort: Effort): TimedConfig[] {
+    const out: TimedConfig[] = [];
     for (const row of this.rows.get(M)?.values() ?? []) {
-      const us = effort === 'any' ? (row.full ?? row.quick) : row[effort];
+      const us = row[effort]?.us;
       if (typeof us === 'number') out.push({ config: row.config, us });
     }
     return out.sort((a, b) => a.us - b.us || (configKey(a.config) < configKey(b.config) ? -1 : 1));
@@ -70,8 +95,8 @@ export class Ledger {
     return this.rows.get(M)?.has(configKey(config)) ?? false;
   }
 
-  best(): Map<number, Measured> {
-    const out = new Map<number, Measured>();
+  best(): Map<number, TimedConfig> {
+    const out = new Map<number, TimedConfig>();
     for (const M of this.ms) {
       const top = this.ranked(M, 'full')[0] ?? this.ranked(M, 'quick')[0];
       if (top) out.set(M, top);
@@ -79,7 +104,10 @@ export class Ledger {
     return out;
   }
 
-  finalists(): Map<number, Measured[]> {
+  finalists(): Map<number, TimedConfig[]> {
     return new Map(this.ms.map((M) => [M, this.ranked(M, 'full')]));
   }
 }
+
+/** What the final selection may read of a ledger. */
+export type LedgerView = Pick<Ledger, 'timingOf' | 'evaluationsAt' | 'evaluations' | 'ranked'>;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { JournalRecord, type ConfigEntry, type JournalHeader, type JournalTrial } from '../schema/index.js';
 import { configKey } from '../space/key.js';
-import type { Ask, Evaluation, Strategy } from './types.js';
+import type { Ask, Evaluation, Strategy, TimedConfig } from './types.js';
 
 interface Cell {
   quick?: JournalTrial;
@@ -81,9 +81,9 @@ export class ReplayJournal {
   }
 
   /** The fastest ok trial at (shape, M) among `configs` (all recorded ones when omitted): the exhaustive optimum. */
-  optimum(shape: string, M: number, configs?: ConfigEntry[]): { config: ConfigEntry; us: number } | null {
+  optimum(shape: string, M: number, configs?: ConfigEntry[]): TimedConfig | null {
     const allowed = configs && new Set(configs.map(configKey));
-    let best: { config: ConfigEntry; us: number } | null = null;
+    let best: TimedConfig | null = null;
     for (const [key, cell] of this.byShape.get(shape)?.get(M) ?? []) {
       if (allowed && !allowed.has(key)) continue;
       const t = cell.full ?? cell.quick;

@@ -1,20 +1,19 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { configKey } from '../space/key.js';
+import type { TimedConfig } from './types.js';
 
 export type Decision = 'new' | 'kept' | 'replaced';
 
 export interface SelectInput {
   /** Configs timed at full effort for this M in this run (the incumbent may be among them). */
-  candidates: Array<{ config: ConfigEntry; us: number; spread?: number | null }>;
+  candidates: TimedConfig[];
   /** The entry already in the file, re-measured in this run on the same GPU (us null: it failed now). */
   incumbent?: { config: ConfigEntry; us: number | null };
   /** Relative margin a challenger must beat the incumbent by (0.02 = 2 %). */
   keepWithin: number;
 }
 
-export interface Selected {
-  config: ConfigEntry;
-  us: number;
+export interface Selected extends TimedConfig {
   decision: Decision;
 }
 

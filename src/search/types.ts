@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConfigEntry } from '../schema/index.js';
+import type { LedgerView } from './ledger.js';
 
 export type Effort = 'quick' | 'full';
 
@@ -10,15 +11,18 @@ export interface Ask {
   effort: Effort;
 }
 
-/** One measured (config, M) pair; us null when the trial failed (any status but ok). */
+/** The answer to one (config, M) pair of an ask; us null when the trial failed (any status but ok). */
 export interface Evaluation {
   config: ConfigEntry;
   M: number;
   us: number | null;
   effort: Effort;
+  /** Relative spread of the samples behind us, when the runner knows it (kept for the sidecar). */
+  spread?: number | null;
 }
 
-export interface Measured {
+/** A config with its time at one M, µs: what strategies rank and the final selection compares. */
+export interface TimedConfig {
   config: ConfigEntry;
   us: number;
 }
@@ -32,11 +36,13 @@ export interface Strategy {
   ask(): Ask[];
   tell(evals: Evaluation[]): void;
   /** Per M, the fastest config measured (full-effort times preferred over quick ones). */
-  best(): Map<number, Measured>;
+  best(): Map<number, TimedConfig>;
   /** Per M, the configs timed at full effort (fastest first): the candidates for the final selection. */
-  finalists(): Map<number, Measured[]>;
+  finalists(): Map<number, TimedConfig[]>;
   /** (config, M) pairs evaluated so far, at any effort. */
   evaluations(): number;
+  /** Every time told so far, per M and config: the one record of a unit's measured times. */
+  readonly ledger: LedgerView;
   /**
    * Optional hint, never a promise: configs the next ask() will likely contain, most likely first, given the
    * current round's evaluations so far (`partial`, not yet told). Pure: changes no state, so what is measured
@@ -55,7 +61,7 @@ export const StrategyOptions = z.strictObject({
   configs: z.array(Config).min(1, 'the space has no configs left after pruning'),
   /** The M values to tune. */
   ms: z.array(z.number().int().positive()).min(1),
-  /** Most (config, M) evaluations to spend, seeds excluded; default: a quarter of the pairs (halving) or all (exhaustive). */
+  /** Most (config, M) evaluations to spend, seeds excluded; default: best-first's KNOBS.budgetFraction (20 %) of the pairs, or all (exhaustive). */
   budget: z.number().int().positive().optional(),
   /** Configs always evaluated at every M: incumbents from an existing file and the default config. */
   seeds: z.array(Config).default([]),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FAMILIES, type Family, type Meta, type TunedConfigFile } from '../schema/index.js';
 import { DEFAULT_M_GRID } from './grid.js';
-import { metaFileName, parseConfigFileName } from './naming.js';
+import { deviceSlug, metaFileName, parseConfigFileName } from './naming.js';
 import { formatTunedConfig } from './format.js';
 import { mKeys, parseTunedConfig, readMeta, readText } from './reader.js';
 
@@ -27,7 +27,7 @@ function sidecarFindings(name: string, family: Family, entries: TunedConfigFile,
     const fromName = parsed.shape[k];
     if (fromName !== undefined && meta.shape[k] !== fromName) out.push(`sidecar: shape.${k} is ${meta.shape[k]}, the file name says ${fromName}`);
   }
-  const dev = meta.device.name.trim().replace(/\s+/g, '_');
+  const dev = deviceSlug(meta.device.name);
   if (dev !== parsed.device) out.push(`sidecar: device.name is ${JSON.stringify(meta.device.name)}, the file name says ${parsed.device}`);
   const stray = Object.keys(meta.entries).filter((m) => !(m in entries));
   if (stray.length) out.push(`sidecar: entries for M not in the file: ${stray.join(', ')}`);

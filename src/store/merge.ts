@@ -61,7 +61,7 @@ interface Candidate {
 
 /**
  * The winner for one M: the fastest measured entry (sidecar `us`); unmeasured entries rank last.
- * Ties go to the smaller canonical JSON of the entry, then of its measurement, so the result never
+ * Ties go to the smaller canonical JSON of the entry, then of its sidecar entry, so the result never
  * depends on the order of the inputs.
  */
 function pick(cands: Candidate[]): Candidate[] {

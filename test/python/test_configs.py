@@ -49,7 +49,7 @@ def vllm_lookup(path, M):
 
 
 def test_file_names_match_the_typescript_writer():
-    # the same names src/store/naming.ts writes (and DESIGN.md lists)
+    # the same names src/store/naming.ts writes (and docs/FORMATS.md lists)
     assert configs.config_file_name("w8a8-int8", DEVICE, 6144, 2560) == \
         "N=6144,K=2560,device_name=NVIDIA_H100_80GB_HBM3,dtype=int8_w8a8.json"
     assert configs.config_file_name("w8a8-fp8", "NVIDIA H200", 4096, 4096) == \

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createStrategy, STRATEGIES, type Ask } from '../../src/search/index.js';
+import { createStrategy, plannedEvaluations, strategyName, STRATEGIES, type Ask } from '../../src/search/index.js';
 import { ReplayJournal, replay } from '../../src/search/replay.js';
 import { configKey } from '../../src/space/index.js';
 import { UserError } from '../../src/errors.js';
@@ -40,10 +40,10 @@ test('exhaustive with a budget samples that many pairs (random search), determin
   assert.notDeepEqual(drive('exhaustive', { budget: 40, seed: 8 }).asked, a);
 });
 
-test('halving: deterministic, never asks a pair twice, stays within its budget, finds the optimum of a smooth landscape', () => {
+test('best-first: deterministic, never asks a pair twice, stays within its budget, finds the optimum of a smooth landscape', () => {
   const budget = Math.floor(0.3 * pairs);
-  const one = drive('halving', { budget, seed: 3 });
-  const two = drive('halving', { budget, seed: 3 });
+  const one = drive('best-first', { budget, seed: 3 });
+  const two = drive('best-first', { budget, seed: 3 });
   assert.deepEqual(one.asked, two.asked);
   assert.equal(new Set(one.asked).size, one.asked.length);
   assert.ok(one.s.evaluations() <= budget, `${one.s.evaluations()} > ${budget}`);
@@ -54,7 +54,7 @@ test('halving: deterministic, never asks a pair twice, stays within its budget, 
 
 test('seeds are evaluated at every M, even where the space filter would skip them', () => {
   const seed = CONFIGS[5]!;
-  const { asked } = drive('halving', { budget: 20, seeds: [seed], fits: () => false });
+  const { asked } = drive('best-first', { budget: 20, seeds: [seed], fits: () => false });
   for (const M of MS) assert.ok(asked.includes(`${M}|quick|${configKey(seed)}`), `M=${M}`);
   assert.ok(drive('exhaustive', { seeds: [seed], fits: () => false }).asked.length === MS.length);
 });
@@ -65,11 +65,37 @@ test('failed trials are never winners', () => {
 });
 
 test('bad strategy names and options are one-line user errors', () => {
-  assert.throws(() => createStrategy('annealing', { configs: CONFIGS, ms: MS }), (e: unknown) => e instanceof UserError && /use one of halving, exhaustive/.test(e.message));
-  assert.throws(() => createStrategy('halving', { configs: [], ms: MS }), /configs: the space has no configs left after pruning/);
-  assert.throws(() => createStrategy('halving', { configs: CONFIGS, ms: MS, budget: 0 }), /budget/);
-  assert.throws(() => createStrategy('halving', { configs: CONFIGS, ms: [] }), /ms/);
-  assert.deepEqual(Object.keys(STRATEGIES), ['halving', 'exhaustive']);
+  assert.throws(() => createStrategy('annealing', { configs: CONFIGS, ms: MS }), (e: unknown) => e instanceof UserError && /use one of best-first, exhaustive/.test(e.message));
+  assert.throws(() => createStrategy('best-first', { configs: [], ms: MS }), /configs: the space has no configs left after pruning/);
+  assert.throws(() => createStrategy('best-first', { configs: CONFIGS, ms: MS, budget: 0 }), /budget/);
+  assert.throws(() => createStrategy('best-first', { configs: CONFIGS, ms: [] }), /ms/);
+  assert.deepEqual(Object.keys(STRATEGIES), ['best-first', 'exhaustive']);
+});
+
+test("'halving', best-first's old name, is an alias: the same strategy, asking and finding the same", () => {
+  assert.equal(strategyName('halving'), 'best-first');
+  assert.equal(strategyName('best-first'), 'best-first');
+  assert.throws(() => strategyName('annealing'), (e: unknown) => e instanceof UserError && /unknown strategy 'annealing'/.test(e.message));
+  assert.throws(() => strategyName('constructor'), UserError);
+  const opts = { budget: Math.floor(0.3 * pairs), seed: 3, seeds: [CONFIGS[5]!] };
+  const old = drive('halving', opts);
+  const now = drive('best-first', opts);
+  assert.deepEqual(old.asked, now.asked);
+  assert.deepEqual(old.s.finalists(), now.s.finalists());
+  assert.deepEqual(old.s.best(), now.s.best());
+});
+
+test("each strategy plans its own spend: exhaustive's plan is exact, best-first never spends more than its plan", () => {
+  const fits = (c: { BLOCK_SIZE_M: number }, M: number) => !(M === 1 && c.BLOCK_SIZE_M === 128);
+  const cases: Array<Record<string, unknown>> = [{}, { fits }, { budget: 40, seed: 7 }, { seeds: [CONFIGS[5]!, CONFIGS[9]!], fits }];
+  for (const opts of cases) {
+    const input = { configs: CONFIGS, ms: MS, ...opts };
+    assert.equal(drive('exhaustive', opts).s.evaluations(), plannedEvaluations('exhaustive', input), JSON.stringify(opts));
+    const spent = drive('best-first', opts).s.evaluations();
+    const planned = plannedEvaluations('best-first', input);
+    assert.ok(spent <= planned && planned <= spent * 1.15, `${JSON.stringify(opts)}: spent ${spent}, planned ${planned}`);
+  }
+  assert.equal(plannedEvaluations('halving', { configs: CONFIGS, ms: MS }), plannedEvaluations('best-first', { configs: CONFIGS, ms: MS }));
 });
 
 test('replay reads gzipped journals and refuses pairs it never recorded', () => {

@@ -7,9 +7,9 @@ import { CONFIGS, MS, SHAPE, landscapeJournal } from './landscape.js';
 
 const journal = new ReplayJournal(landscapeJournal());
 
-/** Drives halving; with `hint`, asks for its upcoming() hint after every answered ask, as the conductor does. */
+/** Drives best-first; with `hint`, asks for its upcoming() hint after every answered ask, as the conductor does. */
 function drive(hint: boolean) {
-  const s = createStrategy('halving', { configs: CONFIGS, ms: MS, seed: 3 });
+  const s = createStrategy('best-first', { configs: CONFIGS, ms: MS, seed: 3 });
   const asked: string[] = [];
   const hits = { hinted: 0, used: 0 };
   let lastHint = new Set<string>();
@@ -31,7 +31,7 @@ function drive(hint: boolean) {
   return { asked, hits, best: s.best() };
 }
 
-test('halving: the upcoming() hint changes nothing it asks, and names configs the next round does ask', () => {
+test('best-first: the upcoming() hint changes nothing it asks, and names configs the next round does ask', () => {
   const plain = drive(false);
   const hinted = drive(true);
   assert.deepEqual(hinted.asked, plain.asked);

@@ -27,21 +27,43 @@ export const KNOBS = {
 type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
 
 /**
- * The default strategy: per M, a seeded random screen at quick effort, then rounds of best-first local
- * search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M within
- * its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
+ * Per M, the quick evaluations the screen and the local search may spend: the budget (`--budget`, else
+ * KNOBS.budgetFraction of the pairs) less a reserve for the final re-time, split among the Ms in proportion to
+ * the configs each fits.
  */
-export function halving(opts: StrategyOptions): Strategy {
+function searchShares(opts: StrategyOptions): Map<number, number> {
+  const fits = opts.fits ?? (() => true);
+  const eligible = new Map(opts.ms.map((M) => [M, opts.configs.filter((c) => fits(c, M)).length]));
+  const totalPairs = [...eligible.values()].reduce((s, n) => s + n, 0);
+  const reserve = (KNOBS.finalists + 2) * opts.ms.length;
+  const budget = Math.max(0, (opts.budget ?? Math.ceil(KNOBS.budgetFraction * totalPairs)) - reserve);
+  return new Map(opts.ms.map((M) => [M, Math.floor((budget * eligible.get(M)!) / Math.max(1, totalPairs))]));
+}
+
+/**
+ * Most evaluations bestFirst spends on these options (what --dry-run plans): the search shares, every seed at
+ * every M twice (screen and final), and per M the finalists and the winners of its neighbouring Ms. A run
+ * spends a little less where those finalists coincide, which only the measured times decide.
+ */
+export function bestFirstPlan(opts: StrategyOptions): number {
+  const seeds = new Set(opts.seeds.map(configKey)).size;
+  const neighbourMs = 2 * Math.max(0, opts.ms.length - 1);
+  const search = [...searchShares(opts).values()].reduce((s, n) => s + n, 0);
+  return search + 2 * seeds * opts.ms.length + KNOBS.finalists * opts.ms.length + neighbourMs;
+}
+
+/**
+ * The default strategy, `best-first`: per M, a seeded random screen at quick effort, then rounds of best-first
+ * local search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M
+ * within its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
+ */
+export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
   const fits = opts.fits ?? (() => true);
   const ms = [...opts.ms].sort((a, b) => a - b);
   const byKey = new Map(opts.configs.map((c) => [configKey(c), c]));
   const axes = axisValues(opts.configs);
-  const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M))]));
-  const totalPairs = ms.reduce((s, M) => s + eligible.get(M)!.length, 0);
-  const reserve = (KNOBS.finalists + 2) * ms.length;
-  const budget = Math.max(0, (opts.budget ?? Math.ceil(KNOBS.budgetFraction * totalPairs)) - reserve);
-  const share = new Map(ms.map((M) => [M, Math.floor((budget * eligible.get(M)!.length) / Math.max(1, totalPairs))]));
+  const share = searchShares(opts);
   const spent = new Map(ms.map((M) => [M, 0]));
   const order = shuffled(opts.configs, prng(opts.seed));
   let round = 0;
@@ -166,6 +188,7 @@ export function halving(opts: StrategyOptions): Strategy {
     },
     tell: (evals: Evaluation[]) => ledger.record(evals),
     upcoming: (partial: Evaluation[], limit: number) => (phase === 'search' ? likelyNext(partial, limit) : []),
+    ledger,
     best: () => ledger.best(),
     finalists: () => ledger.finalists(),
     evaluations: () => ledger.evaluations(),

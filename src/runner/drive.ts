@@ -1,0 +1,91 @@
+import type { Family } from '../schema/index.js';
+import type { Progress } from '../report/progress.js';
+import type { CompilePool } from './compile.js';
+import type { TuneOptions } from './options.js';
+import type { GpuSlot } from './pool.js';
+import type { Unit } from './units.js';
+import { plannedTrials } from './unit-search.js';
+import type { FamilyJournal } from './unit-trials.js';
+import { runUnit, type UnitOutcome } from './unit.js';
+
+/** Units in flight per GPU (their requests take turns on the one worker; 6 rather than 3: less time waiting on compiles in a sim run with modelled compile latency); TRITUNE_UNITS_PER_GPU overrides. */
+const UNITS_PER_GPU = 6;
+
+/** Set once the run is interrupted (Ctrl-C, SIGTERM): no unit starts, none is finished, no file begun. */
+export interface Interrupt {
+  requested: boolean;
+}
+
+/** What the units are driven with: the run's options and what was started for them. */
+export interface DriveContext {
+  opts: TuneOptions;
+  progress: Progress;
+  journals: Map<Family, FamilyJournal>;
+  compile: CompilePool;
+  interrupt: Interrupt;
+}
+
+/** What driving the units came to. */
+export interface Driven {
+  outcomes: UnitOutcome[];
+  /** Units left unfinished (every GPU was given up, or the run was interrupted). */
+  left: number;
+  wallMs: number;
+  freshTrials: number;
+  failedTrials: number;
+}
+
+/**
+ * Runs every unit on the GPUs whose worker started: a few units per GPU at once (while one waits for its
+ * configs to compile, another's are measured), each unit start to end on one GPU; a unit of a GPU given up
+ * goes back to the queue for another.
+ */
+export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: number, dc: DriveContext): Promise<Driven> {
+  const { opts, progress, compile, interrupt } = dc;
+  const queue: Unit[] = [...units];
+  const outcomes: UnitOutcome[] = [];
+  const t0 = Date.now();
+  let freshTrials = 0;
+  let failedTrials = 0;
+  progress.start(plannedTotal, 0);
+  const lookAhead = Math.max(2, Math.ceil((2 * opts.compileWorkers) / live.length));
+  // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
+  const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / live.length))));
+
+  const drive = async (slot: GpuSlot) => {
+    for (let unit = queue.shift(); unit && !interrupt.requested; unit = queue.shift()) {
+      progress.gpu({ index: slot.index, device: slot.device, state: 'busy', doing: unit.id });
+      const outcome = await runUnit(unit, slot, {
+        strategy: opts.strategy,
+        ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
+        seed: opts.seed,
+        timeoutMs: opts.timeoutS * 1000,
+        record: dc.journals.get(unit.job.family)!,
+        compile,
+        lookAhead,
+        speculate: hintAhead,
+        stopping: () => interrupt.requested || slot.state === 'gone',
+        onTrials: (fresh, fromJournal) => {
+          const failed = fresh.filter((t) => t.status !== 'ok').length;
+          freshTrials += fresh.length;
+          failedTrials += failed;
+          progress.trials(fresh.length + fromJournal, failed, fresh.length ? { gpu: slot.index, unit: unit.id, trials: fresh.length, failed } : undefined);
+        },
+      });
+      if (outcome) {
+        outcomes.push(outcome);
+        progress.setTotal(progress.total + outcome.strategy.evaluations() - plannedTrials(unit, opts));
+      } else if (slot.state === 'gone') {
+        queue.unshift(unit); // another GPU redoes what this one did not finish (finished trials come from the journal)
+        return;
+      }
+    }
+  };
+  const perGpu = Math.max(1, Number(process.env.TRITUNE_UNITS_PER_GPU ?? UNITS_PER_GPU));
+  const loops: Array<Promise<void>> = [];
+  for (let k = 0; k < perGpu; k++) for (const s of live) loops.push(drive(s)); // round-robin: every GPU starts on a unit
+  await Promise.all(loops);
+  const wallMs = Date.now() - t0;
+  progress.stop();
+  return { outcomes, left: queue.length, wallMs, freshTrials, failedTrials };
+}

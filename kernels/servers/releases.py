@@ -3,7 +3,7 @@
 A wheel's RECORD lists the sha256 of every file in it; pinning the RECORD's own sha256 here pins every
 member we extract. The wheel's sha256 (PyPI's) is pinned too, for when a mirror does not answer range
 requests and the whole wheel is downloaded. Only Python sources are extracted (MEMBERS); nothing of a
-server is committed to this repository. Pins were read from https://pypi.org/pypi/<name>/<version>/json.
+server is committed to this repository. Pins were read from PyPI's JSON API (https://pypi.org/pypi/<name>/json).
 
 To move to a new release: change version, wheel, url, size and wheel_sha256 from PyPI's JSON, run
 `python3 -m kernels.servers.fetch --print-record-sha256 <name>` and paste its output into record_sha256.

@@ -1,0 +1,8 @@
+"""Kernel families whose kernel is a server's (vLLM, SGLang): fetching a pinned release, loading its code, its launch.
+
+releases.py  the pinned wheels and the files read from them     fetch.py   python3 -m kernels.servers.fetch
+shim.py      bare packages, stand-ins, inert modules             align.py   moe_align_block_size in torch
+vllm_source  vLLM's modules (installed or cache), provenance     vllm_ops   torch stand-ins for vLLM's compiled ops
+moe.py       one MoE layer: inputs, reference, check             vllm_moe   the layer through vLLM's fused_experts
+docs/SERVERS.md says what is fetched, what stands in and why.
+"""

@@ -1,0 +1,40 @@
+"""moe_align_block_size in torch: tritune's own code for the op both servers run from compiled extensions.
+
+The contract (what the servers' fused MoE kernels read), for topk_ids [M, top_k] over E experts, P = M * top_k
+pairs (pair = token * top_k + slot) and BLOCK_SIZE_M = block_size:
+- sorted_token_ids (int32, a buffer the server's Python code allocates): for each expert in ascending
+  order, the ids of its pairs, then the sentinel P up to a multiple of block_size; every other entry of
+  the buffer is P too. Pairs of one expert are in ascending order here (stable sort); the compiled ops
+  make no promise about that order, and the kernels do not depend on it.
+- expert_ids (int32, one per block of the buffer): the expert of each filled block; -1 past them (the
+  kernels stop at num_tokens_post_padded before reading those).
+- num_tokens_post_padded (int32 [1]): the filled length, sum over experts of ceil(count / block_size) * block_size.
+Every step is a device op without a host sync, so a launch that includes it can be captured in a CUDA graph.
+"""
+
+import torch
+
+
+def fill(topk_ids: torch.Tensor, num_experts: int, block_size: int, sorted_ids, expert_ids, num_tokens_post_pad) -> None:
+    """Fill the three buffers in place (the compiled ops' calling convention)."""
+    flat = topk_ids.flatten().to(torch.int64)
+    P = flat.numel()
+    device = flat.device
+    counts = torch.zeros(num_experts, dtype=torch.int64, device=device)
+    counts.scatter_add_(0, flat, torch.ones_like(flat))
+    blocks = (counts + block_size - 1) // block_size
+    last_block = torch.cumsum(blocks, 0)  # one past each expert's last block
+    padded_start = (last_block - blocks) * block_size
+    first_pair = torch.cumsum(counts, 0) - counts  # where each expert starts in the unpadded sorted order
+
+    order = torch.sort(flat, stable=True).indices  # pair ids sorted by expert
+    sorted_expert = flat[order]
+    rank = torch.arange(P, device=device) - first_pair[sorted_expert]
+    sorted_ids.fill_(P)
+    sorted_ids[padded_start[sorted_expert] + rank] = order.to(sorted_ids.dtype)
+
+    block = torch.arange(expert_ids.numel(), device=device)
+    owner = torch.searchsorted(last_block, block, right=True)  # == num_experts past the filled blocks
+    expert_ids.copy_(torch.where(owner < num_experts, owner, -1))
+    num_tokens_post_pad.copy_((last_block[-1:] * block_size).to(num_tokens_post_pad.dtype))
+

@@ -1,0 +1,74 @@
+"""The server releases tritune runs where the server is not installed: which wheel, how it is pinned, which files.
+
+A wheel's RECORD lists the sha256 of every file in it; pinning the RECORD's own sha256 here pins every
+member we extract. The wheel's sha256 (PyPI's) is pinned too, for when a mirror does not answer range
+requests and the whole wheel is downloaded. Only Python sources are extracted (MEMBERS); nothing of a
+server is committed to this repository. Pins were read from PyPI's JSON API (https://pypi.org/pypi/<name>/json).
+
+To move to a new release: change version, wheel, url, size and wheel_sha256 from PyPI's JSON, run
+`python3 -m kernels.servers.fetch --print-record-sha256 <name>` and paste its output into record_sha256.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str  # the top-level Python package, also the PyPI project name
+    version: str
+    wheel: str  # the wheel's file name on PyPI (the Python sources are the same in every platform's wheel)
+    url: str
+    size: int  # bytes
+    wheel_sha256: str
+    record_sha256: str  # sha256 of <name>-<version>.dist-info/RECORD inside the wheel
+    members: tuple[str, ...]  # paths inside the wheel that are extracted; each is checked against the RECORD
+
+    @property
+    def record_path(self) -> str:
+        return f"{self.name}-{self.version}.dist-info/RECORD"
+
+
+_VLLM_MOE = "vllm/model_executor/layers/fused_moe/"
+_VLLM_QUANT = "vllm/model_executor/layers/quantization/utils/"
+
+VLLM = Release(
+    name="vllm",
+    version="0.33.0",
+    wheel="vllm-0.33.0-cp38-abi3-manylinux_2_28_x86_64.whl",
+    url="https://files.pythonhosted.org/packages/8b/a8/92e278093df40fde4c4bfd6572704bb8f398d6a2280d8c82cb5efaf12047/"
+    "vllm-0.33.0-cp38-abi3-manylinux_2_28_x86_64.whl",
+    size=336361138,
+    wheel_sha256="4b6bdec4ab269990bf70d45a3c1e94c3760a27064513760193b26d6f0da883aa",
+    record_sha256="a860951d44545b1b68c2d1484b9a03bbde52f6eae34850a6c22741c60ac386c4",
+    members=(
+        "vllm/envs.py",
+        "vllm/scalar_type.py",
+        "vllm/utils/math_utils.py",
+        "vllm/utils/platform_utils.py",
+        "vllm/triton_utils/allocation.py",
+        _VLLM_MOE + "fused_moe.py",  # the kernels, their launchers, the config lookup: what is timed
+        _VLLM_MOE + "moe_align_block_size.py",
+        _VLLM_MOE + "activation.py",
+        _VLLM_MOE + "config.py",
+        _VLLM_MOE + "utils.py",
+        _VLLM_MOE + "modular_kernel.py",
+        _VLLM_QUANT + "fp8_utils.py",
+        _VLLM_QUANT + "int8_utils.py",
+        _VLLM_QUANT + "quant_utils.py",
+        _VLLM_QUANT + "ocp_mx_utils.py",
+    ),
+)
+
+SGLANG = Release(
+    name="sglang",
+    version="0.5.23",
+    wheel="sglang-0.5.23-cp311-cp311-manylinux_2_34_x86_64.whl",
+    url="https://files.pythonhosted.org/packages/57/dd/0206d00b2ea5b163bbdd216e91cc4f23ea90fde8620db0a6272d4236b68e/"
+    "sglang-0.5.23-cp311-cp311-manylinux_2_34_x86_64.whl",
+    size=39063923,
+    wheel_sha256="00b3cd5b265ac76c64185fbb6b95424f324ddd9f428d0306b77bc9db9d859937",
+    record_sha256="7f4f1bc07cd125db49b23bfc29fc7eeab82d67520cbdd29289940ed42fad6da1",
+    members=(),
+)
+
+RELEASES = {r.name: r for r in (VLLM, SGLANG)}

@@ -1,0 +1,135 @@
+"""Torch stand-ins for the compiled vLLM ops on the fused-MoE launch path (tritune's own code).
+
+vLLM reaches its compiled extension two ways, and both are met here:
+- through the Python module vllm._custom_ops (custom_ops_module): moe_align_block_size, moe_sum,
+  scaled_fp8_quant, scaled_int8_quant;
+- through torch.ops._C by name (register_torch_ops): silu_and_mul, per_token_group_fp8_quant,
+  per_token_group_quant_int8 (the last two only on CUDA: on a CPU vLLM runs its own Triton fallbacks).
+Each follows the compiled op's arguments and arithmetic: fp32 math, round-half-even for int8, scales =
+amax / type max. They are not timed as vLLM's kernels are (they are not them); the Triton GEMMs are.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from . import align, shim
+
+_libraries = []  # torch.library.Library objects must stay alive for their ops to stay registered
+
+
+def _not_here(name):
+    def op(*_args, **_kwargs):
+        raise shim.StandInError(f"vllm._custom_ops.{name} is vLLM's compiled op; tritune has no stand-in for it")
+
+    return op
+
+
+def custom_ops_module(platform):
+    """The vllm._custom_ops stand-in: the four ops above, every other name raises when called."""
+    fp8 = platform.fp8_dtype()
+
+    def moe_align_block_size(topk_ids, num_experts, block_size, sorted_token_ids, experts_ids, num_tokens_post_pad,
+                             expert_map=None, scatter_idx=None):
+        if expert_map is not None or scatter_idx is not None:
+            raise shim.StandInError("moe_align_block_size with an expert map: expert parallelism is not tuned")
+        align.fill(topk_ids, num_experts, block_size, sorted_token_ids, experts_ids, num_tokens_post_pad)
+
+    def moe_sum(input, output, topk_ids=None, expert_map=None):
+        if expert_map is not None:
+            raise shim.StandInError("moe_sum with an expert map: expert parallelism is not tuned")
+        output.copy_(input.float().sum(dim=1).to(output.dtype))
+
+    def scaled_fp8_quant(input, scale=None, num_token_padding=None, scale_ub=None, use_per_token_if_dynamic=False,
+                         output=None, group_shape=None):
+        if num_token_padding or scale_ub is not None or group_shape is not None:
+            raise shim.StandInError("scaled_fp8_quant: padding, scale_ub and group shapes have no stand-in")
+        fmax = torch.finfo(fp8).max
+        x = input.float()
+        if scale is None:
+            amax = x.abs().amax(dim=-1, keepdim=True) if use_per_token_if_dynamic else x.abs().amax().reshape(1)
+            if use_per_token_if_dynamic:
+                amax = amax.clamp(min=1.0 / 512)  # vLLM's floor: scale >= 1 / (512 * fp8 max)
+            scale = (amax / fmax).float()
+        q = (x / scale).clamp(-fmax, fmax).to(fp8)
+        if output is not None:
+            output.copy_(q)
+            q = output
+        return q, scale
+
+    def scaled_int8_quant(input, scale=None, azp=None, symmetric=True):
+        if azp is not None or not symmetric:
+            raise shim.StandInError("scaled_int8_quant: asymmetric quantization has no stand-in")
+        x = input.float()
+        if scale is None:  # dynamic, per token
+            scale = (x.abs().amax(dim=-1, keepdim=True) / 127.0).float()
+        q = torch.round(x / scale).clamp(-128, 127).to(torch.int8)
+        return q, scale, None
+
+    module = shim.stand_in(
+        "vllm._custom_ops",
+        "stand-in (tritune): compiled ops in torch",
+        moe_align_block_size=moe_align_block_size,
+        moe_sum=moe_sum,
+        scaled_fp8_quant=scaled_fp8_quant,
+        scaled_int8_quant=scaled_int8_quant,
+    )
+    module.__getattr__ = lambda name: _not_here(name) if not name.startswith("__") else shim._missing(module.__name__, name)
+    return module
+
+
+def direct_register_custom_op(op_name, op_func, mutates_args=None, fake_impl=None, target_lib=None,
+                              dispatch_key=None, tags=()):
+    """vllm.utils.torch_utils.direct_register_custom_op: define and implement torch.ops.vllm.<op_name>."""
+    lib = target_lib or _library("vllm")
+    lib.define(op_name + torch.library.infer_schema(op_func, mutates_args=mutates_args or []), tags=tags)
+    lib.impl(op_name, op_func, "CompositeExplicitAutograd")
+    if fake_impl is not None:
+        lib._register_fake(op_name, fake_impl)
+
+
+def _library(namespace):
+    lib = torch.library.Library(namespace, "FRAGMENT")
+    _libraries.append(lib)
+    return lib
+
+
+def silu_and_mul(out: torch.Tensor, input: torch.Tensor) -> None:
+    d = input.shape[-1] // 2
+    out.copy_((F.silu(input[..., :d].float()) * input[..., d:].float()).to(out.dtype))
+
+
+def per_token_group_fp8_quant(x, x_q, x_s, group_size, eps, fp8_min, fp8_max, use_ue8m0, column_major, tma_aligned):
+    groups = x.reshape(-1, group_size).float()
+    scale = groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps) / fp8_max
+    if use_ue8m0:
+        scale = torch.exp2(torch.ceil(torch.log2(scale)))
+    x_q.copy_((groups / scale).clamp(fp8_min, fp8_max).to(x_q.dtype).reshape(x_q.shape))
+    x_s.copy_(scale.reshape(x_s.shape))
+
+
+def per_token_group_quant_int8(x, x_q, x_s, group_size, eps, int8_min, int8_max):
+    groups = x.reshape(-1, group_size).float()
+    scale = groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps) / int8_max
+    x_q.copy_(torch.round(groups / scale).clamp(int8_min, int8_max).to(x_q.dtype).reshape(x_q.shape))
+    x_s.copy_(scale.reshape(x_s.shape))
+
+
+_TORCH_OPS = {
+    "silu_and_mul(Tensor(a!) out, Tensor input) -> ()": silu_and_mul,
+    "per_token_group_fp8_quant(Tensor input, Tensor(a!) output_q, Tensor(b!) output_s, int group_size, float eps, "
+    "float fp8_min, float fp8_max, bool scale_ue8m0, bool column_major, bool tma_aligned) -> ()": per_token_group_fp8_quant,
+    "per_token_group_quant_int8(Tensor input, Tensor(a!) output_q, Tensor(b!) output_s, int group_size, float eps, "
+    "float int8_min, float int8_max) -> ()": per_token_group_quant_int8,
+}
+
+
+def register_torch_ops() -> None:
+    """Register the torch.ops._C stand-ins (once per process; skipped where vLLM's extension defined them)."""
+    lib = None
+    for schema, fn in _TORCH_OPS.items():
+        name = schema.split("(", 1)[0]
+        if hasattr(torch.ops._C, name):
+            continue
+        lib = lib or _library("_C")
+        lib.define(schema)
+        lib.impl(name, fn, "CompositeExplicitAutograd")

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ConfigEntry } from '../schema/index.js';
 import { WireConfig } from '../schema/index.js';
 import { writeFileAtomic } from '../store/atomic.js';
+import { INCUMBENTS_FILE } from '../store/journal.js';
 import { readIncumbents } from './jobs.js';
 import type { ShapeJob } from './units.js';
 
@@ -11,12 +12,12 @@ import type { ShapeJob } from './units.js';
  * Incumbents are the entries already in --out when a run starts. They are frozen beside the journal the
  * first time, so a resumed run (or a re-run of a finished one) sees the same incumbents, and not the
  * files it wrote itself: resuming then asks exactly the same trials and writes exactly the same files.
- * --no-resume starts a new journal and reads the incumbents afresh.
+ * A new journal (--no-resume, or none there yet) sets the frozen ones aside and reads the incumbents afresh.
  */
 const Frozen = z.record(z.string(), z.record(z.string(), WireConfig));
 
 export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; out: string; device: string; force: boolean }): void {
-  const path = join(dirname(opts.journalPath), 'incumbents.json');
+  const path = join(dirname(opts.journalPath), INCUMBENTS_FILE);
   let frozen: Record<string, Record<string, Record<string, number>>> = {};
   if (existsSync(path)) {
     const r = Frozen.safeParse(JSON.parse(readFileSync(path, 'utf8')));

@@ -28,6 +28,9 @@ export interface OpenJournalOptions {
   now?: () => Date;
 }
 
+/** The incumbents frozen beside a journal when it was created (src/runner/incumbents.ts). */
+export const INCUMBENTS_FILE = 'incumbents.json';
+
 /** Seconds between fdatasync calls; a SIGKILL of this process loses nothing already written (page cache). */
 const SYNC_EVERY_MS = 2000;
 
@@ -48,8 +51,9 @@ export class Journal {
     mkdirSync(dir, { recursive: true });
     const notes: string[] = [];
     let previous: Trial[] = [];
+    const stamp = (opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
     if (existsSync(path) && !opts.resume) {
-      const aside = join(dir, `journal.${(opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-')}.ndjson`);
+      const aside = join(dir, `journal.${stamp}.ndjson`);
       renameSync(path, aside);
       notes.push(`--no-resume: previous journal kept as ${aside}`);
     }
@@ -64,6 +68,9 @@ export class Journal {
       if (read.needsNewline) writeSync(afd, '\n');
       return new Journal(path, afd, previous, notes);
     }
+    // a new journal reads the incumbents afresh: what was frozen beside an older one goes with it
+    const frozen = join(dir, INCUMBENTS_FILE);
+    if (existsSync(frozen)) renameSync(frozen, join(dir, `incumbents.${stamp}.json`));
     const fd = openSync(path, 'a');
     const header = JournalHeader.parse({
       type: 'header',

@@ -40,10 +40,11 @@ test('after an edit to a kernels/ file the trials depend on, tune refuses to res
   assert.match(lines[0]!, /sources changed: kernels\/sim\.py\b/);
   assert.match(lines[0]!, /--no-resume/);
 
-  const before = trials(dir);
   const fresh = runSync(dir, [...BASE_ARGS, '--json', '--no-resume'], env);
   assert.equal(fresh.code, 0, fresh.stderr);
-  assert.equal(trials(dir), before, 'the new journal holds a full run of fresh trials, none carried over');
+  const done = JSON.parse(fresh.stdout.trim().split('\n').at(-1)!) as { event: string; trials: number };
+  assert.equal(done.event, 'done');
+  assert.ok(done.trials > 0 && done.trials === trials(dir), `every trial of the new journal was measured afresh (${done.trials} vs ${trials(dir)})`);
   const newHeader = JSON.parse(readFileSync(journalPath(dir), 'utf8').split('\n')[0]!);
   assert.notEqual(newHeader.fingerprint.sources, header.fingerprint.sources);
 });
@@ -55,4 +56,19 @@ test('an edit to a file the family does not depend on keeps the journal', () => 
   appendFileSync(join(kernels, 'moe_w4a16.py'), '\n# not used by the sim backend\n');
   const again = runSync(dir, BASE_ARGS, env);
   assert.equal(again.code, 0, again.stderr);
+});
+
+test('--no-resume reads the incumbents afresh: a second run sees the files the first one wrote', () => {
+  const dir = workdir('tune-noresume-');
+  assert.equal(runSync(dir, BASE_ARGS).code, 0);
+  const again = runSync(dir, [...BASE_ARGS, '--no-resume']);
+  assert.equal(again.code, 0, again.stderr);
+  const folder = join(dir, 'out', 'w8a8-int8');
+  const metas = readdirSync(folder).filter((f) => f.endsWith('.meta.json'));
+  assert.equal(metas.length, 2);
+  for (const f of metas) {
+    const decisions = Object.values(JSON.parse(readFileSync(join(folder, f), 'utf8')).entries as Record<string, { decision: string }>).map((e) => e.decision);
+    assert.ok(decisions.length > 0 && !decisions.includes('new'), `${f}: ${decisions.join(',')}`);
+  }
+  assert.equal(readdirSync(join(dir, 'st', 'journals', readdirSync(join(dir, 'st', 'journals'))[0]!)).filter((f) => f.startsWith('incumbents.')).length, 2);
 });

@@ -45,7 +45,9 @@ def _grammar_regex(table: dict) -> re.Pattern:
     return re.compile("^" + "".join(part(t) for t in re.split(r"(\{\w+\}|<|>)", table["file_name"]) if t) + r"\.json$")
 
 
-_GRAMMARS = {family: _grammar_regex(table) for family, table in FAMILY_TABLES.items()}
+# tritune's own families (a fixed dtype tag); the servers' families are read by the servers themselves
+OWN_FAMILIES = {family: table for family, table in FAMILY_TABLES.items() if table["dtype"]}
+_GRAMMARS = {family: _grammar_regex(table) for family, table in OWN_FAMILIES.items()}
 
 
 class TunedConfigMissing(UserWarning):
@@ -75,8 +77,8 @@ def current_device_name() -> str:
 def config_file_name(family: str, device_name: str, N: int, K: int | None = None, E: int | None = None,
                      group_size: int | None = None) -> str:
     """The file name tritune writes for this family, shape and device (src/store/naming.ts, from the same grammar)."""
-    if family not in FAMILY_TABLES:
-        raise ValueError(f"unknown kernel family {family!r} (known: {', '.join(FAMILY_TABLES)})")
+    if family not in OWN_FAMILIES:
+        raise ValueError(f"unknown kernel family {family!r} (known: {', '.join(OWN_FAMILIES)})")
     table = FAMILY_TABLES[family]
     values = {"N": N, "K": K, "E": E, "group_size": group_size}
 

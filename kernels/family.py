@@ -53,6 +53,8 @@ FAMILY_MODULES = {
     "w8a8-fp8": "w8a8",
     "w4a16": "w4a16",
     "moe-w4a16": "moe_w4a16",
+    "vllm-moe": "server_moe",
+    "sglang-moe": "server_moe",
 }
 
 

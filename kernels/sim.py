@@ -40,6 +40,12 @@ FAMILY_COST = {
     "w4a16": (2.0, 0.5, 790e12),
     "moe-w4a16": (2.0, 0.5, 790e12),
 }
+# the servers' fused-MoE layers (vllm-moe): the same costs by quantization, on the MoE GEMM model
+SERVER_QUANT_COST = {
+    "bf16": (2.0, 2.0, 790e12), "fp8_w8a8_block": (1.0, 1.0, 1450e12), "fp8_w8a8": (1.0, 1.0, 1450e12),
+    "int8_w8a8": (1.0, 1.0, 1150e12), "int8_w8a16": (2.0, 1.0, 790e12), "int4_w4a16": (2.0, 0.5, 790e12),
+}
+SERVER_MOE = ("vllm-moe",)
 
 
 def stable_hash(*parts) -> int:
@@ -89,8 +95,8 @@ def _m_tiles(family: str, problem: dict, bm: int) -> tuple[int, float]:
     return max(tiles, 1), rows
 
 
-def _weight_bytes(family: str, problem: dict) -> float:
-    _, wb, _ = FAMILY_COST[family]
+def _weight_bytes(family: str, problem: dict, cost: tuple | None = None) -> float:
+    _, wb, _ = cost or FAMILY_COST[family]
     n, k = problem["N"], problem["K"]
     per_matrix = n * k * wb
     if family in ("w4a16", "moe-w4a16"):
@@ -111,13 +117,23 @@ def layer_gemms(problem: dict) -> list[dict]:
             {**problem, "gemm": "down", "N": problem["K"], "K": problem["N"]}]
 
 
-def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE) -> tuple[str, float | None, str | None]:
+def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE,
+             cost: tuple | None = None) -> tuple[str, float | None, str | None]:
     """(status, µs, message) of one trial under the cost model; status is 'ok' or 'invalid'.
-    A MoE 'layer' costs its up GEMM plus its down GEMM (the first that is invalid makes it invalid)."""
+    A MoE 'layer' costs its up GEMM plus its down GEMM (the first that is invalid makes it invalid); a server's
+    fused-MoE layer is one, on the MoE GEMM model with its quantization's element sizes."""
+    if family in SERVER_MOE:
+        bad = config_problem(family, config)
+        if bad:
+            return "invalid", None, bad
+        layer = {**problem, "gemm": "layer", "zero_points": False,
+                 "group_size": problem["group_size"] if problem["quant"] == "int4_w4a16" else -1}
+        return simulate("moe-w4a16", layer, {k: v for k, v in config.items() if k != "SPLIT_K"}, device,
+                        SERVER_QUANT_COST[problem["quant"]])
     if family == "moe-w4a16" and problem.get("gemm") == "layer":
         total = 0.0
         for q in layer_gemms(problem):
-            status, us, msg = simulate(family, q, config, device)
+            status, us, msg = simulate(family, q, config, device, cost)
             if status != "ok":
                 return status, None, f"{q['gemm']} GEMM: {msg}"
             total += us
@@ -125,7 +141,7 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
     bad = config_problem(family, config)
     if bad:
         return "invalid", None, bad
-    ab, wb, peak = FAMILY_COST[family]
+    ab, wb, peak = cost or FAMILY_COST[family]
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     warps, stages, split = config["num_warps"], config["num_stages"], config.get("SPLIT_K", 1)
     n, k = problem["N"], problem["K"]
@@ -166,7 +182,7 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
     compute_us = padded / (peak * eff * max(busy, 1e-3)) * (waves * slots / max(ctas, slots)) * 1e6 * spill
 
     # memory: minimum bytes at a bandwidth set by the bytes kept in flight; tile re-reads mostly hit L2
-    a_bytes, w_bytes, c_bytes = rows * k * ab, _weight_bytes(family, problem), rows * n * 2
+    a_bytes, w_bytes, c_bytes = rows * k * ab, _weight_bytes(family, problem, cost), rows * n * 2
     w_tiles_m = tiles_m
     if family == "moe-w4a16":  # each expert's weights are re-read only by that expert's M tiles
         e, r = problem["E"], problem["M"] * problem["top_k"]

@@ -18,40 +18,55 @@ _BACKEND = {"sim": ("sim.py", "triton_backend.py"), "cuda": ("triton_backend.py"
             "interpret": ("triton_backend.py", "sim.py")}
 
 
-def _local_imports(path: str) -> set[str]:
-    """The kernels/ modules a file imports: `from . import x`, `from .x import y`, `from kernels.x import y`,
-    `import kernels.x`, and the bare `import x` / `from x import y` of modules run with kernels/ on sys.path."""
+def _module_file(parts: list[str]) -> str | None:
+    """The kernels/ file (relative path) of a module path under kernels/, e.g. ['servers', 'moe'] -> servers/moe.py."""
+    if not parts:
+        return None
+    rel = os.path.join(*parts)
+    if os.path.isfile(os.path.join(KERNELS_DIR, rel + ".py")):
+        return rel + ".py"
+    if os.path.isfile(os.path.join(KERNELS_DIR, rel, "__init__.py")):
+        return os.path.join(rel, "__init__.py")
+    return None
+
+
+def _local_imports(rel: str) -> set[str]:
+    """The kernels/ files a kernels/ file (relative path) imports: relative imports, `kernels.x` imports, and the
+    bare `import x` / `from x import y` of modules run with kernels/ on sys.path (function bodies included)."""
+    path = os.path.join(KERNELS_DIR, rel)
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read(), path)
-    names = set()
+    package = os.path.dirname(rel).split(os.sep) if os.path.dirname(rel) else []
+    candidates: list[list[str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            base = (node.module or "").split(".")
-            if node.level == 1 and not node.module:
-                names.update(a.name for a in node.names)
-            elif node.level == 1 or base[0] != "kernels":
-                names.add(base[0])
+            mod = node.module.split(".") if node.module else []
+            if node.level:
+                base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                candidates.append(base + mod)
+                candidates.extend(base + mod + [a.name] for a in node.names)
+            elif mod and mod[0] == "kernels":
+                candidates.append(mod[1:])
+                candidates.extend(mod[1:] + [a.name] for a in node.names)
             else:
-                names.add(base[1] if len(base) > 1 else "")
-                if len(base) == 1:
-                    names.update(a.name for a in node.names)
+                candidates.append(mod)
         elif isinstance(node, ast.Import):
             for a in node.names:
                 parts = a.name.split(".")
-                names.add(parts[1] if parts[0] == "kernels" and len(parts) > 1 else parts[0])
-    return {n for n in names if n and os.path.isfile(os.path.join(KERNELS_DIR, n + ".py"))}
+                candidates.append(parts[1:] if parts[0] == "kernels" else parts)
+    return {f for f in (_module_file(c) for c in candidates) if f}
 
 
 def closure(entries: list[str], exclude: tuple[str, ...] = ()) -> list[str]:
-    """Every kernels/ file the entry files (names in kernels/) reach through imports, sorted; `exclude` is not
-    followed."""
+    """Every kernels/ file the entry files (paths relative to kernels/) reach through imports, sorted; `exclude` is
+    not followed."""
     seen, todo = set(exclude), list(entries)
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(m + ".py" for m in _local_imports(os.path.join(KERNELS_DIR, name)))
+        todo.extend(_local_imports(name))
     return sorted(seen - set(exclude))
 
 
@@ -61,15 +76,27 @@ def _sha256(path: str) -> str:
 
 
 def family_sources(family: str, backend: str) -> dict:
-    """{"digest": sha256 over the files, "files": {repository path: sha256}} for a family under a backend."""
-    from .family import FAMILY_MODULES
+    """{"digest": sha256 over the files, "files": {path: sha256}} for a family under a backend; for a family whose
+    kernel is a server's (kernels/server_moe.py), also "server": its name, version, origin and timed sources, whose
+    files count as `<name> <version>:<path>` (absent when the server's code is not there: the family cannot run)."""
+    from .family import FAMILY_MODULES, family_module
 
     module, other = _BACKEND[backend]
     entries = ["worker.py", module] + ([] if backend == "sim" else [FAMILY_MODULES[family] + ".py"])
+    entries += [] if backend == "sim" else list(getattr(family_module(family), "IMPORTED_AT_RUN_TIME", {}).get(family, ()))
     files = {f"kernels/{name}": _sha256(os.path.join(KERNELS_DIR, name)) for name in closure(entries, (other,))}
     files.update({path: _sha256(os.path.join(ROOT, path)) for path in _DATA})
+    out = {}
+    if backend != "sim" and hasattr(family_module(family), "server_provenance"):
+        try:
+            server = family_module(family).server_provenance(family)
+        except FileNotFoundError:
+            server = None
+        if server:
+            out["server"] = server
+            files.update({f"{server['name']} {server['version']}:{p}": h for p, h in server["sources"].items()})
     digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(files.items())).encode()).hexdigest()
-    return {"digest": digest, "files": dict(sorted(files.items()))}
+    return {"digest": digest, "files": dict(sorted(files.items())), **out}
 
 
 def all_family_sources(backend: str) -> dict:

@@ -17,6 +17,8 @@ Quantization routes in vLLM 0.33.0 (fused_experts -> dispatch_fused_moe_kernel):
   moe_wna16_gemm instead, which is not here (it raises).
 """
 
+import contextlib
+
 import torch
 
 from . import moe, vllm_source
@@ -54,12 +56,40 @@ def quant_config(inputs: moe.Inputs):
 
 
 def launch(inputs: moe.Inputs, config: dict) -> torch.Tensor:
-    """vLLM's fused_experts on the inputs with `config` for both GEMMs -> [M, hidden]."""
+    """vLLM's fused_experts on the inputs with `config` for both GEMMs -> [M, hidden].
+
+    int4 weight-only batches with M * top_k / E <= 6 go, in vLLM on CUDA, to its compiled moe_wna16_gemm, which
+    is not here: they are launched on vLLM's Triton wna16 kernel instead (should_moe_wna16_use_cuda answers False
+    during the launch), so what is timed there is the Triton kernel, not what vLLM runs."""
     m = vllm_source.modules()
     qc = quant_config(inputs)
-    with m.package.override_config(config):
+    with triton_wna16(), m.package.override_config(config):
         return m.fused_moe.fused_experts(inputs.x, inputs.w1, inputs.w2, inputs.topk_weights, inputs.topk_ids,
                                          quant_config=qc)
+
+
+@contextlib.contextmanager
+def triton_wna16():
+    """vLLM's wna16 choice answering 'Triton kernel' (should_moe_wna16_use_cuda False) for the duration."""
+    fm = vllm_source.modules().fused_moe
+    use_cuda = fm.should_moe_wna16_use_cuda
+    fm.should_moe_wna16_use_cuda = lambda *args, **kwargs: False
+    try:
+        yield
+    finally:
+        fm.should_moe_wna16_use_cuda = use_cuda
+
+
+def wna16_block_config(problem: dict, config: dict) -> dict:
+    """BLOCK_SIZE_N and BLOCK_SIZE_K vLLM's Triton wna16 launcher fills in when the config lacks them
+    (get_moe_wna16_block_config, as invoke_fused_moe_wna16_triton_kernel calls it for the up GEMM)."""
+    p = moe.normalize_problem(problem)
+    w1_shape, _ = weight_shapes(p)
+    fm = vllm_source.modules().fused_moe
+    return fm.get_moe_wna16_block_config(config=config, use_moe_wna16_cuda=False, num_valid_tokens=p["M"] * p["top_k"],
+                                         size_k=p["hidden"], size_n=w1_shape[1], num_experts=w1_shape[1],
+                                         group_size=p["group_size"], real_top_k=p["top_k"],
+                                         block_size_m=config["BLOCK_SIZE_M"])
 
 
 def config_dtype(problem: dict) -> str | None:
@@ -89,11 +119,14 @@ def file_n(problem: dict) -> int:
 
 
 def default_config(problem: dict) -> dict:
-    """vLLM's get_default_config for this layer: what vLLM runs without a tuned file."""
+    """vLLM's get_default_config for this layer: what vLLM runs without a tuned file (for int4 at M * top_k / E <= 6,
+    its Triton-kernel default, the kernel launch() runs there; vLLM on CUDA would run its compiled kernel)."""
     p = moe.normalize_problem(problem)
     w1_shape, _ = weight_shapes(p)
     fm = vllm_source.modules().fused_moe
-    return fm.get_default_config(p["M"], p["E"], file_n(p), w1_shape[2], p["top_k"], config_dtype(p), block_shape(p))
+    with triton_wna16():
+        return fm.get_default_config(p["M"], p["E"], file_n(p), w1_shape[2], p["top_k"], config_dtype(p),
+                                     block_shape(p))
 
 
 def config_file_name(problem: dict) -> str:

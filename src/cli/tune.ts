@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Backend, FAMILIES, Family, type ModelShapes } from '../schema/index.js';
+import { Backend, FAMILIES, Family, ServerQuant, type ModelShapes } from '../schema/index.js';
 import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
 import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
@@ -29,6 +29,7 @@ interface RawOptions {
   budget?: string;
   keepWithin: string;
   groupSize: string;
+  quant: string;
   force?: boolean;
   state: string;
   compileWorkers?: string;
@@ -94,6 +95,8 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
     raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(cpus().length - gpus.length - 1, COMPILE_WORKERS_PER_GPU * gpus.length));
   const groupSize = Number(raw.groupSize);
   if (![32, 64, 128, -1].includes(groupSize)) throw new UserError(`--group-size must be 32, 64, 128 or -1 (per channel); got ${JSON.stringify(raw.groupSize)}`);
+  const quant = ServerQuant.safeParse(raw.quant);
+  if (!quant.success) throw new UserError(`--quant must be one of ${ServerQuant.options.join(', ')}; got ${JSON.stringify(raw.quant)}`);
   const keepWithin = Number(raw.keepWithin);
   if (!Number.isFinite(keepWithin) || keepWithin < 0 || keepWithin >= 1) throw new UserError(`--keep-within must be a fraction in [0, 1), e.g. 0.02; got ${JSON.stringify(raw.keepWithin)}`);
   process.exitCode = await runTune({
@@ -113,6 +116,7 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
     ...(raw.budget !== undefined ? { budget: int('--budget', raw.budget, 1) } : {}),
     keepWithin,
     groupSize,
+    quant: quant.data,
     force: Boolean(raw.force),
     stateDir: raw.state,
     compileWorkers,
@@ -141,7 +145,8 @@ export function registerTune(program: Command): void {
     .option('--strategy <name>', `search strategy (${Object.keys(STRATEGIES).join(', ')}; ${oldNames})`, DEFAULT_STRATEGY)
     .option('--budget <n>', '(config, M) evaluations per weight shape (default: the strategy decides)')
     .option('--keep-within <fraction>', 'keep the incumbent unless a challenger is faster by more than this', '0.02')
-    .option('--group-size <g>', 'quantization group size for w4a16 families (-1: per channel)', '128')
+    .option('--group-size <g>', 'quantization group size for w4a16 families and int4_w4a16 server MoE layers (-1: per channel)', '128')
+    .option('--quant <q>', `quantization of the server MoE families (${ServerQuant.options.join(', ')})`, 'bf16')
     .option('--shard <i/n>', 'tune only shard i of n (by weight shape); also read from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, ...')
     .option('--timeout <s>', 'seconds per (config, M) trial before the worker is killed and restarted', '30')
     .option('--no-resume', 'start a new journal instead of resuming (the old one is kept)')

@@ -139,5 +139,5 @@ export const moeW4a16: KernelFamily = {
   bytes,
   compileKey: (_s, shapeKey, _c, configKey) => `moe-w4a16|${configKey}|${shapeKey}`,
   compileOnly: false,
-  peak: 'bf16',
+  peak: () => 'bf16',
 };

@@ -1,4 +1,4 @@
-import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
+import type { ConfigEntry, DeviceInfo, Family, ModelShapes, ServerQuant } from '../schema/index.js';
 
 /**
  * A weight shape as tritune tunes it, the one type every layer passes around: W is [N, K]. E and top_k for MoE
@@ -13,6 +13,8 @@ export interface WeightShape {
   group_size?: number;
   zero_points?: boolean;
   gemm?: 'up' | 'down' | 'layer';
+  /** Server MoE families: the layer's quantization. */
+  quant?: ServerQuant;
 }
 
 /** One problem: a weight shape at M rows (tokens). */
@@ -34,6 +36,8 @@ export const PRUNE_REASONS = {
   block_m_over_m: 'BLOCK_SIZE_M far larger than M (per M)',
   split_k_full_grid: 'SPLIT_K > 1 while the unsplit grid already fills the GPU twice (per M)',
   gemv_registers: 'W4A16 GEMV path (BLOCK_SIZE_M 16): accumulator over 64 fp32 registers per thread (per M)',
+  block_k_vs_quant_block: 'BLOCK_SIZE_K does not divide the fp8 weight block (the server caps it there)',
+  wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;
 
@@ -72,7 +76,7 @@ export interface KernelFamily {
   /** The GEMMs one problem launches (a MoE 'layer': its up and down GEMM); rules and costs add over them. */
   gemms(shape: WeightShape): WeightShape[];
   /** The weight shapes of a model this family tunes; what a model without any is missing, for the error. */
-  shapesOf(model: ModelShapes, opts: { groupSize: number }): ModelShape[];
+  shapesOf(model: ModelShapes, opts: { groupSize: number; quant: ServerQuant }): ModelShape[];
   layerKind: string;
   /** The problem dict of one worker request (src/schema/formats.ts problem schema; defaults fill the rest). */
   problem(shape: WeightShape, M: number): Record<string, unknown>;
@@ -83,5 +87,10 @@ export interface KernelFamily {
   compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string): string;
   /** Whether compile workers can compile without a GPU (kernels/<family>.py has compile_only). */
   compileOnly: boolean;
-  peak: PeakKind;
+  /** The math a shape runs at: which datasheet peak is its roofline's flat part. */
+  peak(shape: WeightShape): PeakKind;
+  /** Values for the file-name grammar beyond the shape's own fields (a server's N, dtype tag, block shape). */
+  nameFields?(shape: WeightShape): Record<string, number | string | undefined>;
+  /** The device part of file names, where the reader maps names its own way (vLLM: every H200 is NVIDIA_H200). */
+  deviceSlug?(deviceName: string): string;
 }

@@ -83,5 +83,5 @@ export const w4a16: KernelFamily = {
   },
   compileKey: (_s, shapeKey, _c, configKey) => `w4a16|${configKey}|${shapeKey}`,
   compileOnly: false,
-  peak: 'bf16',
+  peak: () => 'bf16',
 };

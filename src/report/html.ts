@@ -17,9 +17,9 @@ export interface ReportSection {
 /** A short title for a file: family, shape and device from its name or sidecar. */
 export function sectionTitle(path: string, meta: Meta | null): string {
   const base = path.split('/').pop() ?? path;
-  const named = parseConfigFileName(base);
-  const family = named?.family ?? meta?.family ?? '?';
-  const s = meta?.shape ?? named?.shape;
+  const named = parseConfigFileName(base, path.split('/').slice(0, -1).join('/'));
+  const family = meta?.family ?? named?.family ?? '?';
+  const s = meta?.shape ?? named?.fields;
   const shape = s ? Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(' ') : base;
   return `${family} ${shape}`;
 }

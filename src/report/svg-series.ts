@@ -28,16 +28,16 @@ const NOMINAL_PEAKS: Array<[RegExp, Record<PeakKind, number | null>]> = [
 ];
 
 /** The datasheet compute peak for a family's math on a device, or null when the device is not in the table. */
-export function nominalPeakTflops(deviceName: string, family: Meta['family']): number | null {
+export function nominalPeakTflops(deviceName: string, family: Meta['family'], shape: Meta['shape']): number | null {
   const row = NOMINAL_PEAKS.find(([re]) => re.test(deviceName));
   if (!row) return null;
-  return row[1][kernelFamily(family).peak];
+  return row[1][kernelFamily(family).peak(shape)];
 }
 
 /** The compute roof a report uses: the sidecar's peak_tflops, else the datasheet value; and which one it was. */
 export function computeRoof(meta: Meta): { peak: number | null; nominal: boolean } {
   if (meta.peak_tflops) return { peak: meta.peak_tflops, nominal: false };
-  const peak = meta.simulated ? null : nominalPeakTflops(meta.device.name, meta.family);
+  const peak = meta.simulated ? null : nominalPeakTflops(meta.device.name, meta.family, meta.shape);
   return { peak, nominal: peak !== null };
 }
 

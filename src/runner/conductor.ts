@@ -25,7 +25,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
   const progress = new Progress(progressMode(opts.json));
   const sim = opts.backend === 'sim';
   assertWritable(opts.out, { backend: opts.backend, simulated: sim });
-  const specs = shapeSpecs(opts.model, opts.families, opts.groupSize, opts.shard);
+  const specs = shapeSpecs(opts.model, opts.families, { groupSize: opts.groupSize, quant: opts.quant }, opts.shard);
   if (specs.length === 0) {
     progress.note(`shard ${opts.shard.index}/${opts.shard.count}: no weight shapes fall in this shard; nothing to do`);
     progress.event('done', { files: [], trials: 0 });
@@ -74,9 +74,9 @@ const interrupted = (opts: TuneOptions): number => {
 /** The shapes' spaces for the reported device, their units, and the plan (emitted as the `plan` event). */
 function planRun(opts: TuneOptions, specs: ShapeSpec[], hello: Hello, progress: Progress): { jobs: ShapeJob[]; units: Unit[]; plan: Plan } {
   const jobs = makeJobs(specs, { space: opts.space, ms: opts.ms, device: hello.device });
-  if (opts.dryRun) for (const job of jobs) job.incumbents = readIncumbents(opts.out, job, hello.device.name);
+  if (opts.dryRun) for (const job of jobs) job.incumbents = readIncumbents(opts.out, job, hello.device.name, hello.versions.triton);
   const units = makeUnits(jobs);
-  const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, strategy: opts.strategy, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), seed: opts.seed, gpus: opts.gpus.length, compileWorkers: opts.compileWorkers, backend: opts.backend });
+  const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, triton: hello.versions.triton, strategy: opts.strategy, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), seed: opts.seed, gpus: opts.gpus.length, compileWorkers: opts.compileWorkers, backend: opts.backend });
   progress.event('plan', { ...plan, simulated: opts.backend === 'sim', device: hello.device.name });
   return { jobs, units, plan };
 }
@@ -103,7 +103,7 @@ function openJournals(jobs: ShapeJob[], opts: TuneOptions, hello: Hello, progres
       resume: opts.resume,
     });
     for (const n of journal.notes) progress.note(n);
-    loadIncumbents(jobs.filter((j) => j.family === family), { journalPath: journal.path, out: opts.out, device: hello.device.name, force: opts.force });
+    loadIncumbents(jobs.filter((j) => j.family === family), { journalPath: journal.path, out: opts.out, device: hello.device.name, triton: hello.versions.triton, force: opts.force });
     const known = new Map<string, JournalTrial>(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t]));
     journals.set(family, { journal, known });
   }

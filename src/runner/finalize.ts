@@ -66,16 +66,18 @@ export function writeShape(
   opts: { out: string; hello: Hello; command: string; now: string; force: boolean },
 ): WriteResult | null {
   if (Object.keys(r.entries).length === 0) return null;
-  const { N, K, E, group_size } = r.job.shape;
+  const { N, K, E, group_size, top_k, quant } = r.job.shape;
+  const server = opts.hello.sources[r.job.family]?.server;
   return writeTunedConfig({
     dir: opts.out,
     family: r.job.family,
-    shape: { N, K, ...(E !== undefined ? { E } : {}), ...(group_size !== undefined ? { group_size } : {}) },
+    shape: { N, K, ...(E !== undefined ? { E } : {}), ...(group_size !== undefined ? { group_size } : {}), ...(quant !== undefined ? { top_k, quant } : {}) },
     device: opts.hello.device.name,
     entries: r.entries,
     meta: {
       backend: opts.hello.backend,
       simulated: opts.hello.simulated,
+      ...(server ? { server } : {}),
       device: opts.hello.device,
       versions: opts.hello.versions,
       command: opts.command,

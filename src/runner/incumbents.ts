@@ -16,7 +16,7 @@ import type { ShapeJob } from './units.js';
  */
 const Frozen = z.record(z.string(), z.record(z.string(), WireConfig));
 
-export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; out: string; device: string; force: boolean }): void {
+export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; out: string; device: string; triton: string | null; force: boolean }): void {
   const path = join(dirname(opts.journalPath), INCUMBENTS_FILE);
   let frozen: Record<string, Record<string, Record<string, number>>> = {};
   if (existsSync(path)) {
@@ -29,7 +29,7 @@ export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; ou
     if (!(id in frozen)) {
       let found = new Map<number, ConfigEntry>();
       try {
-        found = readIncumbents(opts.out, job, opts.device);
+        found = readIncumbents(opts.out, job, opts.device, opts.triton);
       } catch (err) {
         if (!opts.force) throw err;
       }

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigEntry, DeviceInfo, Family, ModelShapes } from '../schema/index.js';
+import type { ConfigEntry, DeviceInfo, Family, ModelShapes, ServerQuant } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { inShard, type Shard } from './shard.js';
 import { kernelFamily, type WeightShape } from '../families/index.js';
 import { enumerateSpace } from '../space/index.js';
-import { configFileName, familyDir, shapeKey } from '../store/naming.js';
+import { configPath, shapeKey } from '../store/naming.js';
 import { readTunedConfig } from '../store/reader.js';
 import type { ShapeJob } from './units.js';
 
@@ -21,7 +21,7 @@ export interface ShapeSpec {
  * The (family, weight shape) pairs of a model, deduplicated, in a deterministic order (family, then N,
  * K, E), then this shard's share of them: shards partition by weight shape, round-robin over that order.
  */
-export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: number, shard: Shard): ShapeSpec[] {
+export function shapeSpecs(model: ModelShapes, families: Family[], opts: { groupSize: number; quant: ServerQuant }, shard: Shard): ShapeSpec[] {
   const specs = new Map<string, ShapeSpec>();
   for (const family of families) {
     const before = specs.size;
@@ -33,7 +33,7 @@ export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: nu
       else specs.set(id, { family, shape, key, layers: [layer] });
     };
     const kf = kernelFamily(family);
-    for (const { shape, layer } of kf.shapesOf(model, { groupSize })) add(shape, layer);
+    for (const { shape, layer } of kf.shapesOf(model, opts)) add(shape, layer);
     if (specs.size === before) {
       throw new UserError(`${model.model} has no ${kf.layerKind} layers for --kernel ${family}; pick another --kernel or --model`);
     }
@@ -46,8 +46,8 @@ export function shapeSpecs(model: ModelShapes, families: Family[], groupSize: nu
 }
 
 /** The incumbent entries of a shape's existing file in --out (empty when there is none). */
-export function readIncumbents(out: string, spec: ShapeSpec, device: string): Map<number, ConfigEntry> {
-  const path = join(out, familyDir(spec.family), configFileName(spec.family, spec.shape, device));
+export function readIncumbents(out: string, spec: ShapeSpec, device: string, triton: string | null): Map<number, ConfigEntry> {
+  const path = configPath(out, spec.family, spec.shape, device, triton);
   if (!existsSync(path)) return new Map();
   const r = readTunedConfig(path, spec.family);
   if (!r.ok) throw new UserError(`${path} fails validation (${r.problems[0]}); fix it, or pass --force to replace it`);

@@ -1,4 +1,4 @@
-import type { Backend, Family, ModelShapes } from '../schema/index.js';
+import type { Backend, Family, ModelShapes, ServerQuant } from '../schema/index.js';
 import type { Shard } from './shard.js';
 
 /** Everything `tune` was asked to do, validated and normalized by the CLI. */
@@ -19,6 +19,8 @@ export interface TuneOptions {
   budget?: number;
   keepWithin: number;
   groupSize: number;
+  /** Server MoE families: the layers' quantization. */
+  quant: ServerQuant;
   force: boolean;
   stateDir: string;
   compileWorkers: number;

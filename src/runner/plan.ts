@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PRUNE_REASONS } from '../families/index.js';
-import { configFileName, familyDir } from '../store/naming.js';
+import { configPath } from '../store/naming.js';
 import { formatSeconds } from '../report/progress.js';
 import type { ShapeJob, Unit } from './units.js';
 import { plannedTrials, type SearchChoice } from './unit-search.js';
@@ -40,7 +40,7 @@ export function estimateSeconds(trials: number, configs: number, gpus: number, c
 export function makePlan(
   jobs: ShapeJob[],
   units: Unit[],
-  opts: SearchChoice & { out: string; device: string; gpus: number; compileWorkers: number; backend: string },
+  opts: SearchChoice & { out: string; device: string; triton: string | null; gpus: number; compileWorkers: number; backend: string },
 ): Plan {
   let configs = 0;
   const shapes = jobs.map((job) => {
@@ -54,7 +54,7 @@ export function makePlan(
       family: job.family,
       shape: job.key,
       layers: job.layers,
-      file: join(opts.out, familyDir(job.family), configFileName(job.family, job.shape, opts.device)),
+      file: configPath(opts.out, job.family, job.shape, opts.device, opts.triton),
       space_total: job.space.total,
       space_after_pruning: job.space.configs.length,
       pruned: { ...(job.space.pruned as Record<string, number>) },

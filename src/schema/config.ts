@@ -18,11 +18,14 @@ export const W8A8Entry = z.strictObject({ ...baseEntry, SPLIT_K });
 /** K_UNROLL: quantization groups (of BLOCK_SIZE_K) processed per main-loop iteration. */
 export const W4A16Entry = z.strictObject({ ...baseEntry, SPLIT_K, K_UNROLL: powerOfTwo(1, 8) });
 export const MoEW4A16Entry = z.strictObject({ ...baseEntry });
+/** vLLM's fused-MoE configs carry SPLIT_K (its wna16 kernel requires it; its other launchers set it to 1 themselves). */
+export const VllmMoEEntry = z.strictObject({ ...baseEntry, SPLIT_K: z.literal(1) });
 
 export type W8A8Entry = z.infer<typeof W8A8Entry>;
 export type W4A16Entry = z.infer<typeof W4A16Entry>;
 export type MoEW4A16Entry = z.infer<typeof MoEW4A16Entry>;
-export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry;
+export type VllmMoEEntry = z.infer<typeof VllmMoEEntry>;
+export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry | VllmMoEEntry;
 
 /**
  * A tuned-config file body: M (decimal string) -> config. Key order and duplicates cannot be seen

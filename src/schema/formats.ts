@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { FAMILIES, type Family } from './family.js';
-import { MoEW4A16Entry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
-import { MoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
+import { MoEW4A16Entry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
+import { MoEProblem, ServerMoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
 
 /**
  * What each kernel family's files and messages look like: the problem a worker request carries, the config entry a
@@ -14,20 +14,32 @@ import { MoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
 export interface FamilyFormat {
   problem: z.ZodObject;
   entry: z.ZodObject;
-  dtype: string;
+  /** The dtype tag of the file names; null where it follows the shape's quantization (the family module names it,
+   * one of `dtypes`, or none). */
+  dtype: string | null;
+  dtypes?: readonly string[];
   fileName: string;
   shapeKey: string;
+  /** Where the files go under an output root: the family's name, or the server's own layout (`{triton}`: the
+   * Triton version with `_` for `.`, as SGLang names its folders). */
+  folder: string;
 }
 
+/** vLLM's fused-MoE file names (its get_config_file_name): N is vLLM's, dtype and block shape only where the
+ * quantization has them. */
+const VLLM_MOE_NAME = 'E={E},N={N},device_name={device}<,dtype={dtype}><,block_shape=[{block_n},{block_k}]>';
+const SERVER_MOE_KEY = 'E={E},N={N},K={K},top_k={top_k},quant={quant}<,group_size={group_size}>';
+
 export const FAMILY_FORMATS = {
-  'w8a8-int8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'int8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}' },
-  'w8a8-fp8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'fp8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}' },
+  'w8a8-int8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'int8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}', folder: 'w8a8-int8' },
+  'w8a8-fp8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'fp8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}', folder: 'w8a8-fp8' },
   w4a16: {
     problem: W4A16Problem,
     entry: W4A16Entry,
     dtype: 'int4_w4a16',
     fileName: 'N={N},K={K},device_name={device},dtype={dtype},group_size={group_size}',
     shapeKey: 'N={N},K={K},group_size={group_size}',
+    folder: 'w4a16',
   },
   'moe-w4a16': {
     problem: MoEProblem,
@@ -35,7 +47,14 @@ export const FAMILY_FORMATS = {
     dtype: 'int4_w4a16',
     fileName: 'E={E},N={N},device_name={device},dtype={dtype}',
     shapeKey: 'E={E},N={N},K={K}<,group_size={group_size}>',
+    folder: 'moe-w4a16',
   },
+  'vllm-moe': {
+    problem: ServerMoEProblem,
+    entry: VllmMoEEntry,
+    dtype: null,
+    dtypes: ['fp8_w8a8', 'int8_w8a16', 'int4_w4a16'],
+    fileName: VLLM_MOE_NAME, shapeKey: SERVER_MOE_KEY, folder: 'vllm' },
 } as const satisfies Record<Family, FamilyFormat>;
 
 /** The family's config entry schema. */

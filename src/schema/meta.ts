@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Backend, Family, MKey } from './family.js';
 import { DeviceInfo, Versions } from './device.js';
+import { ServerQuant } from './problem.js';
+import { ServerProvenance } from './protocol.js';
 
 /** What was measured for one M of a tuned-config file. */
 export const MetaEntry = z.strictObject({
@@ -31,8 +33,13 @@ export const Meta = z.strictObject({
     K: z.number().int().positive(),
     E: z.number().int().positive().optional(),
     group_size: z.number().int().optional(),
+    /** Server MoE families: the layer's top_k and quantization. */
+    top_k: z.number().int().positive().optional(),
+    quant: ServerQuant.optional(),
   }),
   backend: Backend,
+  /** Server families: the server, its version, where its code came from and the sha256 of the timed source. */
+  server: ServerProvenance.optional(),
   /** Copied from the worker's hello: the sim backend sets this, and such files are refused by validate. */
   simulated: z.boolean(),
   device: DeviceInfo,

@@ -48,8 +48,34 @@ export const MoEProblem = z.strictObject({
   act_dtype: OutDtype.default('bf16'),
 });
 
+/** Quantizations of the servers' fused-MoE kernels (kernels/servers/moe.py): bf16/fp16 weights; fp8 e4m3 weights with
+ * [128, 128] block scales and per-token-group activations; fp8 per tensor; int8 weights and activations; int4 or
+ * int8 weights with bf16 activations (wna16: int4 by group_size, int8 per channel). */
+export const ServerQuant = z.enum(['bf16', 'fp8_w8a8_block', 'fp8_w8a8', 'int8_w8a8', 'int4_w4a16', 'int8_w8a16']);
+export type ServerQuant = z.infer<typeof ServerQuant>;
+
+/**
+ * One fused-MoE layer as a server runs it (vllm-moe, sglang-moe): N = the per-rank intermediate size I, K = hidden;
+ * up GEMM [2I, hidden], SiLU-and-mul, down GEMM [hidden, I], weighted sum over top_k, all with one config.
+ */
+export const ServerMoEProblem = z.strictObject({
+  M: dim,
+  N: dim,
+  K: dim,
+  E: dim,
+  top_k: dim,
+  quant: ServerQuant.default('bf16'),
+  /** int4_w4a16: weights per scale along K. */
+  group_size: z.union([z.literal(32), z.literal(64), z.literal(128)]).default(128),
+  /** Activation dtype. */
+  dtype: OutDtype.default('bf16'),
+  routing: z.enum(['uniform', 'skewed']).default('uniform'),
+  seed: z.number().int().nonnegative().default(0),
+});
+
 export type W8A8Problem = z.infer<typeof W8A8Problem>;
 export type W4A16Problem = z.infer<typeof W4A16Problem>;
 export type MoEProblem = z.infer<typeof MoEProblem>;
-export const Problem = z.union([MoEProblem, W4A16Problem, W8A8Problem]);
+export type ServerMoEProblem = z.infer<typeof ServerMoEProblem>;
+export const Problem = z.union([MoEProblem, W4A16Problem, W8A8Problem, ServerMoEProblem]);
 export type Problem = z.infer<typeof Problem>;

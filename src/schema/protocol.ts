@@ -55,10 +55,22 @@ export const Request = z.discriminatedUnion('type', [TrialRequest, CompileReques
 
 // ---- worker -> conductor
 
+export const ServerProvenance = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  /** 'installed' (imported), or 'pinned release' (loaded from the fetched sources). */
+  origin: z.string(),
+  /** Path in the server's package -> sha256 of the timed source. */
+  sources: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+});
+export type ServerProvenance = z.infer<typeof ServerProvenance>;
+
 export const SourceHashes = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{64}$/),
   /** Repository path -> sha256 of its contents. */
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+  /** A family whose kernel is a server's: the server code its trials run (kernels/server_moe.py server_provenance). */
+  server: ServerProvenance.optional(),
 });
 export type SourceHashes = z.infer<typeof SourceHashes>;
 

@@ -45,7 +45,9 @@ export function familyTables(): Record<string, unknown> {
   const families = Object.fromEntries(
     FAMILIES.map((f) => {
       const fmt = FAMILY_FORMATS[f];
-      return [f, { dtype: fmt.dtype, file_name: fmt.fileName, shape_key: fmt.shapeKey, config_keys: entryKeys(f), problem: problemTable(fmt.problem) }];
+      const dtypes = (fmt as { dtypes?: readonly string[] }).dtypes;
+      const names = { dtype: fmt.dtype, ...(dtypes ? { dtypes } : {}), file_name: fmt.fileName, shape_key: fmt.shapeKey, folder: fmt.folder };
+      return [f, { ...names, config_keys: entryKeys(f), problem: problemTable(fmt.problem) }];
     }),
   );
   return { $comment: 'generated from src/schema by `npm run gen:schemas`; do not edit', families };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FAMILIES, type Family, type Meta, type TunedConfigFile } from '../schema/index.js';
 import { DEFAULT_M_GRID } from './grid.js';
-import { deviceSlug, metaFileName, parseConfigFileName } from './naming.js';
+import { configFileName, metaFileName, parseConfigFileName } from './naming.js';
 import { formatTunedConfig } from './format.js';
 import { mKeys, parseTunedConfig, readMeta, readText } from './reader.js';
 
@@ -18,17 +18,17 @@ export interface FileReport {
 /** Problems between a config file and its sidecar (both already valid on their own). */
 function sidecarFindings(name: string, family: Family, entries: TunedConfigFile, meta: Meta): string[] {
   const out: string[] = [];
-  const parsed = parseConfigFileName(name)!;
   if (meta.backend === 'sim' || meta.simulated) {
     out.push(`sidecar: results come from the sim backend (simulated numbers); they must not be published as tuned configs`);
   }
   if (meta.family !== family) out.push(`sidecar: family is ${meta.family}, the file name says ${family}`);
-  for (const k of ['N', 'K', 'E', 'group_size'] as const) {
-    const fromName = parsed.shape[k];
-    if (fromName !== undefined && meta.shape[k] !== fromName) out.push(`sidecar: shape.${k} is ${meta.shape[k]}, the file name says ${fromName}`);
+  let named: string | null = null;
+  try {
+    named = configFileName(meta.family, meta.shape, meta.device.name);
+  } catch (e) {
+    out.push(`sidecar: its shape cannot name a ${meta.family} file (${(e as Error).message})`);
   }
-  const dev = deviceSlug(meta.device.name);
-  if (dev !== parsed.device) out.push(`sidecar: device.name is ${JSON.stringify(meta.device.name)}, the file name says ${parsed.device}`);
+  if (named !== null && named !== name) out.push(`sidecar: its family, shape and device.name make the file name ${named}, not ${name}`);
   const stray = Object.keys(meta.entries).filter((m) => !(m in entries));
   if (stray.length) out.push(`sidecar: entries for M not in the file: ${stray.join(', ')}`);
   return out;
@@ -38,7 +38,7 @@ function sidecarFindings(name: string, family: Family, entries: TunedConfigFile,
 export function checkFile(path: string, grid: readonly number[] = DEFAULT_M_GRID): FileReport {
   const report: FileReport = { path, family: null, keys: [], findings: [], warnings: [] };
   const name = basename(path);
-  const parsed = parseConfigFileName(name);
+  const parsed = parseConfigFileName(name, dirname(path));
   if (!parsed) {
     report.findings.push(`name: not a tuned-config file name (expected e.g. N=6144,K=2560,device_name=NVIDIA_H100_80GB_HBM3,dtype=int8_w8a8.json)`);
     return report;

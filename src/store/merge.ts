@@ -38,7 +38,7 @@ const canon = (v: unknown): string => JSON.stringify(v, Object.keys(v as object)
 const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function readSource(path: string): Source | null {
-  const parsed = parseConfigFileName(basename(path));
+  const parsed = parseConfigFileName(basename(path), dirname(path));
   if (!parsed) return null;
   const r = readTunedConfig(path, parsed.family);
   if (!r.ok) throw new UserError(`cannot merge ${path}: ${r.problems[0]}`);
@@ -128,7 +128,7 @@ export function mergeResultDirs(inputs: string[]): MergeResult {
         skipped.push(path);
         continue;
       }
-      const key = join(familyDir(s.family), s.name);
+      const key = join(familyDir(s.family, s.meta?.versions.triton), s.name);
       groups.set(key, [...(groups.get(key) ?? []), s]);
     }
   }

@@ -58,7 +58,7 @@ const normKeys = <T>(rec: Record<string | number, T>, what: string): Record<stri
 };
 
 const sameShape = (a: WeightShape, b: WeightShape): boolean =>
-  a.N === b.N && a.K === b.K && a.E === b.E && a.group_size === b.group_size;
+  a.N === b.N && a.K === b.K && a.E === b.E && a.group_size === b.group_size && a.top_k === b.top_k && a.quant === b.quant;
 
 /**
  * Merges new entries into `<dir>/<family>/<name>.json` and its sidecar, sorts by M, validates with zod,
@@ -69,8 +69,9 @@ const sameShape = (a: WeightShape, b: WeightShape): boolean =>
 export function writeTunedConfig(req: WriteRequest): WriteResult {
   assertWritable(req.dir, { backend: req.meta.backend, simulated: req.meta.simulated });
   const name = configFileName(req.family, req.shape, req.device);
-  const path = join(req.dir, familyDir(req.family), name);
-  const metaPath = join(req.dir, familyDir(req.family), metaFileName(name));
+  const folder = join(req.dir, familyDir(req.family, req.meta.versions.triton));
+  const path = join(folder, name);
+  const metaPath = join(folder, metaFileName(name));
   const now = req.now ?? new Date().toISOString();
 
   let oldEntries: TunedConfigFile = {};

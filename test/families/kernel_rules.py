@@ -6,6 +6,7 @@ the module leaves it to Triton), flops, minimum bytes (MoE: at the given expecte
 the problem launches.
 """
 
+import inspect
 import json
 import pathlib
 import sys
@@ -22,7 +23,8 @@ split = getattr(mod, "gemm_problems", lambda p: [p])
 
 
 def min_bytes(p, active):
-    return mod.min_bytes(p) if active is None else mod.min_bytes(p, active=active)
+    takes_active = "active" in inspect.signature(mod.min_bytes).parameters
+    return mod.min_bytes(p, active=active) if active is not None and takes_active else mod.min_bytes(p)
 
 
 out = {

@@ -61,6 +61,25 @@ const CASES: Record<Family, { space: 'default' | 'exhaustive'; cases: Case[] }> 
       moe([4], { N: 32, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: 32 }),
     ],
   },
+  // vLLM's own get_default_config (and its wna16 fill-in) through kernels/server_moe.py: Qwen3-30B-A3B and
+  // Mixtral-8x7B layers in each quantization, over Ms that cross every branch of vLLM's rules
+  'vllm-moe': {
+    space: 'default',
+    cases: [
+      ...(['bf16', 'fp8_w8a8_block', 'fp8_w8a8', 'int8_w8a8', 'int8_w8a16', 'int4_w4a16'] as const).map((quant) =>
+        moe([1, 2, 4, 8, 16, 20, 24, 33, 40, 64, 65, 96, 128, 256, 512, 513, 1024, 4096, 20000], {
+          N: 768,
+          K: 2048,
+          E: 128,
+          top_k: 8,
+          quant,
+          ...(quant === 'int4_w4a16' ? { group_size: 128 } : {}),
+        }),
+      ),
+      moe([1, 4, 64, 4096], { N: 14336, K: 4096, E: 8, top_k: 2, quant: 'bf16' }),
+      moe([1, 16, 100], { N: 14336, K: 4096, E: 8, top_k: 2, quant: 'int4_w4a16', group_size: 64 }),
+    ],
+  },
 };
 
 const maxSmem = (kf: KernelFamily, c: Record<string, number>, s: WeightShape) => Math.max(...kf.gemms(s).map((g) => kf.sharedMemoryBytes(c, g)));

@@ -4,6 +4,7 @@ import hashlib
 import pathlib
 
 from kernels import sources as S
+from kernels.protocol import FAMILIES
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -29,4 +30,6 @@ def test_digest_changes_with_any_file_and_differs_per_family():
     b = S.family_sources("w4a16", "cuda")
     assert a["digest"] != b["digest"]
     assert S.family_sources("w8a8-int8", "cuda") == a  # deterministic
-    assert set(S.all_family_sources("sim")) == {"w8a8-int8", "w8a8-fp8", "w4a16", "moe-w4a16"}
+    assert set(S.all_family_sources("sim")) == set(FAMILIES)
+    server = S.family_sources("vllm-moe", "cuda")
+    assert server["server"]["name"] == "vllm" and any(p.startswith("vllm ") for p in server["files"])

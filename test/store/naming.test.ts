@@ -28,8 +28,28 @@ test('parseConfigFileName inverts configFileName for every family', () => {
   for (const [family, shape] of cases) {
     const name = configFileName(family, { K: 1, ...shape }, 'NVIDIA H100 80GB HBM3');
     const parsed = parseConfigFileName(name);
-    assert.deepEqual(parsed, { family, shape, device: 'NVIDIA_H100_80GB_HBM3' }, name);
+    assert.deepEqual(parsed, { family, fields: shape, device: 'NVIDIA_H100_80GB_HBM3' }, name);
   }
+});
+
+test('vllm-moe names: vLLM\'s grammar per quantization, every H200 as NVIDIA_H200, and the folder tells it from moe-w4a16', () => {
+  const layer = { N: 768, K: 2048, E: 128, top_k: 8 };
+  const names = (['bf16', 'fp8_w8a8_block', 'fp8_w8a8', 'int8_w8a8', 'int8_w8a16', 'int4_w4a16'] as const).map((quant) =>
+    configFileName('vllm-moe', { ...layer, quant, group_size: 128 }, 'NVIDIA H200 NVL'),
+  );
+  assert.deepEqual(names, [
+    'E=128,N=768,device_name=NVIDIA_H200.json',
+    'E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=[128,128].json',
+    'E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8.json',
+    'E=128,N=768,device_name=NVIDIA_H200.json',
+    'E=128,N=768,device_name=NVIDIA_H200,dtype=int8_w8a16.json',
+    'E=128,N=768,device_name=NVIDIA_H200,dtype=int4_w4a16.json',
+  ]);
+  assert.equal(parseConfigFileName(names[1]!, 'out/vllm')?.family, 'vllm-moe');
+  assert.deepEqual(parseConfigFileName(names[1]!)?.fields, { E: 128, N: 768, dtype: 'fp8_w8a8', block_n: 128, block_k: 128 });
+  assert.equal(parseConfigFileName(names[5]!)?.family, 'moe-w4a16'); // the same grammar: without a folder, the first family
+  assert.equal(parseConfigFileName(names[5]!, 'tuned-configs/vllm')?.family, 'vllm-moe');
+  assert.equal(parseConfigFileName(names[5]!, 'tuned-configs/moe-w4a16')?.family, 'moe-w4a16');
 });
 
 test('parseConfigFileName rejects names we do not write', () => {

@@ -1,0 +1,150 @@
+import type { ConfigEntry, ServerQuant } from '../schema/index.js';
+import { moeLayers } from '../models/layers.js';
+import { nextPow2 } from './rules.js';
+import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, WeightShape } from './types.js';
+
+/**
+ * The servers' own fused-MoE layer (kernels/server_moe.py): vLLM's fused_experts with one config for both GEMMs, as
+ * its tuning script runs it. N = the per-rank intermediate size I, K = hidden, the quantization a shape field.
+ */
+
+/** vLLM's tuning space (benchmarks/kernels/benchmark_moe.py get_configs_compute_bound: 1920 configs), plus BLOCK_SIZE_K 32
+ * for int4 groups. SPLIT_K is 1: vLLM's launchers set it (its wna16 kernel needs the key). */
+const EXHAUSTIVE: Axes = {
+  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
+  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_K: [32, 64, 128, 256],
+  GROUP_SIZE_M: [1, 16, 32, 64],
+  num_warps: [4, 8],
+  num_stages: [2, 3, 4, 5],
+  SPLIT_K: [1],
+};
+
+/** The default space: the tile, warps and stages axes; GROUP_SIZE_M 1 or 16 (L2 reuse matters little once each
+ * expert's weights are read once per batch). */
+const DEFAULT: Axes = {
+  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
+  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_K: [32, 64, 128, 256],
+  GROUP_SIZE_M: [1, 16],
+  num_warps: [4, 8],
+  num_stages: [2, 3, 4, 5],
+  SPLIT_K: [1],
+};
+
+const FP8_BLOCK = 128;
+const WNA16: ServerQuant[] = ['int4_w4a16', 'int8_w8a16'];
+const WEIGHT_BYTES: Record<ServerQuant, number> = { bf16: 2, fp8_w8a8_block: 1, fp8_w8a8: 1, int8_w8a8: 1, int8_w8a16: 1, int4_w4a16: 0.5 };
+const quantOf = (s: WeightShape): ServerQuant => s.quant ?? 'bf16';
+const groupOf = (s: WeightShape): number => s.group_size ?? 128;
+
+/** kernels/server_moe.py wna16_cuda_path: vLLM serves int4 batches with M * top_k / E <= 6 with its CUDA kernel. */
+const wna16CudaPath = (s: WeightShape, M: number): boolean =>
+  quantOf(s) === 'int4_w4a16' && [32, 64, 128].includes(groupOf(s)) && (M * (s.top_k ?? 1)) / (s.E ?? 1) <= 6;
+
+// kernels/server_moe.py invalid_reason, in its order
+const shapeRules: ShapeRule[] = [
+  (c, s) => (quantOf(s) === 'fp8_w8a8_block' && (c.BLOCK_SIZE_K! > FP8_BLOCK || FP8_BLOCK % c.BLOCK_SIZE_K!) ? 'block_k_vs_quant_block' : null),
+  (c, s) => {
+    if (!WNA16.includes(quantOf(s))) return null;
+    const [g, bk] = [groupOf(s), c.BLOCK_SIZE_K!];
+    return (bk <= g ? g % bk : bk % g) ? 'block_k_vs_group' : null;
+  },
+];
+const cudaPathRule: MRule = (c, s, M) => (wna16CudaPath(s, M) && (c.BLOCK_SIZE_K! % groupOf(s) || c.BLOCK_SIZE_M! > 64) ? 'wna16_cuda_path' : null);
+/** Rows of a tile past an expert's share of the pairs are wasted: BLOCK_SIZE_M beyond twice next_pow2(M*top_k/E), and 16. */
+const blockMOverM: MRule = (c, s, M) => (c.BLOCK_SIZE_M! > Math.max(16, 2 * nextPow2(Math.ceil((M * (s.top_k ?? 1)) / (s.E ?? 1)))) ? 'block_m_over_m' : null);
+
+/**
+ * vLLM 0.33.0's get_default_config on CUDA, as the launch ends up running it: block-quantized fp8 by its own rule;
+ * wna16 only sets BLOCK_SIZE_M, and its Triton launcher fills BLOCK_SIZE_N/K (get_moe_wna16_block_config, for the up
+ * GEMM; the down GEMM's fill-in differs at M = 1); Triton's num_warps 4 and num_stages 3 where none is given.
+ * Checked against vLLM's own functions (test/families/mirror.test.ts).
+ */
+function vllmDefault(p: ShapeAtM): ConfigEntry {
+  const q = quantOf(p);
+  const E = p.E ?? 1;
+  if (q === 'fp8_w8a8_block') {
+    const [bn, stages] = p.M <= 8 ? [64, p.M <= 4 ? 4 : 3] : [FP8_BLOCK, 3];
+    return { BLOCK_SIZE_M: p.M <= 64 ? 16 : 64, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: FP8_BLOCK, GROUP_SIZE_M: p.M <= 16 ? 1 : 32, num_warps: 4, num_stages: stages, SPLIT_K: 1 };
+  }
+  if (q === 'int4_w4a16') {
+    // at M * top_k / E <= 6 vLLM on CUDA runs its compiled kernel; its Triton-kernel default is what is timed there
+    const bm = p.M <= 20 ? 16 : p.M <= 40 ? 32 : 64;
+    const [bn, bk] = p.M === 1 ? [32, 64] : [64, 32];
+    return { BLOCK_SIZE_M: bm, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3, SPLIT_K: 1 };
+  }
+  const bm = p.M <= 32 ? 16 : p.M <= 96 ? 32 : p.M <= 512 ? 64 : 128;
+  return {
+    BLOCK_SIZE_M: bm,
+    BLOCK_SIZE_N: p.M <= 64 ? 64 : 128,
+    BLOCK_SIZE_K: q === 'fp8_w8a8' || p.M <= 64 ? 128 : 64,
+    GROUP_SIZE_M: Math.floor(p.M / Math.max(E, 1)) > 128 ? 16 : 1,
+    num_warps: p.M <= 128 ? 4 : 8,
+    num_stages: p.M <= 32 ? 4 : 3,
+    SPLIT_K: 1,
+  };
+}
+
+/** kernels/server_moe.py expected_active_experts: experts that get at least one of M tokens (top_k distinct each). */
+export const expectedActive = (E: number, topK: number, M: number): number => E * (1 - (1 - topK / E) ** M);
+
+/** kernels/server_moe.py expert_bytes: one expert's w1 [2I, hidden] and w2 [hidden, I] with their scales. */
+function expertBytes(s: WeightShape): number {
+  const q = quantOf(s);
+  const elems = 3 * s.N * s.K;
+  const scales: Partial<Record<ServerQuant, number>> = {
+    fp8_w8a8_block: (elems / FP8_BLOCK ** 2) * 4,
+    fp8_w8a8: 2 * 4,
+    int8_w8a8: (2 * s.N + s.K) * 4,
+    int8_w8a16: (2 * s.N + s.K) * 4,
+    int4_w4a16: (elems / groupOf(s)) * 2,
+  };
+  return elems * WEIGHT_BYTES[q] + (scales[q] ?? 0);
+}
+
+const PEAK: Record<ServerQuant, PeakKind> = { bf16: 'bf16', fp8_w8a8_block: 'fp8', fp8_w8a8: 'fp8', int8_w8a8: 'int8', int8_w8a16: 'bf16', int4_w4a16: 'bf16' };
+
+/** vLLM's _get_config_dtype_str as fused_experts calls it: no int8_w8a8 flag, so int8_w8a8 layers share the bf16 file. */
+const VLLM_DTYPE: Record<ServerQuant, string | undefined> = {
+  bf16: undefined,
+  fp8_w8a8_block: 'fp8_w8a8',
+  fp8_w8a8: 'fp8_w8a8',
+  int8_w8a8: undefined,
+  int8_w8a16: 'int8_w8a16',
+  int4_w4a16: 'int4_w4a16',
+};
+
+export const vllmMoe: KernelFamily = {
+  name: 'vllm-moe',
+  spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
+  shapeRules,
+  mRules: [cudaPathRule, blockMOverM],
+  kernelRules: ['block_k_vs_quant_block', 'block_k_vs_group', 'wna16_cuda_path'],
+  sharedMemoryBytes: () => 0, // left to Triton: a config over the limit fails its trial as invalid
+  defaultConfig: vllmDefault,
+  gemms: (shape) => [shape],
+  shapesOf: (model, { groupSize, quant }) =>
+    moeLayers(model).map((m) => ({
+      shape: { N: m.N, K: m.K, E: m.E, top_k: m.top_k, quant, ...(quant === 'int4_w4a16' ? { group_size: groupSize } : {}) },
+      layer: m.name,
+    })),
+  layerKind: 'MoE expert',
+  problem: (s, M) => ({ M, N: s.N, K: s.K, E: s.E, top_k: s.top_k ?? 1, quant: quantOf(s), ...(s.group_size !== undefined ? { group_size: s.group_size } : {}) }),
+  flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
+  bytes: (s, M) => expectedActive(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
+  compileKey: (_s, shapeKey, _c, configKey) => `vllm-moe|${configKey}|${shapeKey}`,
+  compileOnly: false,
+  peak: (s) => PEAK[quantOf(s)],
+  // try_get_optimal_moe_config: N = w2.shape[2], doubled for int4 (so I either way); block shape only for fp8 blocks
+  nameFields: (s) => ({
+    N: s.N,
+    dtype: VLLM_DTYPE[quantOf(s)],
+    ...(quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {}),
+  }),
+  // get_config_file_name: the device name with spaces as _, and any H200 variant as NVIDIA_H200
+  deviceSlug: (name) => {
+    const slug = name.trim().replace(/[\s/]+/g, '_');
+    return slug.split('_').includes('H200') ? 'NVIDIA_H200' : slug;
+  },
+};

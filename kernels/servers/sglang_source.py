@@ -42,6 +42,7 @@ inert (imported for names the kernel path never calls): see INERT below.
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -175,14 +176,10 @@ def _is_sm90_supported() -> bool:
 
 
 def _get_bool_env_var(name: str, default: str = "false") -> bool:
-    import os
-
     return os.getenv(name, default).lower() in ("true", "1")
 
 
 def _moe_padding_size(is_aiter_moe):
-    import os
-
     if is_aiter_moe or _get_bool_env_var("SGLANG_MOE_PADDING", "0"):
         raise shim.StandInError("SGLANG_MOE_PADDING / aiter: padded MoE weights are not tuned by tritune")
     return 0

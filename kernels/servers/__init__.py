@@ -4,5 +4,7 @@ releases.py  the pinned wheels and the files read from them     fetch.py   pytho
 shim.py      bare packages, stand-ins, inert modules             align.py   moe_align_block_size in torch
 vllm_source  vLLM's modules (installed or cache), provenance     vllm_ops   torch stand-ins for vLLM's compiled ops
 moe.py       one MoE layer: inputs, reference, check             vllm_moe   the layer through vLLM's fused_experts
+sglang_source SGLang's modules (installed or cache), provenance  sglang_ops torch stand-ins for SGLang's compiled ops
+sglang_moe   the layer through SGLang's fused_moe (vllm_moe's API)
 docs/SERVERS.md says what is fetched, what stands in and why.
 """

@@ -10,14 +10,22 @@ pairs (pair = token * top_k + slot) and BLOCK_SIZE_M = block_size:
   kernels stop at num_tokens_post_padded before reading those).
 - num_tokens_post_padded (int32 [1]): the filled length, sum over experts of ceil(count / block_size) * block_size.
 Every step is a device op without a host sync, so a launch that includes it can be captured in a CUDA graph.
+
+SGLang calls its compiled op with num_experts + 1 buckets (the "+1 offset" convention, spelled out in SGLang's
+own Triton twin, kernels/ops/moe/moe_align_small_numel.py): expert id e goes to bucket e + 1, bucket 0 holds
+the ids -1 (experts filtered out under expert parallelism) and its blocks get expert id -1, which the kernels
+skip. fill(..., invalid_bucket=True) follows that convention; with no -1 ids bucket 0 is empty and the buffers
+are those of the plain convention. SGLang also pre-fills the whole sorted buffer with the sentinel, as here.
 """
 
 import torch
 
 
-def fill(topk_ids: torch.Tensor, num_experts: int, block_size: int, sorted_ids, expert_ids, num_tokens_post_pad) -> None:
-    """Fill the three buffers in place (the compiled ops' calling convention)."""
-    flat = topk_ids.flatten().to(torch.int64)
+def fill(topk_ids: torch.Tensor, num_experts: int, block_size: int, sorted_ids, expert_ids, num_tokens_post_pad,
+         invalid_bucket: bool = False) -> None:
+    """Fill the three buffers in place (the compiled ops' calling convention). With invalid_bucket, num_experts
+    counts SGLang's extra bucket 0 for the ids -1 (see the module docstring)."""
+    flat = topk_ids.flatten().to(torch.int64) + (1 if invalid_bucket else 0)
     P = flat.numel()
     device = flat.device
     counts = torch.zeros(num_experts, dtype=torch.int64, device=device)
@@ -35,6 +43,6 @@ def fill(topk_ids: torch.Tensor, num_experts: int, block_size: int, sorted_ids, 
 
     block = torch.arange(expert_ids.numel(), device=device)
     owner = torch.searchsorted(last_block, block, right=True)  # == num_experts past the filled blocks
-    expert_ids.copy_(torch.where(owner < num_experts, owner, -1))
+    expert_ids.copy_(torch.where(owner < num_experts, owner - (1 if invalid_bucket else 0), -1))
     num_tokens_post_pad.copy_((last_block[-1:] * block_size).to(num_tokens_post_pad.dtype))
 

@@ -16,6 +16,7 @@ Environment:
 
 import argparse
 import base64
+import csv
 import hashlib
 import io
 import json
@@ -117,10 +118,13 @@ def _open(request):
 
 
 def _record_hashes(record: bytes) -> dict[str, str]:
-    """path -> sha256 hex, from a wheel's RECORD (its hashes are urlsafe base64 without padding)."""
+    """path -> sha256 hex, from a wheel's RECORD (a CSV: paths with commas are quoted; hashes are urlsafe
+    base64 without padding)."""
     hashes = {}
-    for line in record.decode().splitlines():
-        path, digest, _size = line.rsplit(",", 2)
+    for row in csv.reader(record.decode().splitlines()):
+        if not row:
+            continue
+        path, digest, _size = row
         if digest.startswith("sha256="):
             raw = base64.urlsafe_b64decode(digest[len("sha256=") :] + "==")
             hashes[path] = raw.hex()
@@ -135,7 +139,7 @@ def _extract(release: Release, wheel: zipfile.ZipFile, where: str) -> dict[str, 
     expected = _record_hashes(record)
     target = release_dir(release)
     hashes = {}
-    for member in release.members:
+    for member in release.members + _folder_files(release, expected):
         if member not in expected:
             raise FetchError(f"{member} is not in {release.wheel}'s RECORD (kernels/servers/releases.py lists it)")
         data = wheel.read(member)
@@ -148,6 +152,17 @@ def _extract(release: Release, wheel: zipfile.ZipFile, where: str) -> dict[str, 
         tmp.replace(path)
         hashes[member] = expected[member]
     return hashes
+
+
+def _folder_files(release: Release, record: dict[str, str]) -> tuple[str, ...]:
+    """Every file the RECORD lists under one of the release's folders (sorted); a folder with none is an error."""
+    files = []
+    for folder in release.folders:
+        found = sorted(path for path in record if path.startswith(folder))
+        if not found:
+            raise FetchError(f"no file under {folder} in {release.wheel}'s RECORD (kernels/servers/releases.py lists it)")
+        files += found
+    return tuple(files)
 
 
 def _download_whole(release: Release, url: str, into: Path) -> None:
@@ -164,10 +179,15 @@ def is_complete(release: Release) -> bool:
     """True when the cache holds every member with the hash the RECORD gives it (checked file by file)."""
     marker = release_dir(release) / MARKER
     try:
-        recorded = json.loads(marker.read_text())["members"]
+        written = json.loads(marker.read_text())
+        recorded, folders, record_sha = written["members"], written["folders"], written["record_sha256"]
     except (OSError, ValueError, KeyError):
         return False
-    if sorted(recorded) != sorted(release.members):
+    # the folders' file lists come from the pinned RECORD, so a marker written under the same pin lists them all
+    if record_sha != release.record_sha256 or folders != list(release.folders):
+        return False
+    in_folders = [m for m in recorded if m.startswith(tuple(release.folders))] if release.folders else []
+    if sorted(set(recorded) - set(in_folders)) != sorted(release.members) or (release.folders and not in_folders):
         return False
     for member, sha in recorded.items():
         try:
@@ -199,13 +219,23 @@ def fetch(release: Release, log=print) -> bool:
     except zipfile.BadZipFile as e:
         raise FetchError(f"{url} is not a readable wheel: {e}") from None
     release_dir(release).mkdir(parents=True, exist_ok=True)
-    marker = {"wheel": release.wheel, "record_sha256": release.record_sha256, "members": hashes}
+    marker = {"wheel": release.wheel, "record_sha256": release.record_sha256, "folders": list(release.folders),
+              "members": hashes}
     (release_dir(release) / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
     log(
         f"{release.name} {release.version}: {len(hashes)} files into {release_dir(release)} "
         f"({fetched / 2**20:.1f} MiB read in {time.monotonic() - start:.1f} s)"
     )
     return True
+
+
+def shipped_moe_configs(release: Release) -> Path:
+    """The cached folder of the fused-MoE configs a release ships: for vLLM the folder its get_moe_configs falls
+    back to (flat files); for SGLang the `configs` folder that holds one `triton_<x_y_z>` folder per Triton
+    version (SGLANG_MOE_CONFIG_DIR names its parent)."""
+    if not release.moe_configs:
+        raise FetchError(f"{release.name} {release.version} lists no shipped MoE configs in kernels/servers/releases.py")
+    return release_dir(release) / release.moe_configs
 
 
 def record_sha256(release: Release) -> str:

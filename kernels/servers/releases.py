@@ -2,8 +2,9 @@
 
 A wheel's RECORD lists the sha256 of every file in it; pinning the RECORD's own sha256 here pins every
 member we extract. The wheel's sha256 (PyPI's) is pinned too, for when a mirror does not answer range
-requests and the whole wheel is downloaded. Only Python sources are extracted (MEMBERS); nothing of a
-server is committed to this repository. Pins were read from PyPI's JSON API (https://pypi.org/pypi/<name>/json).
+requests and the whole wheel is downloaded. Extracted are the Python sources listed in `members` and every
+file under the folders in `folders` (the tuned MoE configs a release ships, listed by the wheel's RECORD);
+nothing of a server is committed to this repository. Pins were read from PyPI's JSON API (https://pypi.org/pypi/<name>/json).
 
 To move to a new release: change version, wheel, url, size and wheel_sha256 from PyPI's JSON, run
 `python3 -m kernels.servers.fetch --print-record-sha256 <name>` and paste its output into record_sha256.
@@ -22,6 +23,8 @@ class Release:
     wheel_sha256: str
     record_sha256: str  # sha256 of <name>-<version>.dist-info/RECORD inside the wheel
     members: tuple[str, ...]  # paths inside the wheel that are extracted; each is checked against the RECORD
+    folders: tuple[str, ...] = ()  # folder prefixes ("a/b/"): every file the RECORD lists under one is extracted
+    moe_configs: str = ""  # the folder of the shipped fused-MoE configs, inside the wheel (see fetch.shipped_moe_configs)
 
     @property
     def record_path(self) -> str:
@@ -57,7 +60,12 @@ VLLM = Release(
         _VLLM_QUANT + "quant_utils.py",
         _VLLM_QUANT + "ocp_mx_utils.py",
     ),
+    folders=(_VLLM_MOE + "configs/",),
+    moe_configs=_VLLM_MOE + "configs",  # get_moe_configs reads it when $VLLM_TUNED_CONFIG_FOLDER has no file
 )
+
+_SGLANG_TRITON = "sglang/srt/layers/moe/moe_runner/triton_utils/"
+_SGLANG_OPS = "sglang/kernels/ops/"
 
 SGLANG = Release(
     name="sglang",
@@ -68,7 +76,23 @@ SGLANG = Release(
     size=39063923,
     wheel_sha256="00b3cd5b265ac76c64185fbb6b95424f324ddd9f428d0306b77bc9db9d859937",
     record_sha256="7f4f1bc07cd125db49b23bfc29fc7eeab82d67520cbdd29289940ed42fad6da1",
-    members=(),
+    members=(
+        _SGLANG_TRITON + "__init__.py",  # override_config / get_config, run as is
+        _SGLANG_TRITON + "fused_moe.py",  # fused_experts / fused_moe: the launcher that is timed
+        _SGLANG_TRITON + "fused_moe_triton_config.py",  # file names, get_moe_configs, defaults
+        _SGLANG_TRITON + "moe_align_block_size.py",
+        "sglang/srt/layers/moe/moe_runner/base.py",  # MoeRunnerConfig
+        _SGLANG_OPS + "moe/fused_moe_triton_kernels.py",  # the kernels and invoke_fused_moe_kernel
+        _SGLANG_OPS + "moe/moe_align_small_numel.py",  # Triton alignment for tiny batches (CUDA)
+        _SGLANG_OPS + "quantization/fp8_kernel.py",
+        _SGLANG_OPS + "quantization/int8_kernel.py",
+        _SGLANG_OPS + "quantization/fp8_utils.py",
+        "sglang/srt/environ.py",
+        "sglang/srt/utils/custom_op.py",
+        "sglang/kernels/kernel_api_logging.py",
+    ),
+    folders=(_SGLANG_TRITON + "configs/",),
+    moe_configs=_SGLANG_TRITON + "configs",  # holds triton_<x_y_z>/; SGLANG_MOE_CONFIG_DIR names its parent
 )
 
 RELEASES = {r.name: r for r in (VLLM, SGLANG)}

@@ -78,3 +78,38 @@ def test_an_unreachable_url_is_one_line_naming_it(tmp_path):
 
 def test_record_hashes_are_read_as_hex():
     assert fetch._record_hashes(record_line("x.py", b"x").encode()) == {"x.py": hashlib.sha256(b"x").hexdigest()}
+
+
+def test_a_folder_is_extracted_file_by_file_from_the_record(tmp_path):
+    """Every file the RECORD lists under a folder is extracted and checked; RECORD quotes paths with commas."""
+    import csv
+    import io
+
+    files = {**FILES, "toy/configs/E=8,N=16,block_shape=[128, 128].json": b"{}\n", "toy/configs/v1/x.json": b"[]\n"}
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")
+    for path, data in files.items():
+        writer.writerow(record_line(path, data).rsplit(",", 2))
+    writer.writerow(["toy-1.0.dist-info/RECORD", "", ""])
+    record = rows.getvalue().encode()
+    assert b'"toy/configs/E=8,N=16,block_shape=[128, 128].json"' in record
+    wheel = tmp_path / "toy-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, data in files.items():
+            z.writestr(path, data)
+        z.writestr("toy-1.0.dist-info/RECORD", record)
+    blob = wheel.read_bytes()
+    release = Release("toy", "1.0", wheel.name, wheel.as_uri(), len(blob), hashlib.sha256(blob).hexdigest(),
+                      hashlib.sha256(record).hexdigest(), ("toy/a.py",), ("toy/configs/",), "toy/configs")
+    assert fetch.fetch(release, log=lambda _: None)
+    shipped = fetch.shipped_moe_configs(release)
+    assert sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*") if p.is_file()) == [
+        "E=8,N=16,block_shape=[128, 128].json", "v1/x.json"]
+    assert not (fetch.release_dir(release) / "toy/sub/b.py").exists()  # neither a member nor in a folder
+    assert not fetch.fetch(release, log=lambda _: None)
+    (shipped / "v1/x.json").unlink()
+    assert not fetch.is_complete(release)  # a missing folder file is noticed
+    empty = Release(**{**release.__dict__, "folders": ("toy/nothing/",)})
+    with pytest.raises(fetch.FetchError, match="no file under toy/nothing/"):
+        fetch.fetch(empty, log=lambda _: None)
+

@@ -35,7 +35,11 @@ TRITON_DEFAULTS = {"num_warps": 4, "num_stages": 3}  # what a Triton launch uses
 
 
 # family -> (the server's package, the pinned release, the source files whose kernel and launcher are timed)
-TIMED_SOURCES = {"vllm-moe": ("vllm", ("vllm/model_executor/layers/fused_moe/fused_moe.py",))}
+TIMED_SOURCES = {
+    "vllm-moe": ("vllm", ("vllm/model_executor/layers/fused_moe/fused_moe.py",)),
+    "sglang-moe": ("sglang", ("sglang/kernels/ops/moe/fused_moe_triton_kernels.py",
+                              "sglang/srt/layers/moe/moe_runner/triton_utils/fused_moe.py")),
+}
 
 
 def server_provenance(family: str) -> dict:
@@ -119,7 +123,7 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
         g = p["group_size"]
         if (g % bk) if bk <= g else (bk % g):
             return f"BLOCK_SIZE_K {bk} and the group size {g} do not nest"
-        if family == "vllm-moe" and wna16_cuda_path(p) and (bk % g or bm > 64):
+        if family == "vllm-moe" and wna16_cuda_path(p) and (bk % g or bm > 64):  # SGLang has no such path
             return f"vLLM's wna16 CUDA path (M*top_k/E <= 6) needs BLOCK_SIZE_K a multiple of {g} and BLOCK_SIZE_M <= 64"
     return None
 

@@ -12,6 +12,7 @@ the noise is drawn from sha256 of their sorted JSON.
 """
 
 import hashlib
+import importlib.metadata
 import json
 import math
 import os
@@ -45,7 +46,14 @@ SERVER_QUANT_COST = {
     "bf16": (2.0, 2.0, 790e12), "fp8_w8a8_block": (1.0, 1.0, 1450e12), "fp8_w8a8": (1.0, 1.0, 1450e12),
     "int8_w8a8": (1.0, 1.0, 1150e12), "int8_w8a16": (2.0, 1.0, 790e12), "int4_w4a16": (2.0, 0.5, 790e12),
 }
-SERVER_MOE = ("vllm-moe",)
+SERVER_MOE = ("vllm-moe", "sglang-moe")
+
+
+def _installed_version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def stable_hash(*parts) -> int:
@@ -218,7 +226,9 @@ class SimBackend:
         self.cache_dir = env.get("TRITUNE_SIM_COMPILE_CACHE") or None
 
     def hello(self) -> dict:
-        versions = {"python": P.python_version(), "triton": None, "torch": None, "driver": None, "cuda": None}
+        # the Triton a real worker here would run (read from its metadata, not imported): SGLang's folders name it
+        versions = {"python": P.python_version(), "triton": _installed_version("triton"), "torch": None, "driver": None,
+                    "cuda": None}
         return P.hello("sim", True, self.device, versions, all_family_sources("sim"))
 
     def fault_for(self, req: dict) -> str | None:

@@ -15,6 +15,7 @@ Quantizations (QUANTS), named as the servers' config files name them where they 
 - int8_w8a16:      int8 weights with one scale per output channel; bf16 activations.
 """
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -74,19 +75,31 @@ class Inputs:
 
 
 def make_inputs(problem: dict, device, seed: int = 0) -> Inputs:
-    """Seeded inputs on `device` (built on the CPU, so identical on every machine)."""
+    """Seeded inputs on `device`: the activations and routing built on the CPU (identical on every machine), the
+    weights on `device` itself (a GPU draws a layer's weights in milliseconds, a CPU in seconds) and shared by every
+    M of a layer (they do not depend on M)."""
     p = normalize_problem(problem)
     gen = torch.Generator().manual_seed(seed * 1000003 + p["seed"])
     M, E, H, I = p["M"], p["E"], p["hidden"], p["inter"]
     dt = _DTYPES[p["dtype"]]
     x = torch.randn(M, H, generator=gen).to(dt)
-    w1 = torch.randn(E, 2 * I, H, generator=gen) / H**0.5
-    w2 = torch.randn(E, H, I, generator=gen) / I**0.5
-    (q1, s1, r1), (q2, s2, r2) = (_quantize_weight(w, p, dt) for w in (w1, w2))
+    q1, q2, s1, s2, r1, r2 = _weights(E, H, I, p["quant"], p["dtype"], p["group_size"], seed * 1000003 + p["seed"],
+                                      str(device))
     topk_ids, topk_weights = make_routing(M, E, p["top_k"], p["routing"], seed * 7919 + p["seed"])
-    to = lambda t: None if t is None else t.to(device)  # noqa: E731
-    return Inputs(p, to(x), to(q1), to(q2), to(s1), to(s2), to(topk_weights.float()), to(topk_ids.to(torch.int32)),
-                  to(r1), to(r2))
+    return Inputs(p, x.to(device), q1, q2, s1, s2, topk_weights.float().to(device),
+                  topk_ids.to(torch.int32).to(device), r1, r2)
+
+
+@functools.lru_cache(maxsize=4)
+def _weights(E: int, H: int, I: int, quant: str, dtype: str, group_size: int, seed: int, device: str) -> tuple:
+    """(w1, w2, w1 scale, w2 scale, w1 reference, w2 reference) of one layer, drawn and quantized on `device`."""
+    gen = torch.Generator(device=device).manual_seed(seed)
+    dt = _DTYPES[dtype]
+    w1 = torch.randn(E, 2 * I, H, generator=gen, device=device) / H**0.5
+    w2 = torch.randn(E, H, I, generator=gen, device=device) / I**0.5
+    p = {"quant": quant, "group_size": group_size}
+    (q1, s1, r1), (q2, s2, r2) = (_quantize_weight(w, p, dt) for w in (w1, w2))
+    return q1, q2, s1, s2, r1, r2
 
 
 def _quantize_weight(w: torch.Tensor, p: dict, dt) -> tuple:

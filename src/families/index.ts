@@ -1,6 +1,6 @@
 import { FAMILIES, type Family } from '../schema/index.js';
 import { moeW4a16 } from './moe-w4a16.js';
-import { vllmMoe } from './server-moe.js';
+import { sglangMoe, vllmMoe } from './server-moe.js';
 import type { KernelFamily } from './types.js';
 import { w4a16 } from './w4a16.js';
 import { w8a8Fp8, w8a8Int8 } from './w8a8.js';
@@ -18,6 +18,7 @@ const REGISTRY: Record<Family, KernelFamily> = {
   w4a16,
   'moe-w4a16': moeW4a16,
   'vllm-moe': vllmMoe,
+  'sglang-moe': sglangMoe,
 };
 
 /** The family module of a family name. */

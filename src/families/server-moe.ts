@@ -4,12 +4,14 @@ import { nextPow2 } from './rules.js';
 import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
- * The servers' own fused-MoE layer (kernels/server_moe.py): vLLM's fused_experts with one config for both GEMMs, as
- * its tuning script runs it. N = the per-rank intermediate size I, K = hidden, the quantization a shape field.
+ * The servers' own fused-MoE layer (kernels/server_moe.py): vLLM's fused_experts or SGLang's fused_moe with one
+ * config for both GEMMs, as their tuning scripts run it. N = the per-rank intermediate size I, K = hidden, the
+ * quantization a shape field. What differs between the servers (keys, names, defaults, rules) is stated per server
+ * below and checked against the server's own functions (test/families/mirror.test.ts).
  */
 
-/** vLLM's tuning space (benchmarks/kernels/benchmark_moe.py get_configs_compute_bound: 1920 configs), plus BLOCK_SIZE_K 32
- * for int4 groups. SPLIT_K is 1: vLLM's launchers set it (its wna16 kernel needs the key). */
+/** The servers' tuning space (vLLM's benchmark_moe.py get_configs_compute_bound, SGLang's alike: 1920 configs), plus
+ * BLOCK_SIZE_K 32 for int4 groups. vLLM adds SPLIT_K 1: its launchers set it (its wna16 kernel needs the key). */
 const EXHAUSTIVE: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128, 256],
   BLOCK_SIZE_N: [32, 64, 128, 256],
@@ -17,7 +19,6 @@ const EXHAUSTIVE: Axes = {
   GROUP_SIZE_M: [1, 16, 32, 64],
   num_warps: [4, 8],
   num_stages: [2, 3, 4, 5],
-  SPLIT_K: [1],
 };
 
 /** The default space: the tile, warps and stages axes; GROUP_SIZE_M 1 or 16 (L2 reuse matters little once each
@@ -29,7 +30,6 @@ const DEFAULT: Axes = {
   GROUP_SIZE_M: [1, 16],
   num_warps: [4, 8],
   num_stages: [2, 3, 4, 5],
-  SPLIT_K: [1],
 };
 
 const FP8_BLOCK = 128;
@@ -42,7 +42,7 @@ const groupOf = (s: WeightShape): number => s.group_size ?? 128;
 const wna16CudaPath = (s: WeightShape, M: number): boolean =>
   quantOf(s) === 'int4_w4a16' && [32, 64, 128].includes(groupOf(s)) && (M * (s.top_k ?? 1)) / (s.E ?? 1) <= 6;
 
-// kernels/server_moe.py invalid_reason, in its order
+// kernels/server_moe.py invalid_reason, in its order (both servers)
 const shapeRules: ShapeRule[] = [
   (c, s) => (quantOf(s) === 'fp8_w8a8_block' && (c.BLOCK_SIZE_K! > FP8_BLOCK || FP8_BLOCK % c.BLOCK_SIZE_K!) ? 'block_k_vs_quant_block' : null),
   (c, s) => {
@@ -61,18 +61,18 @@ const blockMOverM: MRule = (c, s, M) => (c.BLOCK_SIZE_M! > Math.max(16, 2 * next
  * GEMM; the down GEMM's fill-in differs at M = 1); Triton's num_warps 4 and num_stages 3 where none is given.
  * Checked against vLLM's own functions (test/families/mirror.test.ts).
  */
-function vllmDefault(p: ShapeAtM): ConfigEntry {
+function vllmDefault(p: ShapeAtM): Config {
   const q = quantOf(p);
   const E = p.E ?? 1;
   if (q === 'fp8_w8a8_block') {
     const [bn, stages] = p.M <= 8 ? [64, p.M <= 4 ? 4 : 3] : [FP8_BLOCK, 3];
-    return { BLOCK_SIZE_M: p.M <= 64 ? 16 : 64, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: FP8_BLOCK, GROUP_SIZE_M: p.M <= 16 ? 1 : 32, num_warps: 4, num_stages: stages, SPLIT_K: 1 };
+    return { BLOCK_SIZE_M: p.M <= 64 ? 16 : 64, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: FP8_BLOCK, GROUP_SIZE_M: p.M <= 16 ? 1 : 32, num_warps: 4, num_stages: stages };
   }
   if (q === 'int4_w4a16') {
     // at M * top_k / E <= 6 vLLM on CUDA runs its compiled kernel; its Triton-kernel default is what is timed there
     const bm = p.M <= 20 ? 16 : p.M <= 40 ? 32 : 64;
     const [bn, bk] = p.M === 1 ? [32, 64] : [64, 32];
-    return { BLOCK_SIZE_M: bm, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3, SPLIT_K: 1 };
+    return { BLOCK_SIZE_M: bm, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3 };
   }
   const bm = p.M <= 32 ? 16 : p.M <= 96 ? 32 : p.M <= 512 ? 64 : 128;
   return {
@@ -82,8 +82,26 @@ function vllmDefault(p: ShapeAtM): ConfigEntry {
     GROUP_SIZE_M: Math.floor(p.M / Math.max(E, 1)) > 128 ? 16 : 1,
     num_warps: p.M <= 128 ? 4 : 8,
     num_stages: p.M <= 32 ? 4 : 3,
-    SPLIT_K: 1,
   };
+}
+
+/**
+ * SGLang 0.5.23's get_default_config on an H100/H200 (227 KB of shared memory per block: not its low-memory fp8 rule):
+ * fp8 by its own rules, the rest 64x64x32 (16x32x64 while M <= E); Triton's num_warps 4 / num_stages 3 where none.
+ */
+function sglangDefault(p: ShapeAtM): Config {
+  const q = quantOf(p);
+  const E = p.E ?? 1;
+  const triton = { num_warps: 4, num_stages: 3 };
+  if (q === 'fp8_w8a8_block') return { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: FP8_BLOCK, BLOCK_SIZE_K: FP8_BLOCK, GROUP_SIZE_M: 32, num_warps: 4, num_stages: 3 };
+  if (q === 'fp8_w8a8') {
+    return p.M <= E
+      ? { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 4 }
+      : { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 32, num_warps: 8, num_stages: 4 };
+  }
+  return p.M <= E
+    ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 1, ...triton }
+    : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 32, GROUP_SIZE_M: 8, ...triton };
 }
 
 /** kernels/server_moe.py expected_active_experts: experts that get at least one of M tokens (top_k distinct each). */
@@ -114,37 +132,81 @@ const VLLM_DTYPE: Record<ServerQuant, string | undefined> = {
   int8_w8a16: 'int8_w8a16',
   int4_w4a16: 'int4_w4a16',
 };
+/** SGLang's get_config_dtype_str: int8_w8a8 named too (and, per channel, marked so in the name). */
+const SGLANG_DTYPE: Record<ServerQuant, string | undefined> = { ...VLLM_DTYPE, int8_w8a8: 'int8_w8a8' };
 
-export const vllmMoe: KernelFamily = {
+interface Server {
+  name: 'vllm-moe' | 'sglang-moe';
+  /** Config keys beyond the six (vLLM's SPLIT_K). */
+  extraAxes: Axes;
+  defaults: (p: ShapeAtM) => Config;
+  /** Rules only this server has. */
+  mRules: MRule[];
+  kernelRules: KernelFamily['kernelRules'];
+  nameFields: NonNullable<KernelFamily['nameFields']>;
+  deviceSlug: NonNullable<KernelFamily['deviceSlug']>;
+}
+
+const fp8BlockFields = (s: WeightShape) => (quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {});
+
+const VLLM: Server = {
   name: 'vllm-moe',
-  spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
-  shapeRules,
-  mRules: [cudaPathRule, blockMOverM],
+  extraAxes: { SPLIT_K: [1] },
+  defaults: vllmDefault,
+  mRules: [cudaPathRule],
   kernelRules: ['block_k_vs_quant_block', 'block_k_vs_group', 'wna16_cuda_path'],
-  sharedMemoryBytes: () => 0, // left to Triton: a config over the limit fails its trial as invalid
-  defaultConfig: vllmDefault,
-  gemms: (shape) => [shape],
-  shapesOf: (model, { groupSize, quant }) =>
-    moeLayers(model).map((m) => ({
-      shape: { N: m.N, K: m.K, E: m.E, top_k: m.top_k, quant, ...(quant === 'int4_w4a16' ? { group_size: groupSize } : {}) },
-      layer: m.name,
-    })),
-  layerKind: 'MoE expert',
-  problem: (s, M) => ({ M, N: s.N, K: s.K, E: s.E, top_k: s.top_k ?? 1, quant: quantOf(s), ...(s.group_size !== undefined ? { group_size: s.group_size } : {}) }),
-  flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
-  bytes: (s, M) => expectedActive(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
-  compileKey: (_s, shapeKey, _c, configKey) => `vllm-moe|${configKey}|${shapeKey}`,
-  compileOnly: false,
-  peak: (s) => PEAK[quantOf(s)],
   // try_get_optimal_moe_config: N = w2.shape[2], doubled for int4 (so I either way); block shape only for fp8 blocks
-  nameFields: (s) => ({
-    N: s.N,
-    dtype: VLLM_DTYPE[quantOf(s)],
-    ...(quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {}),
-  }),
-  // get_config_file_name: the device name with spaces as _, and any H200 variant as NVIDIA_H200
+  nameFields: (s) => ({ N: s.N, dtype: VLLM_DTYPE[quantOf(s)], ...fp8BlockFields(s) }),
+  // get_config_file_name: the device name with whitespace and '/' as _, and any H200 variant as NVIDIA_H200
   deviceSlug: (name) => {
-    const slug = name.trim().replace(/[\s/]+/g, '_');
+    const slug = name.replace(/[\s/]+/g, '_');
     return slug.split('_').includes('H200') ? 'NVIDIA_H200' : slug;
   },
 };
+
+const SGLANG: Server = {
+  name: 'sglang-moe',
+  extraAxes: {},
+  defaults: sglangDefault,
+  mRules: [],
+  kernelRules: ['block_k_vs_quant_block', 'block_k_vs_group'],
+  // try_get_optimal_moe_config: N = w2.shape[2] as is (I/2 for int4, two weights a byte)
+  nameFields: (s) => ({
+    N: quantOf(s) === 'int4_w4a16' ? s.N / 2 : s.N,
+    dtype: SGLANG_DTYPE[quantOf(s)],
+    ...fp8BlockFields(s),
+    ...(quantOf(s) === 'int8_w8a8' ? { per_channel_quant: 'True' } : {}),
+  }),
+  // get_config_file_name: the device name with each space as _ (no family mapping)
+  deviceSlug: (name) => name.replace(/ /g, '_'),
+};
+
+function serverMoe(server: Server): KernelFamily {
+  return {
+    name: server.name,
+    spaces: { default: { ...DEFAULT, ...server.extraAxes }, exhaustive: { ...EXHAUSTIVE, ...server.extraAxes } },
+    shapeRules,
+    mRules: [...server.mRules, blockMOverM],
+    kernelRules: server.kernelRules,
+    sharedMemoryBytes: () => 0, // left to Triton: a config over the limit fails its trial as invalid
+    defaultConfig: (p) => ({ ...server.defaults(p), ...(server.extraAxes.SPLIT_K ? { SPLIT_K: 1 } : {}) }) as ConfigEntry,
+    gemms: (shape) => [shape],
+    shapesOf: (model, { groupSize, quant }) =>
+      moeLayers(model).map((m) => ({
+        shape: { N: m.N, K: m.K, E: m.E, top_k: m.top_k, quant, ...(quant === 'int4_w4a16' ? { group_size: groupSize } : {}) },
+        layer: m.name,
+      })),
+    layerKind: 'MoE expert',
+    problem: (s, M) => ({ M, N: s.N, K: s.K, E: s.E, top_k: s.top_k ?? 1, quant: quantOf(s), ...(s.group_size !== undefined ? { group_size: s.group_size } : {}) }),
+    flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
+    bytes: (s, M) => expectedActive(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
+    compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
+    compileOnly: false,
+    peak: (s) => PEAK[quantOf(s)],
+    nameFields: server.nameFields,
+    deviceSlug: server.deviceSlug,
+  };
+}
+
+export const vllmMoe = serverMoe(VLLM);
+export const sglangMoe = serverMoe(SGLANG);

@@ -24,6 +24,8 @@ export const VllmMoEEntry = z.strictObject({ ...baseEntry, SPLIT_K: z.literal(1)
 export type W8A8Entry = z.infer<typeof W8A8Entry>;
 export type W4A16Entry = z.infer<typeof W4A16Entry>;
 export type MoEW4A16Entry = z.infer<typeof MoEW4A16Entry>;
+/** SGLang's fused-MoE configs: the six keys only (its kernels have no SPLIT_K). */
+export const SGLangMoEEntry = z.strictObject({ ...baseEntry });
 export type VllmMoEEntry = z.infer<typeof VllmMoEEntry>;
 export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry | VllmMoEEntry;
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { FAMILIES, type Family } from './family.js';
-import { MoEW4A16Entry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
+import { MoEW4A16Entry, SGLangMoEEntry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
 import { MoEProblem, ServerMoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
 
 /**
@@ -25,9 +25,10 @@ export interface FamilyFormat {
   folder: string;
 }
 
-/** vLLM's fused-MoE file names (its get_config_file_name): N is vLLM's, dtype and block shape only where the
- * quantization has them. */
+/** vLLM's and SGLang's fused-MoE file names (their get_config_file_name): N is the server's, dtype and block shape only
+ * where the quantization has them; SGLang writes the block shape with a space and marks per-channel int8. */
 const VLLM_MOE_NAME = 'E={E},N={N},device_name={device}<,dtype={dtype}><,block_shape=[{block_n},{block_k}]>';
+const SGLANG_MOE_NAME = 'E={E},N={N},device_name={device}<,dtype={dtype}><,block_shape=[{block_n}, {block_k}]><,per_channel_quant={per_channel_quant}>';
 const SERVER_MOE_KEY = 'E={E},N={N},K={K},top_k={top_k},quant={quant}<,group_size={group_size}>';
 
 export const FAMILY_FORMATS = {
@@ -54,7 +55,19 @@ export const FAMILY_FORMATS = {
     entry: VllmMoEEntry,
     dtype: null,
     dtypes: ['fp8_w8a8', 'int8_w8a16', 'int4_w4a16'],
-    fileName: VLLM_MOE_NAME, shapeKey: SERVER_MOE_KEY, folder: 'vllm' },
+    fileName: VLLM_MOE_NAME,
+    shapeKey: SERVER_MOE_KEY,
+    folder: 'vllm',
+  },
+  'sglang-moe': {
+    problem: ServerMoEProblem,
+    entry: SGLangMoEEntry,
+    dtype: null,
+    dtypes: ['fp8_w8a8', 'int8_w8a8', 'int8_w8a16', 'int4_w4a16'],
+    fileName: SGLANG_MOE_NAME,
+    shapeKey: SERVER_MOE_KEY,
+    folder: 'sglang/configs/triton_{triton}',
+  },
 } as const satisfies Record<Family, FamilyFormat>;
 
 /** The family's config entry schema. */

@@ -20,7 +20,7 @@ export interface ParsedConfigName {
 export const deviceSlug = (deviceName: string): string => deviceName.trim().replace(/\s+/g, '_');
 
 type Values = Record<string, number | string | undefined>;
-const TEXT_FIELDS = new Set(['device', 'dtype', 'quant', 'triton']);
+const TEXT_FIELDS = new Set(['device', 'dtype', 'quant', 'triton', 'per_channel_quant']);
 
 /** What a family's templates are filled with: the shape's fields, the dtype tag, and what the family module names. */
 function nameValues(family: Family, shape: WeightShape, deviceName?: string): Values {
@@ -90,6 +90,7 @@ function grammarRegex(family: Family, template: string, whole: boolean): RegExp 
     if (field === 'device') return '(?<device>[^,/=]+)';
     if (field === 'dtype') return dtype ? escape(dtype) : `(?<dtype>${(dtypes ?? []).map(escape).join('|')})`;
     if (field === 'triton') return '[0-9_]+';
+    if (field === 'per_channel_quant') return '(?<per_channel_quant>True)';
     return `(?<${field}>${field === 'group_size' ? '-1|[1-9]\\d*' : '[1-9]\\d*'})`;
   });
   return new RegExp(whole ? `^${parts.join('')}\\.json$` : `(?:^|/)${parts.join('')}$`);
@@ -112,7 +113,7 @@ export function parseConfigFileName(name: string, dir?: string): ParsedConfigNam
     if (!m?.groups) continue;
     const { device, ...rest } = m.groups;
     const fields: Record<string, number | string> = {};
-    for (const [k, v] of Object.entries(rest)) if (v !== undefined) fields[k] = k === 'dtype' ? v : Number(v);
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) fields[k] = TEXT_FIELDS.has(k) ? v : Number(v);
     const parsed = { family: g.family, fields, device: device! };
     if (dir !== undefined && g.folder.test(dir.split(/[\\/]+/).join('/'))) return parsed;
     matches.push(parsed);

@@ -80,6 +80,16 @@ const CASES: Record<Family, { space: 'default' | 'exhaustive'; cases: Case[] }> 
       moe([1, 16, 100], { N: 14336, K: 4096, E: 8, top_k: 2, quant: 'int4_w4a16', group_size: 64 }),
     ],
   },
+  // SGLang's own get_default_config the same way
+  'sglang-moe': {
+    space: 'default',
+    cases: [
+      ...(['bf16', 'fp8_w8a8_block', 'fp8_w8a8', 'int8_w8a8', 'int8_w8a16', 'int4_w4a16'] as const).map((quant) =>
+        moe([1, 8, 64, 127, 128, 129, 512, 4096], { N: 768, K: 2048, E: 128, top_k: 8, quant, ...(quant === 'int4_w4a16' ? { group_size: 128 } : {}) }),
+      ),
+      moe([1, 8, 9, 4096], { N: 14336, K: 4096, E: 8, top_k: 2, quant: 'fp8_w8a8' }),
+    ],
+  },
 };
 
 const maxSmem = (kf: KernelFamily, c: Record<string, number>, s: WeightShape) => Math.max(...kf.gemms(s).map((g) => kf.sharedMemoryBytes(c, g)));

@@ -58,7 +58,7 @@ test('parseConfigFileName rejects names we do not write', () => {
     'N=6144,K=2560,device_name=X,dtype=bf16.json', // unknown dtype
     'N=6144,K=2560,device_name=X,dtype=int4_w4a16.json', // dense w4a16 without group size
     'E=8,N=6144,K=2560,device_name=X,dtype=int4_w4a16.json', // MoE names carry no K
-    'E=8,N=6144,device_name=X,dtype=int8_w8a8.json', // MoE is int4 only
+    'E=8,N=6144,device_name=X,dtype=int2_w2a16.json', // a dtype no MoE family has
     'N=06144,K=2560,device_name=X,dtype=int8_w8a8.json', // leading zero
     'N=6144,K=2560,device_name=X,dtype=int8_w8a8.meta.json',
     'config.json',

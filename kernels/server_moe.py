@@ -56,17 +56,19 @@ def server_provenance(family: str) -> dict:
     from .servers.releases import RELEASES
 
     name, paths = TIMED_SOURCES[family]
+    release = RELEASES[name]
     loaded = sys.modules.get(name)  # loaded from the cache by kernels/servers (marked), or the installed one
     spec = None if loaded is not None and getattr(loaded, "_tritune_cache", False) else importlib.util.find_spec(name)
     if spec is not None and spec.submodule_search_locations:
         root, origin, version = Path(list(spec.submodule_search_locations)[0]).parent, "installed", importlib.metadata.version(name)
     else:
-        release = RELEASES[name]
         root, origin, version = fetch.release_dir(release), "pinned release", release.version
         if not fetch.is_complete(release):
             raise FileNotFoundError(f"{name} is not installed and {root} is incomplete: run `npm run setup:servers`")
     sources = {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in paths}
-    return {"name": name, "version": version, "origin": origin, "sources": sources}
+    shipped = root / release.moe_configs  # the tuned files the release ships (SGLang: one folder per Triton version)
+    return {"name": name, "version": version, "origin": origin, "sources": sources,
+            **({"shipped": str(shipped)} if shipped.is_dir() else {})}
 
 
 def server(family: str):

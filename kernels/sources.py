@@ -80,21 +80,25 @@ def family_sources(family: str, backend: str) -> dict:
     kernel is a server's (kernels/server_moe.py), also "server": its name, version, origin and timed sources, whose
     files count as `<name> <version>:<path>` (absent when the server's code is not there: the family cannot run)."""
     from .family import FAMILY_MODULES, family_module
+    from .server_moe import FAMILIES as SERVER_FAMILIES, server_provenance  # imports neither torch nor a server
 
     module, other = _BACKEND[backend]
     entries = ["worker.py", module] + ([] if backend == "sim" else [FAMILY_MODULES[family] + ".py"])
-    entries += [] if backend == "sim" else list(getattr(family_module(family), "IMPORTED_AT_RUN_TIME", {}).get(family, ()))
+    if backend != "sim" and family in SERVER_FAMILIES:
+        entries += list(family_module(family).IMPORTED_AT_RUN_TIME[family])
     files = {f"kernels/{name}": _sha256(os.path.join(KERNELS_DIR, name)) for name in closure(entries, (other,))}
     files.update({path: _sha256(os.path.join(ROOT, path)) for path in _DATA})
     out = {}
-    if backend != "sim" and hasattr(family_module(family), "server_provenance"):
+    if family in SERVER_FAMILIES:
         try:
-            server = family_module(family).server_provenance(family)
+            server = server_provenance(family)
         except FileNotFoundError:
             server = None
         if server:
-            out["server"] = server
-            files.update({f"{server['name']} {server['version']}:{p}": h for p, h in server["sources"].items()})
+            out["server"] = server  # the sim reports it too (its shipped files are incumbents there as well)
+            if backend != "sim":  # the sim's numbers do not depend on the server's code
+                files.update({f"{server['name']} {server['version']}:{p}": h for p, h in server["sources"].items()})
+            # the release's shipped files are hysteresis incumbents, not a source of results: not hashed
     digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(files.items())).encode()).hexdigest()
     return {"digest": digest, "files": dict(sorted(files.items())), **out}
 

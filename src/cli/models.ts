@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
-import type { ModelShapes } from '../schema/index.js';
+import { ServerQuant, type ModelShapes } from '../schema/index.js';
+import { kernelFamily } from '../families/index.js';
+import { configFileName, familyDir } from '../store/naming.js';
 import { moeLayers } from '../models/layers.js';
 import { PRESETS } from '../models/presets.js';
 import { resolveModel } from '../models/resolve.js';
@@ -13,6 +15,17 @@ const parseTp = (text: string): number => {
   if (!/^[1-9]\d*$/.test(text.trim())) throw new UserError(`--tp must be a positive whole number, got ${JSON.stringify(text)}`);
   return Number(text);
 };
+
+/** Per MoE layer, the file each server looks up for it and the folder tritune writes it to (under --out). */
+function serverFiles(shapes: ModelShapes, o: { device: string; quant: ServerQuant; groupSize: number; triton: string }): string {
+  const t = new Table({ head: ['layer', 'server', 'folder (under --out)', 'file the server loads'], style: PLAIN });
+  for (const family of ['vllm-moe', 'sglang-moe'] as const) {
+    for (const { shape, layer } of kernelFamily(family).shapesOf(shapes, { groupSize: o.groupSize, quant: o.quant })) {
+      t.push([layer, family, familyDir(family, o.triton), configFileName(family, shape, o.device)]);
+    }
+  }
+  return `server files (${o.quant} on ${o.device}, Triton ${o.triton})\n${t.toString()}`;
+}
 
 function table(shapes: ModelShapes): string {
   const t = new Table({ head: ['layer', 'kind', 'E', 'N', 'K', 'top_k'], style: PLAIN, colAligns: ['left', 'left', 'right', 'right', 'right', 'right'] });
@@ -31,7 +44,16 @@ export function registerModels(program: Command): void {
     .argument('[model]', 'a preset name, a Hugging Face config.json (or its folder), or a model-shapes file')
     .option('--tp <N>', 'tensor-parallel degree: split the shapes as each of N ranks sees them', '1')
     .option('--json', 'print model-shapes JSON (one object for one model, an array for all presets)')
-    .action((model: string | undefined, opts: { tp: string; json?: boolean }) => {
+    .option('--quant <q>', `server MoE files: the quantization (${ServerQuant.options.join(', ')})`, 'bf16')
+    .option('--device <name>', 'server MoE files: the GPU as CUDA names it', 'NVIDIA H200')
+    .option('--triton <version>', "server MoE files: the Triton version SGLang's folder names", '3.6.0')
+    .option('--group-size <g>', 'server MoE files: the int4 group size', '128')
+    .action((model: string | undefined, opts: { tp: string; json?: boolean; quant: string; device: string; triton: string; groupSize: string }) => {
+      const quant = ServerQuant.safeParse(opts.quant);
+      if (!quant.success) throw new UserError(`--quant must be one of ${ServerQuant.options.join(', ')}; got ${JSON.stringify(opts.quant)}`);
+      if (!/^\d+\.\d+\.\d+$/.test(opts.triton)) throw new UserError(`--triton must be a version like 3.6.0; got ${JSON.stringify(opts.triton)}`);
+      if (!/^(32|64|128)$/.test(opts.groupSize)) throw new UserError(`--group-size must be 32, 64 or 128; got ${JSON.stringify(opts.groupSize)}`);
+      const files = { device: opts.device, quant: quant.data, groupSize: Number(opts.groupSize), triton: opts.triton };
       const tp = parseTp(opts.tp);
       const all: ModelShapes[] = [];
       if (model !== undefined) all.push(resolveModel(model, tp));
@@ -49,6 +71,6 @@ export function registerModels(program: Command): void {
         console.log(JSON.stringify(model === undefined ? all : all[0], null, 2));
         return;
       }
-      console.log(all.map(table).join('\n\n'));
+      console.log(all.map((s) => table(s) + (s.moe.length ? `\n${serverFiles(s, files)}` : '')).join('\n\n'));
     });
 }

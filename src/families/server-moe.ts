@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ConfigEntry, ServerQuant } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
 import { nextPow2 } from './rules.js';
@@ -145,6 +146,7 @@ interface Server {
   kernelRules: KernelFamily['kernelRules'];
   nameFields: NonNullable<KernelFamily['nameFields']>;
   deviceSlug: NonNullable<KernelFamily['deviceSlug']>;
+  shippedPath: NonNullable<KernelFamily['shippedPath']>;
 }
 
 const fp8BlockFields = (s: WeightShape) => (quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {});
@@ -162,6 +164,7 @@ const VLLM: Server = {
     const slug = name.replace(/[\s/]+/g, '_');
     return slug.split('_').includes('H200') ? 'NVIDIA_H200' : slug;
   },
+  shippedPath: (shipped, name) => join(shipped, name), // get_moe_configs' fallback folder is flat
 };
 
 const SGLANG: Server = {
@@ -179,6 +182,8 @@ const SGLANG: Server = {
   }),
   // get_config_file_name: the device name with each space as _ (no family mapping)
   deviceSlug: (name) => name.replace(/ /g, '_'),
+  // get_moe_configs reads configs/triton_<x_y_z>/ of the Triton it runs (then older folders: not compared here)
+  shippedPath: (shipped, name, triton) => (triton ? join(shipped, `triton_${triton.replace(/\./g, '_')}`, name) : null),
 };
 
 function serverMoe(server: Server): KernelFamily {
@@ -205,6 +210,7 @@ function serverMoe(server: Server): KernelFamily {
     peak: (s) => PEAK[quantOf(s)],
     nameFields: server.nameFields,
     deviceSlug: server.deviceSlug,
+    shippedPath: server.shippedPath,
   };
 }
 

@@ -93,4 +93,6 @@ export interface KernelFamily {
   nameFields?(shape: WeightShape): Record<string, number | string | undefined>;
   /** The device part of file names, where the reader maps names its own way (vLLM: every H200 is NVIDIA_H200). */
   deviceSlug?(deviceName: string): string;
+  /** Server families: where the release's own tuned file of this name lies under its shipped-configs folder. */
+  shippedPath?(shipped: string, name: string, triton: string | null): string | null;
 }

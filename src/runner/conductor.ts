@@ -7,7 +7,7 @@ import { Progress, progressMode } from '../report/progress.js';
 import { CompilePool } from './compile.js';
 import { kernelFamily } from '../families/index.js';
 import { prng, shuffled } from '../search/prng.js';
-import { makeJobs, readIncumbents, shapeSpecs, type ShapeSpec } from './jobs.js';
+import { makeJobs, readIncumbents, shapeSpecs, type IncumbentSource, type ShapeSpec } from './jobs.js';
 import { loadIncumbents } from './incumbents.js';
 import { makePlan, renderPlan, type Plan } from './plan.js';
 import type { GpuSlot } from './pool.js';
@@ -71,10 +71,20 @@ const interrupted = (opts: TuneOptions): number => {
   return EXIT.interrupted;
 };
 
+/** Where a family's incumbents are read: --out, and the server release's shipped files the worker found. */
+const incumbentSource = (opts: TuneOptions, hello: Hello, family: Family): IncumbentSource => ({
+  out: opts.out,
+  device: hello.device.name,
+  triton: hello.versions.triton,
+  shipped: hello.sources[family]?.server?.shipped,
+});
+
 /** The shapes' spaces for the reported device, their units, and the plan (emitted as the `plan` event). */
 function planRun(opts: TuneOptions, specs: ShapeSpec[], hello: Hello, progress: Progress): { jobs: ShapeJob[]; units: Unit[]; plan: Plan } {
   const jobs = makeJobs(specs, { space: opts.space, ms: opts.ms, device: hello.device });
-  if (opts.dryRun) for (const job of jobs) job.incumbents = readIncumbents(opts.out, job, hello.device.name, hello.versions.triton);
+  if (opts.dryRun) {
+    for (const job of jobs) ({ entries: job.incumbents, from: job.incumbentsFrom } = readIncumbents(job, job.ms, incumbentSource(opts, hello, job.family)));
+  }
   const units = makeUnits(jobs);
   const plan = makePlan(jobs, units, { out: opts.out, device: hello.device.name, triton: hello.versions.triton, strategy: opts.strategy, ...(opts.budget !== undefined ? { budget: opts.budget } : {}), seed: opts.seed, gpus: opts.gpus.length, compileWorkers: opts.compileWorkers, backend: opts.backend });
   progress.event('plan', { ...plan, simulated: opts.backend === 'sim', device: hello.device.name });
@@ -103,7 +113,7 @@ function openJournals(jobs: ShapeJob[], opts: TuneOptions, hello: Hello, progres
       resume: opts.resume,
     });
     for (const n of journal.notes) progress.note(n);
-    loadIncumbents(jobs.filter((j) => j.family === family), { journalPath: journal.path, out: opts.out, device: hello.device.name, triton: hello.versions.triton, force: opts.force });
+    loadIncumbents(jobs.filter((j) => j.family === family), { ...incumbentSource(opts, hello, family), journalPath: journal.path, force: opts.force });
     const known = new Map<string, JournalTrial>(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t]));
     journals.set(family, { journal, known });
   }

@@ -43,12 +43,14 @@ export function decideShape(job: ShapeJob, outcomes: UnitOutcome[], keepWithin: 
       continue;
     }
     const spread = ledger.timingOf(sel.config, M)?.spread ?? 0;
+    // the server release's own file, as the server would use it at M: the baseline a tuned file must beat
+    const shipped: Record<string, number> = job.incumbentsFrom === 'shipped' && incumbent?.us ? { 'shipped file': incumbent.us } : {};
     result.entries[String(M)] = sel.config;
     result.meta[String(M)] = {
       us: sel.us,
       spread,
       default_us: defaultUs,
-      baselines: {},
+      baselines: shipped,
       decision: sel.decision,
       trials: ledger.evaluationsAt(M),
       flops,
@@ -67,7 +69,7 @@ export function writeShape(
 ): WriteResult | null {
   if (Object.keys(r.entries).length === 0) return null;
   const { N, K, E, group_size, top_k, quant } = r.job.shape;
-  const server = opts.hello.sources[r.job.family]?.server;
+  const { shipped: _where, ...server } = opts.hello.sources[r.job.family]?.server ?? { name: '' };
   return writeTunedConfig({
     dir: opts.out,
     family: r.job.family,
@@ -77,7 +79,7 @@ export function writeShape(
     meta: {
       backend: opts.hello.backend,
       simulated: opts.hello.simulated,
-      ...(server ? { server } : {}),
+      ...('sources' in server ? { server } : {}),
       device: opts.hello.device,
       versions: opts.hello.versions,
       command: opts.command,

@@ -5,7 +5,7 @@ import type { ConfigEntry } from '../schema/index.js';
 import { WireConfig } from '../schema/index.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { INCUMBENTS_FILE } from '../store/journal.js';
-import { readIncumbents } from './jobs.js';
+import { readIncumbents, type IncumbentSource } from './jobs.js';
 import type { ShapeJob } from './units.js';
 
 /**
@@ -14,11 +14,11 @@ import type { ShapeJob } from './units.js';
  * files it wrote itself: resuming then asks exactly the same trials and writes exactly the same files.
  * A new journal (--no-resume, or none there yet) sets the frozen ones aside and reads the incumbents afresh.
  */
-const Frozen = z.record(z.string(), z.record(z.string(), WireConfig));
+const Frozen = z.record(z.string(), z.strictObject({ from: z.enum(['out', 'shipped']).nullable(), entries: z.record(z.string(), WireConfig) }));
 
-export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; out: string; device: string; triton: string | null; force: boolean }): void {
+export function loadIncumbents(jobs: ShapeJob[], opts: IncumbentSource & { journalPath: string; force: boolean }): void {
   const path = join(dirname(opts.journalPath), INCUMBENTS_FILE);
-  let frozen: Record<string, Record<string, Record<string, number>>> = {};
+  let frozen: z.infer<typeof Frozen> = {};
   if (existsSync(path)) {
     const r = Frozen.safeParse(JSON.parse(readFileSync(path, 'utf8')));
     if (r.success) frozen = r.data;
@@ -27,16 +27,17 @@ export function loadIncumbents(jobs: ShapeJob[], opts: { journalPath: string; ou
   for (const job of jobs) {
     const id = `${resolve(opts.out)}|${opts.device}|${job.family}|${job.key}`;
     if (!(id in frozen)) {
-      let found = new Map<number, ConfigEntry>();
+      let found: ReturnType<typeof readIncumbents> = { entries: new Map(), from: null };
       try {
-        found = readIncumbents(opts.out, job, opts.device, opts.triton);
+        found = readIncumbents(job, job.ms, opts);
       } catch (err) {
         if (!opts.force) throw err;
       }
-      frozen[id] = Object.fromEntries([...found].map(([M, c]) => [String(M), c as Record<string, number>]));
+      frozen[id] = { from: found.from, entries: Object.fromEntries([...found.entries].map(([M, c]) => [String(M), c as Record<string, number>])) };
       changed = true;
     }
-    job.incumbents = new Map(Object.entries(frozen[id]!).map(([M, c]) => [Number(M), c as ConfigEntry]));
+    job.incumbents = new Map(Object.entries(frozen[id]!.entries).map(([M, c]) => [Number(M), c as ConfigEntry]));
+    job.incumbentsFrom = frozen[id]!.from;
   }
   if (changed) writeFileAtomic(path, JSON.stringify(frozen, null, 1) + '\n');
 }

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigEntry, DeviceInfo, Family, ModelShapes, ServerQuant } from '../schema/index.js';
+import { entrySchema, type ConfigEntry, type DeviceInfo, type Family, type ModelShapes, type ServerQuant } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { inShard, type Shard } from './shard.js';
 import { kernelFamily, type WeightShape } from '../families/index.js';
 import { enumerateSpace } from '../space/index.js';
-import { configPath, shapeKey } from '../store/naming.js';
+import { configFileName, configPath, shapeKey } from '../store/naming.js';
 import { readTunedConfig } from '../store/reader.js';
 import type { ShapeJob } from './units.js';
 
@@ -45,13 +45,53 @@ export function shapeSpecs(model: ModelShapes, families: Family[], opts: { group
   return sorted.filter((_, i) => inShard(shard, i));
 }
 
-/** The incumbent entries of a shape's existing file in --out (empty when there is none). */
-export function readIncumbents(out: string, spec: ShapeSpec, device: string, triton: string | null): Map<number, ConfigEntry> {
-  const path = configPath(out, spec.family, spec.shape, device, triton);
-  if (!existsSync(path)) return new Map();
-  const r = readTunedConfig(path, spec.family);
-  if (!r.ok) throw new UserError(`${path} fails validation (${r.problems[0]}); fix it, or pass --force to replace it`);
-  return new Map(Object.entries(r.value.entries).map(([m, c]) => [Number(m), c]));
+/** Where a run's incumbents come from: the output folder, and for server families the release's shipped files. */
+export interface IncumbentSource {
+  out: string;
+  device: string;
+  triton: string | null;
+  /** The server's shipped-configs folder, from the worker's hello (families whose kernel is a server's). */
+  shipped?: string | undefined;
+}
+
+/**
+ * The incumbent entries of a shape: its existing file in --out; else, for a server family, the file the server
+ * release ships under that name, as the server would use it at each tuned M (the nearest key, ties to the smaller),
+ * so the tuned file only replaces what it beats. Empty when there is neither.
+ */
+export function readIncumbents(spec: ShapeSpec, ms: number[], src: IncumbentSource): { entries: Map<number, ConfigEntry>; from: 'out' | 'shipped' | null } {
+  const path = configPath(src.out, spec.family, spec.shape, src.device, src.triton);
+  if (existsSync(path)) {
+    const r = readTunedConfig(path, spec.family);
+    if (!r.ok) throw new UserError(`${path} fails validation (${r.problems[0]}); fix it, or pass --force to replace it`);
+    return { entries: new Map(Object.entries(r.value.entries).map(([m, c]) => [Number(m), c])), from: 'out' };
+  }
+  const kf = kernelFamily(spec.family);
+  const shippedPath = src.shipped && kf.shippedPath?.(src.shipped, configFileName(spec.family, spec.shape, src.device), src.triton);
+  if (!shippedPath || !existsSync(shippedPath)) return { entries: new Map(), from: null };
+  return { entries: shippedAtMs(spec, shippedPath, ms), from: 'shipped' };
+}
+
+/** A shipped file's entry at each M as its server picks it; entries the family's schema refuses are left out. */
+function shippedAtMs(spec: ShapeSpec, path: string, ms: number[]): Map<number, ConfigEntry> {
+  let body: Record<string, Record<string, number>>;
+  try {
+    body = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return new Map();
+  }
+  const keys = Object.keys(body).filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
+  const schema = entrySchema(spec.family);
+  const out = new Map<number, ConfigEntry>();
+  for (const M of ms) {
+    if (keys.length === 0) break;
+    const key = keys.reduce((best, k) => (Math.abs(k - M) < Math.abs(best - M) ? k : best));
+    // vLLM's launchers set SPLIT_K themselves, so its files may lack the key its wna16 kernel needs
+    const entry = { ...body[String(key)], ...('SPLIT_K' in schema.shape && !('SPLIT_K' in body[String(key)]!) ? { SPLIT_K: 1 } : {}) };
+    const parsed = schema.safeParse(entry);
+    if (parsed.success) out.set(M, parsed.data as ConfigEntry);
+  }
+  return out;
 }
 
 /** Enumerates and prunes each shape's space on the device the workers reported (incumbents: see incumbents.ts). */

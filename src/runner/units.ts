@@ -14,6 +14,8 @@ export interface ShapeJob {
   space: EnumeratedSpace;
   /** Incumbent configs from the existing file in --out, by M. */
   incumbents: Map<number, ConfigEntry>;
+  /** Where they came from: the file in --out, or the file the server release ships (server families). */
+  incumbentsFrom?: 'out' | 'shipped' | null;
 }
 
 /** A unit of scheduling: one shape's chunk of Ms, run start to end on one GPU by its own strategy instance. */

@@ -69,8 +69,9 @@ export const SourceHashes = z.strictObject({
   digest: z.string().regex(/^[0-9a-f]{64}$/),
   /** Repository path -> sha256 of its contents. */
   files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
-  /** A family whose kernel is a server's: the server code its trials run (kernels/server_moe.py server_provenance). */
-  server: ServerProvenance.optional(),
+  /** A family whose kernel is a server's: the server code its trials run (kernels/server_moe.py server_provenance),
+   * and the folder of the tuned files its release ships, where the worker found one. */
+  server: ServerProvenance.extend({ shipped: z.string().optional() }).optional(),
 });
 export type SourceHashes = z.infer<typeof SourceHashes>;
 

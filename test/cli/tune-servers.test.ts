@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSync, workdir } from './tune-run.js';
+import { tune } from './run-cli.js';
+
+/** Qwen3-30B-A3B's MoE layer on a simulated H200 (so the servers' shipped H200 files exist under the names). */
+const LAYER = ['--shapes', '128x768x2048:8', '--backend', 'sim', '--batch-sizes', '1,64,4096', '--state', 'st', '--out', 'out'];
+const H200 = { TRITUNE_SIM_DEVICE: 'NVIDIA H200' };
+const VLLM_FILE = join('out', 'vllm', 'E=128,N=768,device_name=NVIDIA_H200.json');
+const SGLANG_FILE = join('out', 'sglang', 'configs', 'triton_3_6_0', 'E=128,N=768,device_name=NVIDIA_H200.json');
+
+test('server families: files in each server layout, measured against the file the release ships (hysteresis, baseline)', () => {
+  const dir = workdir('tune-servers-');
+  const run = runSync(dir, [...LAYER, '--kernel', 'vllm-moe', 'sglang-moe'], H200);
+  assert.equal(run.code, 0, run.stderr);
+  for (const file of [VLLM_FILE, SGLANG_FILE]) {
+    const meta = JSON.parse(readFileSync(join(dir, file.replace(/\.json$/, '.meta.json')), 'utf8'));
+    assert.deepEqual(Object.keys(meta.entries), ['1', '64', '4096']);
+    for (const e of Object.values(meta.entries) as Array<{ decision: string; baselines: Record<string, number> }>) {
+      assert.ok(e.baselines['shipped file']! > 0, `${file}: the shipped file's entry was timed`);
+      assert.notEqual(e.decision, 'new', `${file}: decided against the shipped file`);
+    }
+    assert.equal(meta.server.version, file === VLLM_FILE ? '0.33.0' : '0.5.23');
+    const body = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    assert.equal('SPLIT_K' in body['1'], file === VLLM_FILE, 'vLLM files carry SPLIT_K, SGLang files do not');
+  }
+  const ok = tune(['validate', 'out', '--json'], { cwd: dir });
+  assert.match(ok.stdout + ok.stderr, /sim backend/); // simulated results are refused as tuned configs, nothing else
+});
+
+test('--dry-run prints the file each server loads; --quant names the quantization, bad --quant is one line', () => {
+  const dir = workdir('tune-servers-');
+  const run = runSync(dir, [...LAYER, '--kernel', 'vllm-moe', 'sglang-moe', '--quant', 'int4_w4a16', '--dry-run'], H200);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /vllm\/E=128,N=768,device_name=NVIDIA_H200,dtype=int4_w4a16\.json/);
+  assert.match(run.stdout, /sglang\/configs\/triton_3_6_0\/E=128,N=384,device_name=NVIDIA_H200,dtype=int4_w4a16\.json/);
+  assert.deepEqual(readdirSync(dir).sort(), ['space.json'], 'a dry run writes nothing');
+  const bad = runSync(dir, [...LAYER, '--kernel', 'vllm-moe', '--quant', 'fp4'], H200);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr.trim(), /^tune: --quant must be one of bf16, .*; got "fp4"$/);
+});
+
+test('tune models lists, per MoE layer, the folder and file each server loads', () => {
+  const out = tune(['models', 'qwen3-30b-a3b', '--quant', 'fp8_w8a8_block', '--device', 'NVIDIA H200 NVL']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /vllm-moe +│ vllm +│ E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=\[128,128\]\.json/);
+  assert.match(out.stdout, /sglang-moe │ sglang\/configs\/triton_3_6_0 │ E=128,N=768,device_name=NVIDIA_H200_NVL,dtype=fp8_w8a8,block_shape=\[128, 128\]\.json/);
+});

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { Family } from '../schema/index.js';
@@ -29,7 +29,7 @@ export function registerShow(program: Command): void {
         const f = Family.safeParse(opts.family);
         if (!f.success) throw new UserError(`unknown kernel family ${JSON.stringify(opts.family)}; known: ${Family.options.join(', ')}`);
         family = f.data;
-      } else family = parseConfigFileName(basename(file))?.family;
+      } else family = parseConfigFileName(basename(file), dirname(resolve(file)))?.family;
       if (!family) throw new UserError(`${file}: cannot tell the kernel family from the file name; pass --family`);
       if (!existsSync(file)) throw new UserError(`${file} does not exist`);
       const r = readTunedConfig(file, family);

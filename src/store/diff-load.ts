@@ -130,11 +130,11 @@ export async function gitTree(rev: string, path: string, cwd = process.cwd()): P
   };
 }
 
-/** The family of a file: from its name, else its sidecar, else the folder it sits in (tuned-configs/<family>/). */
+/** The family of a file: from its sidecar, else its name and folder, else the folder it sits in (tuned-configs/<family>/). */
 function familyOf(rel: string, metaFamily: Family | undefined): Family | undefined {
-  const byName = parseConfigFileName(basename(rel))?.family;
-  if (byName) return byName;
   if (metaFamily) return metaFamily;
+  const byName = parseConfigFileName(basename(rel), dirname(rel))?.family;
+  if (byName) return byName;
   const parent = basename(dirname(rel));
   return isFamily(parent) ? parent : undefined;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Meta, MKey, tunedConfigFile, type Family, type TunedConfigFile } from '../schema/index.js';
 import { formatIssue } from '../schema/issues.js';
 import { parseConfigFileName } from './naming.js';
@@ -70,7 +70,7 @@ export function readText(path: string): Read<string> {
  * name; a name we cannot parse without a family is a problem.
  */
 export function readTunedConfig(path: string, family?: Family): Read<{ family: Family; entries: TunedConfigFile }> {
-  const fam = family ?? parseConfigFileName(basename(path))?.family;
+  const fam = family ?? parseConfigFileName(basename(path), dirname(resolve(path)))?.family;
   if (!fam) return fail(`(name): ${basename(path)} is not a tuned-config file name tritune knows (see docs/FORMATS.md)`);
   const text = readText(path);
   if (!text.ok) return text;

@@ -48,3 +48,22 @@ test('tune models lists, per MoE layer, the folder and file each server loads', 
   assert.match(out.stdout, /vllm-moe +│ vllm +│ E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=\[128,128\]\.json/);
   assert.match(out.stdout, /sglang-moe │ sglang\/configs\/triton_3_6_0 │ E=128,N=768,device_name=NVIDIA_H200_NVL,dtype=fp8_w8a8,block_shape=\[128, 128\]\.json/);
 });
+
+test('validate, show, merge and diff read the server layouts: the folder tells vLLM and SGLang files apart', () => {
+  const dir = workdir('tune-servers-');
+  assert.equal(runSync(dir, [...LAYER, '--kernel', 'vllm-moe', 'sglang-moe'], H200).code, 0);
+  const show = tune(['show', SGLANG_FILE, '--m', '3', '--json'], { cwd: dir });
+  assert.equal(show.code, 0, show.stderr);
+  assert.equal(JSON.parse(show.stdout).family, 'sglang-moe'); // the same name in vllm/ is a vllm-moe file
+  assert.equal(JSON.parse(tune(['show', VLLM_FILE, '--m', '3', '--json'], { cwd: dir }).stdout).family, 'vllm-moe');
+  const merged = tune(['merge', 'out', '--out', 'merged'], { cwd: dir });
+  assert.equal(merged.code, 0, merged.stderr);
+  for (const f of [VLLM_FILE, SGLANG_FILE]) assert.equal(readFileSync(join(dir, f.replace(/^out/, 'merged')), 'utf8'), readFileSync(join(dir, f), 'utf8'));
+  const diff = tune(['diff', 'out', 'merged'], { cwd: dir });
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.match(diff.stdout, /0 changed, 0 added, 0 removed, 2 unchanged/);
+  const report = tune(['validate', 'merged'], { cwd: dir });
+  assert.equal(report.code, 1); // simulated numbers are refused, and nothing else
+  assert.equal(report.stdout.match(/error: /g)?.length, 2, report.stdout);
+  assert.match(report.stdout, /error: sidecar: results come from the sim backend/);
+});

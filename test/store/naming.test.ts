@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFileName, deviceSlug, metaFileName, parseConfigFileName, shapeKey } from '../../src/store/naming.js';
 
-test('configFileName spells the names of tritune's own families', () => {
+test("configFileName spells the names of tritune's own families", () => {
   assert.equal(configFileName('w8a8-int8', { N: 6144, K: 2560 }, 'NVIDIA H100 80GB HBM3'), 'N=6144,K=2560,device_name=NVIDIA_H100_80GB_HBM3,dtype=int8_w8a8.json');
   assert.equal(configFileName('w8a8-fp8', { N: 2560, K: 4096 }, 'NVIDIA H200'), 'N=2560,K=4096,device_name=NVIDIA_H200,dtype=fp8_w8a8.json');
   assert.equal(configFileName('w4a16', { N: 4096, K: 4096, group_size: 128 }, 'NVIDIA H200'), 'N=4096,K=4096,device_name=NVIDIA_H200,dtype=int4_w4a16,group_size=128.json');

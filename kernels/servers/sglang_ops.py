@@ -1,9 +1,13 @@
-"""Torch stand-ins for the compiled and JIT-compiled SGLang ops on the fused-MoE launch path (tritune's own code).
+"""Stand-ins for the compiled and JIT-compiled SGLang ops on the fused-MoE launch path (tritune's own code).
 
 SGLang imports these only where its platform check says CUDA (or XPU/MUSA): they are CUDA kernels built at
-install time (sgl_kernel) or at first use (sglang.kernels.jit). Here they are torch, with the same arguments
-and arithmetic: fp32 math, scale = amax / type max with SGLang's floor 1e-10, round-half-even for int8. They
-are not timed as SGLang's kernels are (they are not them); the Triton GEMMs are.
+install time (sgl_kernel) or at first use (sglang.kernels.jit). Here they are one or two Triton kernels each
+(fast_align.py, fast_ops.py) where Triton runs (CUDA, or the CPU interpreter), with the same arguments and
+arithmetic: fp32 math, scale = amax / type max with SGLang's floor 1e-10, round-half-even for int8. The torch
+versions (*_torch) are the reference they are tested against, the path on a CPU without the interpreter, and
+the path for the inputs the kernels do not take (the gelu activations, rows over fast_ops.MAX_COLS,
+non-contiguous tensors). They are not SGLang's kernels: their time is inside a whole-layer time, the Triton
+GEMMs are what is tuned.
 
 - moe_align_block_size (sglang.kernels.ops.moe): SGLang's "+1 offset" bucket convention (kernels/servers/align.py).
 - moe_sum_reduce (sgl_kernel): the sum over each token's top_k rows, times routed_scaling_factor.
@@ -16,7 +20,7 @@ A call with an option these do not implement (expert maps, UE8M0 scales, fused S
 import torch
 import torch.nn.functional as F
 
-from . import align, shim
+from . import align, fast_align, fast_ops, shim
 
 FP8 = torch.float8_e4m3fn
 EPS = 1e-10  # SGLang's absmax floor (per_token_group_quant bakes it in)
@@ -32,16 +36,27 @@ def moe_align_block_size(topk_ids, num_experts, block_size, sorted_token_ids, ex
     """sglang.kernels.ops.moe.moe_align_block_size: num_experts counts the extra bucket for ids -1."""
     if ignore_invalid_expert:
         _refuse("moe_align_block_size with ignore_invalid_expert (expert parallelism)")
-    align.fill(topk_ids, num_experts, block_size, sorted_token_ids, experts_ids, num_tokens_post_pad,
-               invalid_bucket=True)
+    if fast_ops.runs(topk_ids) and fast_align.fits(num_experts):
+        fast_align.fill(topk_ids, num_experts, block_size, sorted_token_ids, experts_ids, num_tokens_post_pad,
+                        bucket_offset=1)
+    else:
+        align.fill(topk_ids, num_experts, block_size, sorted_token_ids, experts_ids, num_tokens_post_pad,
+                   invalid_bucket=True)
 
 
 def moe_sum_reduce(input, output, routed_scaling_factor=1.0):
     """sgl_kernel.moe_sum_reduce: output[t] = sum_k input[t, k] * routed_scaling_factor."""
+    if fast_ops.runs(input) and input.stride(-1) == 1 and output.stride(-1) == 1:
+        fast_ops.moe_sum(input, output, routed_scaling_factor)
+    else:
+        moe_sum_reduce_torch(input, output, routed_scaling_factor)
+
+
+def moe_sum_reduce_torch(input, output, routed_scaling_factor=1.0):
     output.copy_((input.float().sum(dim=1) * routed_scaling_factor).to(output.dtype))
 
 
-def _activation(fn):
+def _activation(fn, fast: bool):
     def op(input, out=None, expert_ids=None, expert_step=1, *, sorted_token_ids=None, num_tokens_post_padded=None,
            num_valid_tokens=0):
         if sorted_token_ids is not None:
@@ -49,6 +64,8 @@ def _activation(fn):
         d = input.shape[-1] // 2
         if out is None:
             out = input.new_empty(*input.shape[:-1], d)
+        if fast and fast_ops.runs(input) and input.is_contiguous() and out.is_contiguous():
+            return fast_ops.silu_and_mul(out, input, expert_ids, expert_step)
         x = input.float()
         result = (fn(x[..., :d]) * x[..., d:]).to(out.dtype)
         if expert_ids is None:
@@ -62,9 +79,10 @@ def _activation(fn):
     return op
 
 
-silu_and_mul = _activation(F.silu)
-gelu_and_mul = _activation(F.gelu)
-gelu_tanh_and_mul = _activation(lambda x: F.gelu(x, approximate="tanh"))
+silu_and_mul = _activation(F.silu, fast=True)
+silu_and_mul_torch = _activation(F.silu, fast=False)
+gelu_and_mul = _activation(F.gelu, fast=False)  # not on the tuned path (the tuned layers are SiLU): torch only
+gelu_tanh_and_mul = _activation(lambda x: F.gelu(x, approximate="tanh"), fast=False)
 
 
 def silu_and_mul_with_activation_rounding(*_args, **_kwargs):
@@ -82,38 +100,57 @@ def _quantize(x, scale, dtype):
 def per_token_group_quant(input, output_q=None, output_s=None, group_size=128, scale_ue8m0=False,
                           fuse_silu_and_mul=False, masked_m=None, expected_m=None, *, out_dtype=None,
                           column_major_scales=False, sorted_token_ids=None, num_tokens_post_padded=None,
-                          num_valid_tokens=0, silu_and_mul_mode="legacy"):
+                          num_valid_tokens=0, silu_and_mul_mode="legacy", fast=True):
     """sglang.kernels.ops.quantization.per_token_group_quant, vanilla layout: [T, H] -> q [T, H], scales [T, H/g]."""
     if scale_ue8m0 or fuse_silu_and_mul or masked_m is not None or column_major_scales or sorted_token_ids is not None:
         _refuse("per_token_group_quant with UE8M0 scales, fused SiLU, masks, column-major scales or sorted rows")
     dtype = output_q.dtype if output_q is not None else (out_dtype or FP8)
     T, H = input.shape[0], input.shape[-1]
-    groups = input.reshape(T, H // group_size, group_size).float()
-    amax = groups.abs().amax(dim=-1, keepdim=True).clamp(min=EPS)
-    scale = amax / (127.0 if dtype == torch.int8 else torch.finfo(dtype).max)
-    q = _quantize(groups, scale, dtype).reshape(input.shape)
     if output_q is None:
         output_q = torch.empty_like(input, dtype=dtype)
     if output_s is None:
         output_s = torch.empty(T, H // group_size, dtype=torch.float32, device=input.device)
-    output_q.copy_(q)
+    qmax = 127.0 if dtype == torch.int8 else torch.finfo(dtype).max
+    if (fast and fast_ops.runs(input) and fast_ops.quant_fits(input, group_size) and output_q.is_contiguous()
+            and output_s.is_contiguous() and output_s.dtype == torch.float32):
+        fast_ops.quantize(input, output_q, output_s, group_size, fast_ops.DYNAMIC, -128.0 if dtype == torch.int8
+                          else -qmax, qmax, EPS, (H // group_size, 1))
+        return output_q, output_s
+    groups = input.reshape(T, H // group_size, group_size).float()
+    amax = groups.abs().amax(dim=-1, keepdim=True).clamp(min=EPS)
+    scale = amax / qmax
+    output_q.copy_(_quantize(groups, scale, dtype).reshape(input.shape))
     output_s.copy_(scale.reshape(output_s.shape))
     return output_q, output_s
 
 
-def sgl_per_token_quant_fp8(input, output_q, output_s):
+def _per_row_fits(input, output_q, output_s):
+    return (fast_ops.runs(input) and fast_ops.quant_fits(input, input.shape[-1]) and output_q.is_contiguous()
+            and output_s.is_contiguous() and output_s.dtype == torch.float32)
+
+
+def sgl_per_token_quant_fp8(input, output_q, output_s, fast=True):
     """sglang.kernels.ops.quantization.sgl_per_token_quant_fp8: one scale per row."""
+    fmax = torch.finfo(output_q.dtype).max
+    if fast and _per_row_fits(input, output_q, output_s):
+        fast_ops.quantize(input, output_q, output_s, input.shape[-1], fast_ops.DYNAMIC, -fmax, fmax, EPS)
+        return
     x = input.float()
-    scale = x.abs().amax(dim=-1, keepdim=True).clamp(min=EPS) / torch.finfo(output_q.dtype).max
+    scale = x.abs().amax(dim=-1, keepdim=True).clamp(min=EPS) / fmax
     output_q.copy_(_quantize(x, scale, output_q.dtype))
     output_s.copy_(scale.reshape(output_s.shape))
 
 
-def per_tensor_quant_fp8(input, output_q, output_s, is_static=False):
+def per_tensor_quant_fp8(input, output_q, output_s, is_static=False, fast=True):
     """per_tensor_quant_fp8 (JIT): dynamic writes amax / fp8 max into output_s; static reads it."""
+    fmax = torch.finfo(output_q.dtype).max
+    if fast and _per_row_fits(input, output_q, output_s) and output_s.numel() == 1:
+        mode = fast_ops.STATIC if is_static else fast_ops.TENSOR
+        fast_ops.quantize(input, output_q, output_s, input.shape[-1], mode, -fmax, fmax, EPS)
+        return
     x = input.float()
     if not is_static:
-        output_s.copy_((x.abs().amax().clamp(min=EPS) / torch.finfo(output_q.dtype).max).reshape(output_s.shape))
+        output_s.copy_((x.abs().amax().clamp(min=EPS) / fmax).reshape(output_s.shape))
     output_q.copy_(_quantize(x, output_s.float(), output_q.dtype))
 
 

@@ -46,3 +46,11 @@ def fill(topk_ids: torch.Tensor, num_experts: int, block_size: int, sorted_ids, 
     expert_ids.copy_(torch.where(owner < num_experts, owner - (1 if invalid_bucket else 0), -1))
     num_tokens_post_pad.copy_((last_block[-1:] * block_size).to(num_tokens_post_pad.dtype))
 
+
+
+def canonical(sorted_ids: torch.Tensor, expert_ids: torch.Tensor, filled: int, block_size: int, num_pairs: int):
+    """The filled part of sorted_ids with each expert's pairs in ascending order, as keys expert * (P + 1) + id.
+    The contract leaves the order within an expert free, so two alignments with the same expert_ids and count
+    agree when these agree (the sentinel P sorts after its expert's pairs, where the contract puts it)."""
+    experts = expert_ids[: filled // block_size].long().repeat_interleave(block_size)
+    return (experts * (num_pairs + 1) + sorted_ids[:filled].long()).sort().values

@@ -1,4 +1,5 @@
-"""moe_align_block_size (tritune's torch code) through vLLM's own Python wrapper, which allocates the buffers."""
+"""moe_align_block_size (tritune's stand-in: Triton under the interpreter) through vLLM's own Python wrapper, which
+allocates the buffers. The order of an expert's pairs is free (align.py), so sorted ids are compared by align.canonical."""
 
 import os
 
@@ -10,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from kernels import moe_routing  # noqa: E402
-from kernels.servers import vllm_source  # noqa: E402
+from kernels.servers import align, vllm_source  # noqa: E402
 
 
 def vllm_align():
@@ -48,7 +49,8 @@ def test_contract_against_loops(ids, E, bs):
     assert sorted_ids.shape == (expected_len,) and expert_ids.shape == (-(-expected_len // bs),) and post_pad.shape == (1,)
     n = int(post_pad)
     assert n == len(rows) and n % bs == 0
-    assert sorted_ids[:n].tolist() == rows
+    assert torch.equal(align.canonical(sorted_ids, expert_ids, n, bs, P),
+                       align.canonical(torch.tensor(rows, dtype=torch.int32), torch.tensor(experts), n, bs, P))
     assert (sorted_ids[n:] == P).all()  # the sentinel is numel(topk_ids) everywhere past the filled part
     assert expert_ids[: n // bs].tolist() == experts
     assert (expert_ids[n // bs :] == -1).all()
@@ -63,7 +65,9 @@ def test_matches_the_padded_tables_of_the_project_kernels():
         table = padded[bs]
         n = int(post_pad)
         assert n == int(table.num_blocks) * bs
-        assert torch.equal(sorted_ids[:n], table.sorted_pairs[:n])
+        P = topk_ids.numel()
+        assert torch.equal(align.canonical(sorted_ids, expert_ids, n, bs, P),
+                           align.canonical(table.sorted_pairs, table.block_expert, n, bs, P))
         assert torch.equal(expert_ids[: n // bs], table.block_expert[: n // bs])
 
 

@@ -12,6 +12,7 @@ Each computes what the torch stand-ins in vllm_ops.py / sglang_ops.py compute, i
 They run where Triton runs: on CUDA tensors, or anywhere under TRITON_INTERPRET=1 (runs() says which).
 """
 
+import contextlib
 import os
 
 import torch
@@ -21,9 +22,24 @@ import triton.language as tl
 MAX_COLS = 16384  # the quantizer holds one row (or group) in one tile; longer rows take the torch stand-in
 
 
+_torch_only = False
+
+
 def runs(t: torch.Tensor) -> bool:
-    """Whether these kernels can run on t: a CUDA tensor, or any tensor under Triton's CPU interpreter."""
-    return t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"
+    """Whether the stand-ins run these kernels on t: a CUDA tensor, or any tensor under Triton's CPU interpreter
+    (and not inside torch_only())."""
+    return not _torch_only and (t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")
+
+
+@contextlib.contextmanager
+def torch_only():
+    """The stand-ins run their torch versions for the duration (bench/server_ops.py times both)."""
+    global _torch_only
+    old, _torch_only = _torch_only, True
+    try:
+        yield
+    finally:
+        _torch_only = old
 
 
 @triton.jit

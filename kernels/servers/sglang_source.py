@@ -30,7 +30,7 @@ stand-ins
   not tuned); its other names are inert.
 - the compiled / JIT ops on CUDA (sgl_kernel.moe_sum_reduce, sglang.kernels.ops.moe.moe_align_block_size,
   sglang.kernels.ops.activation.activation, sglang.kernels.ops.quantization.{sgl_per_token_quant_fp8,
-  per_tensor_quant_fp8, per_token_group_quant}): torch (sglang_ops.py).
+  per_tensor_quant_fp8, per_token_group_quant}): Triton kernels, torch where Triton cannot run (sglang_ops.py).
 - where torch sees no GPU, SGLang binds three of those names only on GPU platforms and then calls them
   anyway (moe_align_block_size.sgl_moe_align_block_size, fp8_kernel.sgl_per_tensor_quant_fp8 and
   sgl_per_token_quant_fp8): they are bound to the same stand-ins after loading, so the CPU runs the path a

@@ -12,8 +12,9 @@ stand-ins
 - vllm.platforms: current_platform for what this process runs on: CUDA when torch sees a GPU (with its
   real name and capability, which pick vLLM's SWAP_AB and file names), else a plain CPU platform. Never
   ROCm or XPU; fp8 is float8_e4m3fn.
-- vllm._custom_ops: the compiled ops the launch path calls, in torch (kernels/servers/vllm_ops.py):
-  moe_align_block_size, moe_sum, scaled_fp8_quant, scaled_int8_quant. Any other op raises.
+- vllm._custom_ops: the compiled ops the launch path calls, as Triton kernels (kernels/servers/vllm_ops.py,
+  torch where Triton cannot run): moe_align_block_size, moe_sum, scaled_fp8_quant, scaled_int8_quant. Any other
+  op raises.
 - torch.ops._C.{silu_and_mul, per_token_group_fp8_quant, per_token_group_quant_int8}: the same,
   registered with torch.library under the names vLLM calls (vllm_ops.py).
 - vllm.utils.torch_utils: direct_register_custom_op registers for real with torch.library (so

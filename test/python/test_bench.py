@@ -11,12 +11,14 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from bench import moe, w4a16, w8a8  # noqa: E402
+import torch  # noqa: E402
+
+from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -75,3 +77,23 @@ def test_moe_smoke_run_checks_every_row_and_writes_both_files(tmp_path, monkeypa
     assert {r["variant"] for r in rows} == {"grouped", "padded", "torch-bf16-loop"}
     assert len(out.with_suffix(".jsonl").read_text().splitlines()) == len(rows)
     assert len(capsys.readouterr().out.splitlines()) == len(rows)  # one log line per row
+
+
+def test_server_ops_smoke_run_checks_every_op_and_both_layers(tmp_path):
+    out = tmp_path / "server_ops.json"
+    assert server_ops.main(["--smoke", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert {r["M"] for r in rows} == set(server_ops.SMOKE_MS)
+    ops = {r["op"] for r in rows}
+    assert {"moe_align_block_size", "silu_and_mul", "moe_sum", "fused_experts (bf16)",
+            "fused_experts (fp8_w8a8_block)"} <= ops
+    assert all(r["agree"] and "triton" not in r for r in rows)  # checked, nothing timed
+    layers = [r for r in rows if r["op"].startswith("fused_experts")]
+    assert all(r["torch_check"]["passes"] and r["triton_check"]["passes"] for r in layers)
+
+
+def test_server_ops_agreement_checks_see_a_wrong_answer():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.bfloat16)
+    off_by_one_bit = (x.view(torch.int16) ^ 1).view(torch.bfloat16)
+    assert server_ops.same_bits((x,), (x.clone(),)) and not server_ops.same_bits((off_by_one_bit,), (x,))
+    assert server_ops.one_step((off_by_one_bit,), (x,)) and not server_ops.one_step((x * 1.02,), (x,))

@@ -48,6 +48,9 @@ def within_one_step(out, ref):
 def test_the_kernels_run_under_the_interpreter_and_not_on_a_plain_cpu(monkeypatch):
     x = torch.zeros(2)
     assert fast_ops.runs(x)
+    with fast_ops.torch_only():
+        assert not fast_ops.runs(x)
+    assert fast_ops.runs(x)
     monkeypatch.delenv("TRITON_INTERPRET")
     assert not fast_ops.runs(x)  # a CPU without the interpreter takes the torch versions
 

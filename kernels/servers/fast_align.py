@@ -83,10 +83,10 @@ def _scatter_kernel(
         start = tl.load(scratch_ptr + 1 * BUCKETS + safe_owner)
         count = tl.load(scratch_ptr + 2 * BUCKETS + safe_owner)
         cols = tl.arange(0, BLOCK_M)
-        slot = block[:, None] * block_size + cols[None, :]
-        unused = (~filled[:, None]) | (slot - start[:, None] >= count[:, None])
-        in_buffer = (cols[None, :] < block_size) & (slot < sorted_len)
-        tl.store(sorted_ids_ptr + slot, tl.zeros_like(slot) + num_pairs, mask=unused & in_buffer)
+        cell = block[:, None] * block_size + cols[None, :]  # not `slot`: a name live in both branches needs one type
+        unused = (~filled[:, None]) | (cell - start[:, None] >= count[:, None])
+        in_buffer = (cols[None, :] < block_size) & (cell < sorted_len)
+        tl.store(sorted_ids_ptr + cell, tl.zeros_like(cell) + num_pairs, mask=unused & in_buffer)
 
 
 def fits(num_buckets: int) -> bool:

@@ -111,3 +111,36 @@ def test_tritune_names_what_the_server_names_for_every_quantization(on_h200, ser
         ts = subprocess.run(["node", "--input-type=module", "-e", script, f"{server}-moe", quant], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.strip()
         assert ts == SERVERS[server].config_file_name(layer("qwen3-30b-a3b", quant, 1)), quant
+
+
+def committed(server):
+    """The server's files committed under tuned-configs/ (measured on a GPU), with their sidecars."""
+    root = ROOT / "tuned-configs" / server
+    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
+        if not path.name.endswith(".meta.json"):
+            yield path, json.loads(path.with_name(path.name[: -len(".json")] + ".meta.json").read_text())
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_committed_files_are_the_ones_the_server_loads(server, monkeypatch):
+    """Each server, pointed at tuned-configs/<server>, finds every committed file under the name it computes for the
+    sidecar's layer and device, and reads the entries written there."""
+    mod = SERVERS[server]
+    monkeypatch.setenv("VLLM_TUNED_CONFIG_FOLDER", str(ROOT / "tuned-configs" / "vllm"))
+    monkeypatch.setenv("SGLANG_MOE_CONFIG_DIR", str(ROOT / "tuned-configs" / "sglang"))
+    cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
+    files = list(committed(server))
+    assert files, f"no {server} files committed under tuned-configs/{server}"
+    for path, meta in files:
+        device = meta["device"]["name"]
+        monkeypatch.setattr(type(vllm_source.modules().fused_moe.current_platform), "get_device_name",
+                            lambda self, device_id=0, d=device: d)
+        monkeypatch.setattr(sglang_source.modules().config, "get_device_name", lambda device_id=0, d=device: d)
+        cached.cache_clear()
+        s = meta["shape"]
+        p = {"M": 1, "E": s["E"], "hidden": s["K"], "inter": s["N"], "top_k": s["top_k"], "quant": s["quant"],
+             "group_size": s.get("group_size", 128)}
+        assert mod.config_file_name(p) == path.name, path
+        body = json.loads(path.read_text())
+        assert mod.file_configs(p) == {int(m): c for m, c in body.items()}, path
+    cached.cache_clear()

@@ -58,6 +58,7 @@ function positiveNumber(name: string, text: string): number {
 
 function families(values: string[]): Family[] {
   const out = [...new Set(splitList(values))];
+  if (out.length === 0) throw new UserError(`--kernel needs at least one family: ${FAMILIES.join(', ')}`);
   for (const f of out) {
     if (!Family.safeParse(f).success) throw new UserError(`unknown --kernel ${JSON.stringify(f)}; use one of ${FAMILIES.join(', ')}`);
   }

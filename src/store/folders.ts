@@ -1,7 +1,15 @@
-import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError, UserError } from '../errors.js';
 import { tempPathFor } from './atomic.js';
+
+const isDanglingLink = (path: string): boolean => {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
 
 /**
  * Checks a folder a command will write into, before any work is done: `option` names it in the message (e.g.
@@ -17,6 +25,9 @@ export function checkFolder(path: string, option: string, probe: boolean): void 
     isDir = statSync(path).isDirectory();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(err, 'use', `${option} ${path}`);
+  }
+  if (isDir === null && isDanglingLink(path)) {
+    throw new UserError(`${option} ${path} is a symbolic link to ${readlinkSync(path)}, which does not exist; create it or give another folder`);
   }
   if (isDir === false) throw new UserError(`${option} ${path} is a file, not a folder; give a folder (it is created if missing)`);
   if (!probe) return;

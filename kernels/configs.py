@@ -110,6 +110,9 @@ def parse_config_file_name(name: str) -> dict | None:
     return None
 
 
+_M_KEY = re.compile(r"[1-9][0-9]*")  # the M keys tritune writes (src/schema/family.ts MKey)
+
+
 @functools.lru_cache(maxsize=None)
 def _read(path: str) -> dict[int, dict] | None:
     """M -> config in the file's own key order (as vLLM's loader builds it), or None when the file is absent."""
@@ -122,6 +125,9 @@ def _read(path: str) -> dict[int, dict] | None:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(raw, dict) or not raw:
         raise ValueError(f"{path}: expected a non-empty object of M -> config")
+    bad = [key for key in raw if not _M_KEY.fullmatch(key)]
+    if bad:  # "__proto__", "1.5", "-8", "016": int() would fail, or read a key tune validate refuses
+        raise ValueError(f"{path}: M key {bad[0]!r} is not a positive decimal integer (run `npx tune validate {path}`)")
     return {int(key): val for key, val in raw.items()}
 
 

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { UserError, EXIT } from '../errors.js';
+import { asUserError, EXIT, printable } from '../errors.js';
 import { COMMANDS } from './commands.js';
 
 /** Builds the `tune` program: a thin table of commands, each in its own module. */
@@ -25,12 +25,13 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (err instanceof UserError) {
-      console.error(`tune: ${err.message}`);
-      return err.exitCode;
+    const user = asUserError(err);
+    if (user) {
+      console.error(`tune: ${printable(user.message)}`);
+      return user.exitCode;
     }
     const msg = err instanceof Error ? err.message : String(err);
-    console.error(`tune: internal error: ${msg.split('\n')[0]} (set TRITUNE_DEBUG=1 for the stack)`);
+    console.error(`tune: internal error: ${printable(msg.split('\n')[0]!)} (set TRITUNE_DEBUG=1 for the stack)`);
     if (process.env.TRITUNE_DEBUG) console.error(err);
     return 70;
   }

@@ -6,6 +6,7 @@ import { mergeResultDirs } from '../store/merge.js';
 import { isMetaFileName } from '../store/naming.js';
 import { readMeta, readTunedConfig } from '../store/reader.js';
 import { assertWritable } from '../store/writer.js';
+import { checkFolder } from '../store/folders.js';
 import { UserError } from '../errors.js';
 
 /** Refuses to replace an output file that exists and fails validation (unless --force). */
@@ -25,11 +26,13 @@ export function registerMerge(program: Command): void {
     .option('--force', 'replace output files even if the existing ones fail validation')
     .option('--json', 'print what was written and the conflicts as JSON')
     .action((inputs: string[], opts: { out: string; force?: boolean; json?: boolean }) => {
+      checkFolder(opts.out, '--out', false);
       const result = mergeResultDirs(inputs);
       if (result.files.size === 0) throw new UserError(`no tuned-config files found under ${inputs.join(', ')}`);
       assertWritable(opts.out, { backend: result.simulated ? 'sim' : 'cuda', simulated: result.simulated });
       const files = [...result.files].map(([rel, text]) => ({ path: join(opts.out, rel), text }));
       for (const f of files) guardExisting(f.path, opts.force ?? false);
+      checkFolder(opts.out, '--out', true);
       writeFilesAtomically(files);
       if (opts.json) {
         console.log(JSON.stringify({ written: files.map((f) => f.path), conflicts: result.conflicts, skipped: result.skipped }, null, 2));

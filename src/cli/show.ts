@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
@@ -24,6 +24,8 @@ export function registerShow(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .action((file: string, opts: { m: string; family?: string; json?: boolean }) => {
       const M = parseM(opts.m);
+      if (!existsSync(file)) throw new UserError(`${file} does not exist`);
+      if (statSync(file).isDirectory()) throw new UserError(`${file} is a folder; give one tuned-config file in it (tune validate ${file} lists them)`);
       let family: Family | undefined;
       if (opts.family !== undefined) {
         const f = Family.safeParse(opts.family);
@@ -31,7 +33,6 @@ export function registerShow(program: Command): void {
         family = f.data;
       } else family = parseConfigFileName(basename(file), dirname(resolve(file)))?.family;
       if (!family) throw new UserError(`${file}: cannot tell the kernel family from the file name; pass --family`);
-      if (!existsSync(file)) throw new UserError(`${file} does not exist`);
       const r = readTunedConfig(file, family);
       if (!r.ok) throw new UserError(`${file}: ${r.problems[0]}`);
       const key = nearestM(mKeys(r.value.entries), M);

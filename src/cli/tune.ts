@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Backend, FAMILIES, Family, ServerQuant, type ModelShapes } from '../schema/index.js';
-import { DEFAULT_M_GRID } from '../store/grid.js';
+import { DEFAULT_M_GRID, MAX_DIM } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
 import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
@@ -46,6 +46,7 @@ const splitList = (values: string[] | undefined): string[] => (values ?? []).fla
 
 function int(name: string, text: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new UserError(`${name} must be a whole number >= ${min}; got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(Number(text))) throw new UserError(`${name}: ${text.trim()} is too large (numbers above 2^53 lose precision)`);
   return Number(text);
 }
 
@@ -57,6 +58,7 @@ function positiveNumber(name: string, text: string): number {
 
 function families(values: string[]): Family[] {
   const out = [...new Set(splitList(values))];
+  if (out.length === 0) throw new UserError(`--kernel needs at least one family: ${FAMILIES.join(', ')}`);
   for (const f of out) {
     if (!Family.safeParse(f).success) throw new UserError(`unknown --kernel ${JSON.stringify(f)}; use one of ${FAMILIES.join(', ')}`);
   }
@@ -66,6 +68,8 @@ function families(values: string[]): Family[] {
 function batchSizes(values: string[] | undefined): number[] {
   if (!values) return [...DEFAULT_M_GRID];
   const ms = splitList(values).map((s) => int('--batch-sizes', s, 1));
+  const big = ms.find((m) => m > MAX_DIM);
+  if (big !== undefined) throw new UserError(`--batch-sizes: M = ${big} is beyond ${MAX_DIM} (2^20), more tokens than any server batches into one GEMM`);
   if (ms.length === 0) throw new UserError('--batch-sizes needs at least one M, e.g. --batch-sizes 1 16 128');
   return [...new Set(ms)].sort((a, b) => a - b);
 }

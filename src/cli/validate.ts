@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { checkFile, type FileReport } from '../store/check.js';
 import { isMetaFileName } from '../store/naming.js';
 import { listConfigFiles } from '../store/scan.js';
-import { EXIT, UserError } from '../errors.js';
+import { EXIT, printable, UserError } from '../errors.js';
 
 /** `tune validate [paths...]`: checks tuned-config files and sidecars; exit 1 when any has a finding. */
 export function registerValidate(program: Command): void {
@@ -31,10 +31,10 @@ export function registerValidate(program: Command): void {
 function print(reports: FileReport[], quiet: boolean): void {
   for (const r of reports) {
     if (r.findings.length) {
-      console.log(`FAIL ${r.path}`);
-      for (const f of r.findings) console.log(`  error: ${f}`);
-    } else if (!quiet) console.log(`ok   ${r.path} (${r.keys.length} M)`);
-    if (!quiet) for (const w of r.warnings) console.log(`  warning: ${w}`);
+      console.log(`FAIL ${printable(r.path)}`);
+      for (const f of r.findings) console.log(`  error: ${printable(f)}`);
+    } else if (!quiet) console.log(`ok   ${printable(r.path)} (${r.keys.length} M)`);
+    if (!quiet) for (const w of r.warnings) console.log(`  warning: ${printable(w)}`);
   }
   const bad = reports.filter((r) => r.findings.length).length;
   const warned = reports.filter((r) => r.warnings.length).length;

@@ -37,6 +37,9 @@ export function deriveShapes(model: string, config: HFConfig, tp: number): Model
   const experts = config.num_experts ?? config.num_local_experts;
   const moe: MoEWeightShape[] = [];
   if (experts === undefined) {
+    // a MoE config without its expert count would be tuned as a dense model, silently: say what is missing
+    const moeField = MOE_FIELDS.find((f) => (config as Record<string, unknown>)[f] !== undefined);
+    if (moeField) throw new UserError(`${model}: config.json has ${moeField} (a mixture-of-experts field) but neither num_experts nor num_local_experts; add the expert count`);
     const inter = requireField(model, config, 'intermediate_size');
     dense.push({ name: 'gate_up_proj', N: 2 * split('intermediate_size', inter), K: hidden });
     dense.push({ name: 'down_proj', N: hidden, K: split('intermediate_size', inter) });
@@ -59,6 +62,9 @@ export function deriveShapes(model: string, config: HFConfig, tp: number): Model
   }
   return { model, tp, dense, moe };
 }
+
+/** Fields only a mixture-of-experts config has. */
+const MOE_FIELDS = ['num_experts_per_tok', 'moe_intermediate_size', 'n_routed_experts', 'shared_expert_intermediate_size'] as const;
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
 

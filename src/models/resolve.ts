@@ -4,6 +4,7 @@ import { HFConfig, ModelShapes } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { formatIssue } from '../schema/issues.js';
 import { deriveShapes } from './hf.js';
+import { checkShapes } from './limits.js';
 import { findPreset, presetNames } from './presets.js';
 
 const looksLikePath = (s: string): boolean => /[/\\]/.test(s) || s.endsWith('.json') || s.startsWith('.');
@@ -30,6 +31,10 @@ export function parseJsonFile(path: string): unknown {
  * An existing path wins over a preset of the same name.
  */
 export function resolveModel(nameOrPath: string, tp = 1): ModelShapes {
+  return checkShapes(resolveUnchecked(nameOrPath, tp), nameOrPath);
+}
+
+function resolveUnchecked(nameOrPath: string, tp: number): ModelShapes {
   const preset = findPreset(nameOrPath);
   if (!existsSync(nameOrPath)) {
     if (preset) return deriveShapes(preset.name, preset.config, tp);
@@ -93,5 +98,5 @@ export function parseShapesOption(text: string): ModelShapes {
       throw new UserError(`--shapes: ${JSON.stringify(item)} is not NxK (dense, e.g. 6144x2560) or ExNxK:topk (MoE layer, N = intermediate, K = hidden, e.g. 128x768x2048:8)`);
     }
   }
-  return out;
+  return checkShapes(out, '--shapes');
 }

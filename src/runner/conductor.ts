@@ -2,6 +2,7 @@ import type { Family, Hello, JournalTrial } from '../schema/index.js';
 import { UserError, EXIT } from '../errors.js';
 import { Journal, trialKey } from '../store/journal.js';
 import { assertWritable } from '../store/writer.js';
+import { checkFolder } from '../store/folders.js';
 import { configKey } from '../space/index.js';
 import { Progress, progressMode } from '../report/progress.js';
 import { CompilePool } from './compile.js';
@@ -25,6 +26,9 @@ export async function runTune(opts: TuneOptions): Promise<number> {
   const progress = new Progress(progressMode(opts.json));
   const sim = opts.backend === 'sim';
   assertWritable(opts.out, { backend: opts.backend, simulated: sim });
+  // found now rather than after every trial: a file where a folder belongs, or a folder that cannot be written
+  checkFolder(opts.stateDir, '--state', !opts.dryRun);
+  checkFolder(opts.out, '--out', !opts.dryRun);
   const specs = shapeSpecs(opts.model, opts.families, { groupSize: opts.groupSize, quant: opts.quant }, opts.shard);
   if (specs.length === 0) {
     progress.note(`shard ${opts.shard.index}/${opts.shard.count}: no weight shapes fall in this shard; nothing to do`);
@@ -50,6 +54,7 @@ async function conduct(opts: TuneOptions, progress: Progress, slots: GpuSlot[], 
     return EXIT.ok;
   }
   const journals = openJournals(jobs, opts, hello, progress);
+  cleanups.push(() => journals.forEach((j) => j.journal.abandon())); // an error must not leave the journals locked
   const compile = startCompilePool(opts, spec, hello, jobs);
   const interrupt = interruptOnSignal(slots, compile, cleanups);
   const driven = await driveUnits(units, live, plan.trials, { opts, progress, journals, compile, interrupt });
@@ -94,30 +99,38 @@ function planRun(opts: TuneOptions, specs: ShapeSpec[], hello: Hello, progress: 
 /** Journals: one per family, refused when written for another device / triton / worker version; incumbents frozen beside each. */
 function openJournals(jobs: ShapeJob[], opts: TuneOptions, hello: Hello, progress: Progress): Map<Family, FamilyJournal> {
   const journals = new Map<Family, FamilyJournal>();
-  for (const family of new Set(jobs.map((j) => j.family))) {
-    const spaceId = jobs.find((j) => j.family === family)!.space.spaceId;
-    const journal = Journal.open({
-      stateDir: opts.stateDir,
-      fingerprint: {
-        family,
-        space: spaceId,
-        device: hello.device.name,
-        triton: hello.versions.triton,
-        worker_version: hello.worker_version,
-        backend: opts.backend,
-        sources: hello.sources[family]?.digest,
-      },
-      device: hello.device,
-      sourceFiles: hello.sources[family]?.files,
-      command: opts.command,
-      resume: opts.resume,
-    });
-    for (const n of journal.notes) progress.note(n);
-    loadIncumbents(jobs.filter((j) => j.family === family), { ...incumbentSource(opts, hello, family), journalPath: journal.path, force: opts.force });
-    const known = new Map<string, JournalTrial>(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t]));
-    journals.set(family, { journal, known });
+  try {
+    for (const family of new Set(jobs.map((j) => j.family))) openFamilyJournal(family, jobs, opts, hello, progress, journals);
+  } catch (err) {
+    journals.forEach((j) => j.journal.abandon());
+    throw err;
   }
   return journals;
+}
+
+/** One family's journal (locked; entered in `journals` at once, so an error after it still releases it) and its incumbents. */
+function openFamilyJournal(family: Family, jobs: ShapeJob[], opts: TuneOptions, hello: Hello, progress: Progress, journals: Map<Family, FamilyJournal>): void {
+  const spaceId = jobs.find((j) => j.family === family)!.space.spaceId;
+  const journal = Journal.open({
+    stateDir: opts.stateDir,
+    fingerprint: {
+      family,
+      space: spaceId,
+      device: hello.device.name,
+      triton: hello.versions.triton,
+      worker_version: hello.worker_version,
+      backend: opts.backend,
+      sources: hello.sources[family]?.digest,
+    },
+    device: hello.device,
+    sourceFiles: hello.sources[family]?.files,
+    command: opts.command,
+    resume: opts.resume,
+  });
+  const known = new Map<string, JournalTrial>(journal.previous.map((t) => [trialKey(t.shape, t.M, configKey(t.config), t.effort), t]));
+  journals.set(family, { journal, known });
+  for (const n of journal.notes) progress.note(n);
+  loadIncumbents(jobs.filter((j) => j.family === family), { ...incumbentSource(opts, hello, family), journalPath: journal.path, force: opts.force });
 }
 
 /** Compile workers, started now; they compile for the bench workers' target without a CUDA context of their own (cuda backend). */

@@ -52,8 +52,18 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
   // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
   const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / live.length))));
 
+  // an unexpected error in one unit (the journal's disk is full) stops every unit, so nothing runs or appends after it
+  let failed = false;
   const drive = async (slot: GpuSlot) => {
-    for (let unit = queue.shift(); unit && !interrupt.requested; unit = queue.shift()) {
+    try {
+      await driveSlot(slot);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  };
+  const driveSlot = async (slot: GpuSlot) => {
+    for (let unit = queue.shift(); unit && !interrupt.requested && !failed; unit = queue.shift()) {
       progress.gpu({ index: slot.index, device: slot.device, state: 'busy', doing: unit.id });
       const outcome = await runUnit(unit, slot, {
         strategy: opts.strategy,
@@ -64,7 +74,7 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
         compile,
         lookAhead,
         speculate: hintAhead,
-        stopping: () => interrupt.requested || slot.state === 'gone',
+        stopping: () => interrupt.requested || failed || slot.state === 'gone',
         onTrials: (fresh, fromJournal) => {
           const failed = fresh.filter((t) => t.status !== 'ok').length;
           freshTrials += fresh.length;
@@ -84,7 +94,9 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
   const perGpu = Math.max(1, Number(process.env.TRITUNE_UNITS_PER_GPU ?? UNITS_PER_GPU));
   const loops: Array<Promise<void>> = [];
   for (let k = 0; k < perGpu; k++) for (const s of live) loops.push(drive(s)); // round-robin: every GPU starts on a unit
-  await Promise.all(loops);
+  const settled = await Promise.allSettled(loops);
+  const error = settled.find((r) => r.status === 'rejected');
+  if (error) throw error.reason;
   const wallMs = Date.now() - t0;
   progress.stop();
   return { outcomes, left: queue.length, wallMs, freshTrials, failedTrials };

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
  */
 export function resolveGpus(option: string | undefined, backend: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const text = option?.trim();
+  if (text === '') throw new UserError(`--gpus is empty; give 'all' or a comma-separated list of GPU indices like 0,1`);
   if (text && text !== 'all') {
     const ids = text.split(',').map((s) => s.trim());
     if (ids.some((s) => !/^(\d+|GPU-[\w-]+|MIG-[\w/-]+)$/.test(s))) {

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { fsError, UserError } from '../errors.js';
+import { formatIssue } from '../schema/issues.js';
 import type { ConfigEntry } from '../schema/index.js';
 import { WireConfig } from '../schema/index.js';
 import { writeFileAtomic } from '../store/atomic.js';
@@ -16,13 +18,32 @@ import type { ShapeJob } from './units.js';
  */
 const Frozen = z.record(z.string(), z.strictObject({ from: z.enum(['out', 'shipped']).nullable(), entries: z.record(z.string(), WireConfig) }));
 
+/**
+ * The incumbents frozen beside a journal. One that is unreadable, or in an older tritune's format, is refused:
+ * reading them afresh instead would silently change what a resumed run asks.
+ */
+function readFrozen(path: string): z.infer<typeof Frozen> {
+  const fix = 'run with --no-resume to start a new journal (the old files are kept) or use another --state folder';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, 'read', path, fix);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${path}: not valid JSON (${(err as Error).message.split('\n')[0]}); ${fix}`);
+  }
+  const r = Frozen.safeParse(json);
+  if (!r.success) throw new UserError(`${path}: not frozen incumbents of this tritune version (${formatIssue(r.error.issues[0]!)}); ${fix}`);
+  return r.data;
+}
+
 export function loadIncumbents(jobs: ShapeJob[], opts: IncumbentSource & { journalPath: string; force: boolean }): void {
   const path = join(dirname(opts.journalPath), INCUMBENTS_FILE);
-  let frozen: z.infer<typeof Frozen> = {};
-  if (existsSync(path)) {
-    const r = Frozen.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (r.success) frozen = r.data;
-  }
+  const frozen = existsSync(path) ? readFrozen(path) : {};
   let changed = false;
   for (const job of jobs) {
     const id = `${resolve(opts.out)}|${opts.device}|${job.family}|${job.key}`;

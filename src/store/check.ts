@@ -21,6 +21,12 @@ function sidecarFindings(name: string, family: Family, entries: TunedConfigFile,
   if (meta.backend === 'sim' || meta.simulated) {
     out.push(`sidecar: results come from the sim backend (simulated numbers); they must not be published as tuned configs`);
   }
+  return [...out, ...sidecarMismatches(name, family, entries, meta)];
+}
+
+/** Where a sidecar contradicts its config file: family, the name its shape and device make, M it lacks (merge refuses these too). */
+export function sidecarMismatches(name: string, family: Family, entries: TunedConfigFile, meta: Meta): string[] {
+  const out: string[] = [];
   if (meta.family !== family) out.push(`sidecar: family is ${meta.family}, the file name says ${family}`);
   let named: string | null = null;
   try {

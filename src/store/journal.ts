@@ -1,7 +1,9 @@
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { fsError, UserError } from '../errors.js';
+import { JournalLock } from './lock.js';
+import { formatIssue } from '../schema/issues.js';
 import {
   JournalHeader,
   JournalTrial,
@@ -34,8 +36,13 @@ export const INCUMBENTS_FILE = 'incumbents.json';
 /** Seconds between fdatasync calls; a SIGKILL of this process loses nothing already written (page cache). */
 const SYNC_EVERY_MS = 2000;
 
+/** What to do when the journal cannot be written: nothing journaled before is lost. */
+const RESUME_HINT = 'the trials journaled before are kept; free space (or fix the folder) and re-run the same command to resume';
+
 export class Journal {
   private lastSync = 0;
+  /** The write error that stopped this journal: every later append fails with it. */
+  private failed: unknown = null;
   private constructor(
     readonly path: string,
     private fd: number,
@@ -43,12 +50,33 @@ export class Journal {
     readonly previous: Trial[],
     /** Things a user should know about how it was opened (torn line dropped, old journal set aside). */
     readonly notes: string[],
+    private readonly lock: JournalLock,
   ) {}
 
+  /**
+   * Opens (or creates) the journal of a fingerprint under the state folder, holding its lock until close: a second
+   * run on the same journal is refused. File-system failures are UserErrors naming the path.
+   */
   static open(opts: OpenJournalOptions): Journal {
     const dir = join(opts.stateDir, 'journals', journalName(opts.fingerprint));
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw fsError(err, 'create', dir);
+    }
+    const { lock, note } = JournalLock.acquire(join(dir, 'lock'), opts.command);
+    try {
+      const j = Journal.openLocked(dir, opts, lock);
+      if (note) j.notes.unshift(note);
+      return j;
+    } catch (err) {
+      lock.release();
+      throw fsError(err, 'open the journal in', dir, 'or run with --no-resume, or use another --state folder');
+    }
+  }
+
+  private static openLocked(dir: string, opts: OpenJournalOptions, lock: JournalLock): Journal {
     const path = join(dir, 'journal.ndjson');
-    mkdirSync(dir, { recursive: true });
     const notes: string[] = [];
     let previous: Trial[] = [];
     const stamp = (opts.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
@@ -65,8 +93,8 @@ export class Journal {
       if (read.truncateTo !== null) ftruncateSync(fd, read.truncateTo);
       closeSync(fd);
       const afd = openSync(path, 'a');
-      if (read.needsNewline) writeSync(afd, '\n');
-      return new Journal(path, afd, previous, notes);
+      if (read.needsNewline) writeAll(afd, '\n');
+      return new Journal(path, afd, previous, notes, lock);
     }
     // a new journal reads the incumbents afresh: what was frozen beside an older one goes with it
     const frozen = join(dir, INCUMBENTS_FILE);
@@ -81,29 +109,61 @@ export class Journal {
       command: opts.command,
       created: (opts.now?.() ?? new Date()).toISOString(),
     });
-    writeSync(fd, JSON.stringify(header) + '\n');
-    fdatasyncSync(fd);
-    return new Journal(path, fd, previous, notes);
+    try {
+      writeAll(fd, JSON.stringify(header) + '\n');
+      fdatasyncSync(fd);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(path, { force: true }); // a journal without its whole header would be refused by every later run
+      throw fsError(err, 'write', path, 'free space (or fix the folder) and re-run');
+    }
+    return new Journal(path, fd, previous, notes, lock);
   }
 
-  /** Appends finished trials at once (one write); synced to disk at most every SYNC_EVERY_MS. */
+  /**
+   * Appends finished trials at once (one write, continued after a short one); synced to disk at most every
+   * SYNC_EVERY_MS. A write that fails (full disk) leaves at most a torn last line, which resuming drops.
+   */
   append(trials: Trial[]): void {
     if (trials.length === 0) return;
+    if (this.failed) throw this.failed;
     const text = trials.map((t) => JSON.stringify(JournalTrial.parse(t))).join('\n') + '\n';
-    writeSync(this.fd, text);
-    const now = Date.now();
-    if (now - this.lastSync >= SYNC_EVERY_MS) {
-      fdatasyncSync(this.fd);
-      this.lastSync = now;
+    try {
+      writeAll(this.fd, text);
+      const now = Date.now();
+      if (now - this.lastSync >= SYNC_EVERY_MS) {
+        fdatasyncSync(this.fd);
+        this.lastSync = now;
+      }
+    } catch (err) {
+      this.failed = fsError(err, 'append to', this.path, RESUME_HINT);
+      throw this.failed;
     }
   }
 
   close(): void {
     if (this.fd < 0) return;
-    fdatasyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = -1;
+    try {
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      this.abandon();
+      throw fsError(err, 'sync', this.path, RESUME_HINT);
+    }
+    this.abandon();
   }
+
+  /** Closes without syncing and gives the lock back (after an error; a second call does nothing). */
+  abandon(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.lock.release();
+  }
+}
+
+/** Writes all of `text`, continuing after short writes (a nearly full disk writes what fits, then fails). */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /** The journal folder name: readable, filesystem-safe, one per (family, space, backend). */
@@ -125,7 +185,12 @@ const FP_FIELDS = ['family', 'space', 'device', 'triton', 'worker_version', 'bac
 
 /** Reads a journal, refusing one written under another fingerprint; a torn last line is dropped. */
 export function readJournal(path: string, expected?: Fingerprint, sourceFiles?: Record<string, string>): ReadJournal {
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw fsError(err, 'read', path, 'run with --no-resume to start a new journal, or use another --state folder');
+  }
   const notes: string[] = [];
   const lines = text.split('\n');
   const tail = lines.pop() ?? ''; // after the last newline: '' for a clean file
@@ -141,8 +206,16 @@ export function readJournal(path: string, expected?: Fingerprint, sourceFiles?: 
     }
   }
   if (lines.length === 0) throw new UserError(`${path} is empty; delete it or run with --no-resume`);
-  const header = JournalHeader.safeParse(parseLine(lines[0]!));
-  if (!header.success) throw new UserError(`${path}: first line is not a journal header; run with --no-resume to start over`);
+  const first = parseLine(lines[0]!) as { type?: unknown; journal_version?: unknown } | undefined;
+  const header = JournalHeader.safeParse(first);
+  if (!header.success) {
+    const fix = 'run with --no-resume to start a new journal (the old one is kept) or use another --state folder';
+    if (first?.type === 'header' && first.journal_version !== 1) {
+      throw new UserError(`${path} was written by another tritune version (journal_version ${JSON.stringify(first.journal_version)}; this one reads 1); ${fix}`);
+    }
+    if (first?.type === 'header') throw new UserError(`${path} has a header this tritune version does not read (${formatIssue(header.error.issues[0]!)}); ${fix}`);
+    throw new UserError(`${path}: first line is not a journal header; ${fix}`);
+  }
   if (expected) {
     for (const field of FP_FIELDS) {
       const had = header.data.fingerprint[field];

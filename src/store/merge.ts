@@ -6,6 +6,7 @@ import { formatMeta, formatTunedConfig, sortByM } from './format.js';
 import { familyDir, metaFileName, parseConfigFileName } from './naming.js';
 import { readMeta, readTunedConfig } from './reader.js';
 import { listConfigFiles } from './scan.js';
+import { sidecarMismatches } from './check.js';
 
 /** One input file of a merge, with its sidecar when it has one. */
 interface Source {
@@ -48,6 +49,9 @@ function readSource(path: string): Source | null {
     const m = readMeta(metaPath);
     if (!m.ok) throw new UserError(`cannot merge ${metaPath}: ${m.problems[0]}`);
     meta = m.value;
+    // a sidecar that contradicts its file (another device, shape or family) would carry wrong provenance into the output
+    const mismatch = sidecarMismatches(basename(path), parsed.family, r.value.entries, meta)[0];
+    if (mismatch) throw new UserError(`cannot merge ${path}: ${mismatch}; fix or remove the input`);
   }
   return { path, family: parsed.family, name: basename(path), entries: r.value.entries, meta };
 }

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Meta, MKey, tunedConfigFile, type Family, type TunedConfigFile } from '../schema/index.js';
 import { formatIssue } from '../schema/issues.js';
 import { parseConfigFileName } from './naming.js';
 import { topLevelKeys } from './rawkeys.js';
+import { printable } from '../errors.js';
 
 /** A read either gives the value or the problems found, each as `path: message`; it never throws. */
 export type Read<T> = { ok: true; value: T } | { ok: false; problems: string[] };
@@ -14,8 +15,24 @@ function parseJson(text: string): Read<unknown> {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
-    return fail(`(root): not valid JSON (${(err as Error).message.split('\n')[0]})`);
+    // the message quotes the bad text: shown escaped, so a file's control bytes never reach the terminal
+    return fail(`(root): not valid JSON (${printable((err as Error).message.split('\n')[0]!)})`);
   }
+}
+
+/**
+ * Keys named `__proto__`, anywhere in a parsed value: JSON.parse keeps them as own keys but zod's records and
+ * objects skip them without a word, so a file holding one would pass validation and then fail in a reader that
+ * sees every key (kernels/configs.py: int("__proto__")).
+ */
+function protoKeys(value: unknown, path: string[] = []): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '__proto__') out.push(`${[...path, k].join('.')}: not a valid key${path.length === 0 ? ' (M must be a positive decimal integer)' : ''}`);
+    out.push(...protoKeys(v, [...path, k]));
+  }
+  return out;
 }
 
 /** Problems with the raw key order: duplicate M keys, and M keys not in ascending numeric order. */
@@ -40,10 +57,10 @@ export function keyOrderProblems(text: string): string[] {
 export function parseTunedConfig(text: string, family: Family): Read<TunedConfigFile> {
   const json = parseJson(text);
   if (!json.ok) return json;
-  const problems = keyOrderProblems(text);
+  const problems = [...keyOrderProblems(text), ...protoKeys(json.value)];
   const r = tunedConfigFile(family).safeParse(json.value);
   if (!r.success) problems.push(...r.error.issues.map(formatIssue));
-  return problems.length ? { ok: false, problems } : { ok: true, value: r.data as TunedConfigFile };
+  return problems.length ? { ok: false, problems: problems.map(printable) } : { ok: true, value: r.data as TunedConfigFile };
 }
 
 /** Reads a sidecar `<name>.meta.json` from raw text. */
@@ -51,16 +68,23 @@ export function parseMeta(text: string): Read<Meta> {
   const json = parseJson(text);
   if (!json.ok) return json;
   const r = Meta.safeParse(json.value);
-  if (!r.success) return { ok: false, problems: r.error.issues.map(formatIssue) };
+  const problems = [...protoKeys(json.value), ...(r.success ? [] : r.error.issues.map(formatIssue))];
+  if (problems.length || !r.success) return { ok: false, problems: problems.map(printable) };
   return { ok: true, value: r.data };
 }
 
-/** Reads a file's text; a missing or unreadable file is a problem, not an exception. */
+/**
+ * Reads a file's text; a missing or unreadable file is a problem, not an exception. Only regular files are read
+ * (a FIFO or a device named *.json would block or never end); a name that is not valid UTF-8 cannot be opened by
+ * the name Node gives it, and is said to be that.
+ */
 export function readText(path: string): Read<string> {
   try {
+    if (!statSync(path).isFile()) return fail('(file): not a regular file (a folder, FIFO or device); give a tuned-config file');
     return { ok: true, value: readFileSync(path, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && path.includes('\uFFFD')) return fail('(file): cannot open: its name is not valid UTF-8 (shown with \uFFFD); rename it');
     return fail(`(file): cannot read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`);
   }
 }

@@ -5,6 +5,7 @@ under tuned-configs/ through the loader.
 """
 
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -120,6 +121,14 @@ def test_bad_input_is_a_one_line_error(tmp_path):
         configs.get_config("w8a8-int8", 1, N=6144, K=2560, device_name=DEVICE, config_dir=str(tmp_path))
     with pytest.raises(ValueError, match="M must be a positive integer"):
         configs.get_config("w8a8-int8", 0, N=6144, K=2560, device_name=DEVICE, config_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("key", ["__proto__", "1.5", "-8", "016", "0", " 1"])
+def test_a_key_that_is_not_an_m_names_the_file(tmp_path, key):
+    text = '{"%s": %s, "1": %s}' % (key, json.dumps(entry(16)), json.dumps(entry(16)))
+    path = write(tmp_path, None, text=text)
+    with pytest.raises(ValueError, match="^" + re.escape(f"{path}: M key {key!r} is not a positive decimal integer")):
+        configs.get_config("w8a8-int8", 1, N=6144, K=2560, device_name=DEVICE, config_dir=str(tmp_path))
 
 
 def test_import_does_not_load_torch_or_triton():

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import Table from 'cli-table3';
 import { ServerQuant, type ModelShapes } from '../schema/index.js';
-import { kernelFamily } from '../families/index.js';
+import { allFamilies } from '../families/index.js';
 import { configFileName, familyDir } from '../store/naming.js';
 import { moeLayers } from '../models/layers.js';
 import { PRESETS } from '../models/presets.js';
@@ -19,9 +19,9 @@ const parseTp = (text: string): number => {
 /** Per MoE layer, the file each server looks up for it and the folder tritune writes it to (under --out). */
 function serverFiles(shapes: ModelShapes, o: { device: string; quant: ServerQuant; groupSize: number; triton: string }): string {
   const t = new Table({ head: ['layer', 'server', 'folder (under --out)', 'file the server loads'], style: PLAIN });
-  for (const family of ['vllm-moe', 'sglang-moe'] as const) {
-    for (const { shape, layer } of kernelFamily(family).shapesOf(shapes, { groupSize: o.groupSize, quant: o.quant })) {
-      t.push([layer, family, familyDir(family, o.triton), configFileName(family, shape, o.device)]);
+  for (const kf of allFamilies().filter((f) => f.shippedPath)) { // the families a server reads (vllm-moe, sglang-moe)
+    for (const { shape, layer } of kf.shapesOf(shapes, { groupSize: o.groupSize, quant: o.quant })) {
+      t.push([layer, kf.name, familyDir(kf.name, o.triton), configFileName(kf.name, shape, o.device)]);
     }
   }
   return `server files (${o.quant} on ${o.device}, Triton ${o.triton})\n${t.toString()}`;

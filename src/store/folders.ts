@@ -1,7 +1,7 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsError, UserError } from '../errors.js';
-import { tempPathFor } from './atomic.js';
+import { removeStaleTemps, tempPathFor } from './atomic.js';
 
 const isDanglingLink = (path: string): boolean => {
   try {
@@ -34,6 +34,7 @@ export function checkFolder(path: string, option: string, probe: boolean): void 
   const probeFile = tempPathFor(join(path, 'write-check'));
   try {
     mkdirSync(path, { recursive: true });
+    removeStaleTemps(probeFile);
     closeSync(openSync(probeFile, 'wx'));
     rmSync(probeFile);
   } catch (err) {

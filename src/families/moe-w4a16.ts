@@ -1,6 +1,6 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { KERNEL_SMEM, nextPow2, sharedMemoryRule } from './rules.js';
+import { KERNEL_SMEM, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). */
@@ -90,11 +90,8 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
   return c as ConfigEntry;
 }
 
-/**
- * Experts that receive at least one of M tokens when each picks top_k distinct experts of E uniformly: the expected
- * count, E (1 - (1 - top_k/E)^M). kernels/moe_w4a16.py min_bytes counts the experts of its seeded routing instead.
- */
-export const expectedActiveExperts = (E: number, topK: number, M: number): number => E * (1 - (1 - topK / E) ** M);
+// kernels/moe_w4a16.py min_bytes counts the experts of its seeded routing; the roofline here takes the expected count
+export { expectedActiveExperts };
 
 /**
  * kernels/moe_w4a16.py moe_bytes, per GEMM: the active experts' int4 weights, scales and zero points, the

@@ -30,5 +30,11 @@ export function firstReason<A extends unknown[]>(rules: Array<(c: Config, ...a: 
   return null;
 }
 
+/**
+ * Experts that receive at least one of M tokens when each picks top_k distinct experts of E uniformly: the expected
+ * count, E (1 - (1 - top_k/E)^M) (exactly top_k at M = 1). The MoE families' minimum bytes read these experts' weights.
+ */
+export const expectedActiveExperts = (E: number, topK: number, M: number): number => E * (1 - (1 - topK / E) ** M);
+
 /** The shared memory limit kernels/ check against when they state it themselves (H100/H200 opt-in per block). */
 export const KERNEL_SMEM: DeviceInfo = { name: 'kernel-limit', capability: [9, 0], sm_count: 1, shared_mem_per_block: 227 * 1024, l2_bytes: 0, memory_bytes: 0, hbm_GBps: null };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ConfigEntry, ServerQuant } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { nextPow2 } from './rules.js';
+import { expectedActiveExperts, nextPow2 } from './rules.js';
 import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
@@ -105,8 +105,6 @@ function sglangDefault(p: ShapeAtM): Config {
     : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 32, GROUP_SIZE_M: 8, ...triton };
 }
 
-/** kernels/server_moe.py expected_active_experts: experts that get at least one of M tokens (top_k distinct each). */
-export const expectedActive = (E: number, topK: number, M: number): number => E * (1 - (1 - topK / E) ** M);
 
 /** kernels/server_moe.py expert_bytes: one expert's w1 [2I, hidden] and w2 [hidden, I] with their scales. */
 function expertBytes(s: WeightShape): number {
@@ -204,7 +202,7 @@ function serverMoe(server: Server): KernelFamily {
     layerKind: 'MoE expert',
     problem: (s, M) => ({ M, N: s.N, K: s.K, E: s.E, top_k: s.top_k ?? 1, quant: quantOf(s), ...(s.group_size !== undefined ? { group_size: s.group_size } : {}) }),
     flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
-    bytes: (s, M) => expectedActive(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
+    bytes: (s, M) => expectedActiveExperts(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
     compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
     compileOnly: false,
     peak: (s) => PEAK[quantOf(s)],

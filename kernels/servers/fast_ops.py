@@ -25,6 +25,13 @@ MAX_COLS = 16384  # the quantizer holds one row (or group) in one tile; longer r
 _torch_only = False
 
 
+def div_scalar(t: torch.Tensor, d: float) -> torch.Tensor:
+    """t / d with IEEE division everywhere. On a GPU torch divides by a Python scalar as a multiplication by its
+    reciprocal (1/448 and 1/127 are not exact in fp32), so a scale amax / 448 could land one ulp away from the
+    servers' compiled quantizers and these kernels, which divide; dividing by a tensor on t's device divides."""
+    return t / torch.tensor(d, dtype=t.dtype, device=t.device)
+
+
 def runs(t: torch.Tensor) -> bool:
     """Whether the stand-ins run these kernels on t: a CUDA tensor, or any tensor under Triton's CPU interpreter
     (and not inside torch_only())."""

@@ -118,7 +118,7 @@ def per_token_group_quant(input, output_q=None, output_s=None, group_size=128, s
         return output_q, output_s
     groups = input.reshape(T, H // group_size, group_size).float()
     amax = groups.abs().amax(dim=-1, keepdim=True).clamp(min=EPS)
-    scale = amax / qmax
+    scale = fast_ops.div_scalar(amax, qmax)
     output_q.copy_(_quantize(groups, scale, dtype).reshape(input.shape))
     output_s.copy_(scale.reshape(output_s.shape))
     return output_q, output_s
@@ -136,7 +136,7 @@ def sgl_per_token_quant_fp8(input, output_q, output_s, fast=True):
         fast_ops.quantize(input, output_q, output_s, input.shape[-1], fast_ops.DYNAMIC, -fmax, fmax, EPS)
         return
     x = input.float()
-    scale = x.abs().amax(dim=-1, keepdim=True).clamp(min=EPS) / fmax
+    scale = fast_ops.div_scalar(x.abs().amax(dim=-1, keepdim=True).clamp(min=EPS), fmax)
     output_q.copy_(_quantize(x, scale, output_q.dtype))
     output_s.copy_(scale.reshape(output_s.shape))
 
@@ -150,7 +150,7 @@ def per_tensor_quant_fp8(input, output_q, output_s, is_static=False, fast=True):
         return
     x = input.float()
     if not is_static:
-        output_s.copy_((x.abs().amax().clamp(min=EPS) / fmax).reshape(output_s.shape))
+        output_s.copy_(fast_ops.div_scalar(x.abs().amax().clamp(min=EPS), fmax).reshape(output_s.shape))
     output_q.copy_(_quantize(x, output_s.float(), output_q.dtype))
 
 

@@ -110,7 +110,7 @@ def scaled_fp8_quant_torch(input, scale, use_per_token_if_dynamic, output, fp8):
         amax = x.abs().amax(dim=-1, keepdim=True) if use_per_token_if_dynamic else x.abs().amax().reshape(1)
         if use_per_token_if_dynamic:
             amax = amax.clamp(min=1.0 / 512)  # vLLM's floor: scale >= 1 / (512 * fp8 max)
-        scale = (amax / fmax).float()
+        scale = fast_ops.div_scalar(amax, fmax).float()
     q = (x / scale).clamp(-fmax, fmax).to(fp8)
     if output is not None:
         output.copy_(q)
@@ -121,7 +121,7 @@ def scaled_fp8_quant_torch(input, scale, use_per_token_if_dynamic, output, fp8):
 def scaled_int8_quant_torch(input, scale):
     x = input.float()
     if scale is None:  # dynamic, per token
-        scale = (x.abs().amax(dim=-1, keepdim=True) / 127.0).float()
+        scale = fast_ops.div_scalar(x.abs().amax(dim=-1, keepdim=True), 127.0).float()
     q = torch.round(x / scale).clamp(-128, 127).to(torch.int8)
     return q, scale, None
 
@@ -150,7 +150,7 @@ def silu_and_mul_torch(out: torch.Tensor, input: torch.Tensor) -> None:
 def per_token_group_fp8_quant_torch(x, x_q, x_s, group_size, eps, fp8_min, fp8_max, use_ue8m0, column_major,
                                     tma_aligned):
     groups = x.reshape(-1, group_size).float()
-    scale = groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps) / fp8_max
+    scale = fast_ops.div_scalar(groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps), fp8_max)
     if use_ue8m0:
         scale = torch.exp2(torch.ceil(torch.log2(scale)))
     x_q.copy_((groups / scale).clamp(fp8_min, fp8_max).to(x_q.dtype).reshape(x_q.shape))
@@ -159,7 +159,7 @@ def per_token_group_fp8_quant_torch(x, x_q, x_s, group_size, eps, fp8_min, fp8_m
 
 def per_token_group_quant_int8_torch(x, x_q, x_s, group_size, eps, int8_min, int8_max):
     groups = x.reshape(-1, group_size).float()
-    scale = groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps) / int8_max
+    scale = fast_ops.div_scalar(groups.abs().amax(dim=-1, keepdim=True).clamp(min=eps), int8_max)
     x_q.copy_(torch.round(groups / scale).clamp(int8_min, int8_max).to(x_q.dtype).reshape(x_q.shape))
     x_s.copy_(scale.reshape(x_s.shape))
 

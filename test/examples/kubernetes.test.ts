@@ -108,4 +108,11 @@ test('kubernetes: run.sh starts the merge only after the tuning Job completed, t
   assert.ok(at(/^apply -f merge-job\.yaml$/) < at(new RegExp(`^get job/${names[1]} `)));
   assert.ok(at(new RegExp(`^get job/${names[1]} `)) < at(/^cp tritune-results:\/results\/merged \.\/merged$/));
   assert.equal(manifest('results-pod.yaml').metadata.name, 'tritune-results');
+
+  // a tuning Job that failed stops run.sh before the merge
+  const failing = recordingClient('kubectl', 'Failed');
+  const stopped = runScript(cwd, join(K8S, 'run.sh'), {}, failing.bin);
+  assert.equal(stopped.code, 1, stopped.out);
+  assert.match(stopped.out, /job tritune-tune failed; see: kubectl describe job\/tritune-tune/);
+  assert.ok(!failing.calls().some((c) => c.includes('merge-job.yaml')), 'no merge after a failed tuning Job');
 });

@@ -1,6 +1,6 @@
 """W4A16 dense on a GPU: correctness of every config of the default space, then a benchmark against cuBLAS.
 
-    python3 -m bench.w4a16 --out $OUT [--jobs 15] [--quick]
+    python3 -m bench.w4a16 [--out out] [--jobs 15] [--quick]
 
 1. Correctness: every config of DEFAULT_SPACE that invalid_reason accepts, on one ragged problem
    (M=33, N=4608, K=3584, g=128, zero points, plain, bf16), compiled and checked by `--jobs` processes
@@ -275,7 +275,7 @@ def markdown(rows: list[dict], bw: float, device: str) -> str:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.environ.get("OUT", "out"))
+    ap.add_argument("--out", default="out")
     ap.add_argument("--jobs", type=int, default=max(1, min(15, (os.cpu_count() or 2) - 1)))
     ap.add_argument("--quick", action="store_true", help="one M per shape and no space check (smoke test)")
     ap.add_argument("--skip-check", action="store_true")

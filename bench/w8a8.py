@@ -247,7 +247,7 @@ def precompile(fh) -> None:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.environ.get("OUT", "out"))
+    ap.add_argument("--out", default="out")
     ap.add_argument("--parts", default="precompile,gate,bench,cost")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

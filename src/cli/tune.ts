@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Backend, FAMILIES, Family, ServerQuant, type ModelShapes } from '../schema/index.js';
 import { DEFAULT_M_GRID, MAX_DIM } from '../store/grid.js';
@@ -95,8 +95,9 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
   const ms = batchSizes(raw.batchSizes);
   const gpus = resolveGpus(raw.gpus, backend.data);
   const sim = backend.data === 'sim';
+  // availableParallelism: the cores this process may run on (a Slurm task's or a cpuset's), not all of the node's
   const compileWorkers =
-    raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(cpus().length - gpus.length - 1, COMPILE_WORKERS_PER_GPU * gpus.length));
+    raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(availableParallelism() - gpus.length - 1, COMPILE_WORKERS_PER_GPU * gpus.length));
   const groupSize = Number(raw.groupSize);
   if (![32, 64, 128, -1].includes(groupSize)) throw new UserError(`--group-size must be 32, 64, 128 or -1 (per channel); got ${JSON.stringify(raw.groupSize)}`);
   const quant = ServerQuant.safeParse(raw.quant);

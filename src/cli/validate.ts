@@ -13,14 +13,15 @@ export function registerValidate(program: Command): void {
     .argument('[paths...]', 'files or folders to check', ['tuned-configs'])
     .option('--json', 'print one JSON report per file')
     .option('-q, --quiet', 'print findings only, not warnings or passing files')
-    .action((paths: string[], opts: { json?: boolean; quiet?: boolean }) => {
+    .option('--allow-simulated', 'accept sim-backend results (a warning, not an error): for trying a pipeline without GPUs')
+    .action((paths: string[], opts: { json?: boolean; quiet?: boolean; allowSimulated?: boolean }) => {
       const files: string[] = [];
       for (const p of paths) {
         if (!existsSync(p)) throw new UserError(`${p} does not exist (give tuned-config files or folders; default tuned-configs/)`);
         // a sidecar given directly stands for its config file
         files.push(...listConfigFiles(p).map((f) => (isMetaFileName(f) ? f.replace(/\.meta\.json$/, '.json') : f)));
       }
-      const reports = [...new Set(files)].map((f) => checkFile(f));
+      const reports = [...new Set(files)].map((f) => checkFile(f, { allowSimulated: opts.allowSimulated ?? false }));
       if (opts.json) console.log(JSON.stringify(reports, null, 2));
       else print(reports, opts.quiet ?? false);
       const bad = reports.filter((r) => r.findings.length).length;

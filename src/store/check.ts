@@ -15,14 +15,13 @@ export interface FileReport {
   warnings: string[];
 }
 
-/** Problems between a config file and its sidecar (both already valid on their own). */
-function sidecarFindings(name: string, family: Family, entries: TunedConfigFile, meta: Meta): string[] {
-  const out: string[] = [];
-  if (meta.backend === 'sim' || meta.simulated) {
-    out.push(`sidecar: results come from the sim backend (simulated numbers); they must not be published as tuned configs`);
-  }
-  return [...out, ...sidecarMismatches(name, family, entries, meta)];
+/** What checkFile may let pass: `allowSimulated` turns sim results from a finding into a warning (trial runs of a pipeline). */
+export interface CheckOptions {
+  grid?: readonly number[];
+  allowSimulated?: boolean;
 }
+
+const SIMULATED = 'results come from the sim backend (simulated numbers); they must not be published as tuned configs';
 
 /** Where a sidecar contradicts its config file: family, the name its shape and device make, M it lacks (merge refuses these too). */
 export function sidecarMismatches(name: string, family: Family, entries: TunedConfigFile, meta: Meta): string[] {
@@ -41,7 +40,7 @@ export function sidecarMismatches(name: string, family: Family, entries: TunedCo
 }
 
 /** Checks one tuned-config file and its sidecar; grid: the Ms whose absence is warned about. */
-export function checkFile(path: string, grid: readonly number[] = DEFAULT_M_GRID): FileReport {
+export function checkFile(path: string, { grid = DEFAULT_M_GRID, allowSimulated = false }: CheckOptions = {}): FileReport {
   const report: FileReport = { path, family: null, keys: [], findings: [], warnings: [] };
   const name = basename(path);
   const parsed = parseConfigFileName(name, dirname(path));
@@ -70,7 +69,8 @@ export function checkFile(path: string, grid: readonly number[] = DEFAULT_M_GRID
     const m = readMeta(metaPath);
     if (!m.ok) report.findings.push(...m.problems.map((p) => `sidecar ${p}`));
     else {
-      report.findings.push(...sidecarFindings(name, parsed.family, r.value, m.value));
+      if (m.value.backend === 'sim' || m.value.simulated) (allowSimulated ? report.warnings : report.findings).push(`sidecar: ${SIMULATED}`);
+      report.findings.push(...sidecarMismatches(name, parsed.family, r.value, m.value));
       const unmeasured = report.keys.filter((k) => !(String(k) in m.value.entries));
       if (unmeasured.length) report.warnings.push(`sidecar has no measurement for M ${unmeasured.join(', ')}`);
     }

@@ -49,7 +49,9 @@ export class JournalLock {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(err, 'lock', path);
         }
         const holder = readHolder(path);
-        const stale = holder !== null && holder.host === me.host && !processAlive(holder.pid);
+        // our own pid in it cannot be a live run (this process has not taken the lock yet): a container restarted
+        // under the same host name (a Kubernetes indexed Job's retried pod) gives its processes the same pids again
+        const stale = holder !== null && holder.host === me.host && (holder.pid === me.pid || !processAlive(holder.pid));
         if (!stale || attempt > 0) {
           const who = holder ? `pid ${holder.pid} on ${holder.host}: ${holder.command}` : 'a run whose lock file is unreadable';
           throw new UserError(

@@ -68,3 +68,18 @@ test('validate warns (exit 0) about a valid file in a non-canonical layout', () 
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /warning: layout differs from the canonical one/);
 });
+
+test('validate --allow-simulated: sim results are a warning, not a finding; other findings still fail', () => {
+  const dir = tempWithFixtures();
+  const metaPath = join(dir, W8A8_META);
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+  writeFileSync(metaPath, JSON.stringify({ ...meta, backend: 'sim', simulated: true }, null, 4) + '\n');
+  const r = tune(['validate', '--allow-simulated', join(dir, 'tuned-configs')]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stdout, /ok {3}.*int8_w8a8\.json .*\n(  warning: .*\n)*  warning: sidecar: results come from the sim backend/);
+  meta.entries['5'] = meta.entries['4'];
+  writeFileSync(metaPath, JSON.stringify({ ...meta, backend: 'sim', simulated: true }, null, 4) + '\n');
+  const bad = tune(['validate', '--allow-simulated', join(dir, 'tuned-configs')]);
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stdout, /error: sidecar: entries for M not in the file: 5/);
+});

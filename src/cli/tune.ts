@@ -162,4 +162,9 @@ export function registerTune(program: Command): void {
     .option('--force', 'replace existing output files that fail validation or hold results of another backend')
     .action(async (raw: RawOptions) => action(raw, process.argv.slice(2)));
   program.addCommand(cmd, { isDefault: true });
+  // `tune --help` shows the default command's options too: `tune [options]` is how it is run
+  program.addHelpText('after', () => {
+    const help = cmd.helpInformation();
+    return `\nThe default command: tune [options] (the same as tune run [options])\n${help.slice(help.indexOf('Options:'))}`;
+  });
 }

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Backend, FAMILIES, Family, ServerQuant, type ModelShapes } from '../schema/index.js';
-import { DEFAULT_M_GRID, MAX_DIM } from '../store/grid.js';
+import { Backend, FAMILIES, Family, MAX_DIM, ServerQuant, type ModelShapes } from '../schema/index.js';
+import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
 import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../cli/run-cli.js';
@@ -86,6 +86,19 @@ test('setup-python.sh makes .venv/ once, skips pip while the requirements file i
   const missing = bash('setup-python.sh', mkdtempSync(join(tmpdir(), 'tritune-setup-python-')), { ...env, TRITUNE_PYTHON: 'no-such-python3' });
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, 'setup:python: no-such-python3 not found: install Python 3 or set TRITUNE_PYTHON to a Python 3 interpreter\n');
+});
+
+test('setup-python.sh: a Python that cannot make a venv, on a machine without apt-get, is one line and exit 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tritune-setup-python-'));
+  writeFileSync(join(dir, 'requirements-test.txt'), 'pip\n');
+  const bin = join(dir, 'bin'); // only what the script needs besides apt-get, and a python3 whose venv module fails
+  mkdirSync(bin);
+  for (const tool of ['sha256sum', 'cut', 'cat', 'rm', 'id']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
+  writeFileSync(join(bin, 'python3'), '#!/bin/sh\ncase "$1" in -m) echo "ensurepip is not available" >&2; exit 1;; -c) echo python3.11-venv;; esac\n');
+  chmodSync(join(bin, 'python3'), 0o755);
+  const r = spawnSync('/bin/bash', [join(ROOT, 'scripts', 'setup-python.sh')], { cwd: dir, env: { PATH: bin }, encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, 'setup:python: python3 cannot create a virtual environment and python3.11-venv cannot be installed here: install python3.11-venv (or your system\'s venv module for python3)\n');
 });
 
 test('setup-chromium.sh: a missing Chromium that cannot be installed is one line and exit 1, never a skip', () => {

@@ -5,14 +5,15 @@
 set -u
 
 STEPS=(setup:python setup:chromium build setup:servers test:ts test:py test:configs)
-declare -A NEEDS=([test:ts]=build [test:configs]=build)  # step -> the step whose output it runs
-declare -A RESULT SECS
-failed=()
+# the step whose output a step runs
+needs() { case $1 in test:ts | test:configs) echo build ;; esac; }
 
-for step in "${STEPS[@]}"; do
-  need=${NEEDS[$step]:-}
-  if [[ -n $need && ${RESULT[$need]} != ok ]]; then
-    RESULT[$step]="not run ($need failed)"
+result=() secs=() failed=()  # per step, in STEPS order
+for i in "${!STEPS[@]}"; do
+  step=${STEPS[$i]}
+  need=$(needs "$step")
+  if [[ -n $need ]] && [[ " ${failed[*]-} " == *" $need "* ]]; then
+    result[i]="not run ($need failed)" secs[i]=""
     failed+=("$step")
     continue
   fi
@@ -20,14 +21,12 @@ for step in "${STEPS[@]}"; do
   start=$SECONDS
   npm run --silent "$step"
   code=$?
-  SECS[$step]=$((SECONDS - start))
-  if ((code == 0)); then RESULT[$step]=ok; else RESULT[$step]="FAILED (exit $code)"; failed+=("$step"); fi
+  secs[i]="$((SECONDS - start)) s"
+  if ((code == 0)); then result[i]=ok; else result[i]="FAILED (exit $code)"; failed+=("$step"); fi
 done
 
 printf '\n== summary\n'
-for step in "${STEPS[@]}"; do
-  printf '  %-15s %-24s %s\n' "$step" "${RESULT[$step]}" "${SECS[$step]:+${SECS[$step]} s}"
-done
+for i in "${!STEPS[@]}"; do printf '  %-15s %-24s %s\n' "${STEPS[$i]}" "${result[i]}" "${secs[i]}"; done
 if ((${#failed[@]})); then
   echo "npm test: ${#failed[@]} of ${#STEPS[@]} steps failed: ${failed[*]}"
   exit 1

@@ -24,7 +24,8 @@ export const powerOfTwo = (min: number, max: number) =>
  * The largest M (and weight dimension) tritune accepts: 2^20 = 1,048,576. A server's largest GEMM batch is its
  * token budget per step (vLLM's max_num_batched_tokens: 8192 by default), and the widest linear layer of a
  * published model is Llama-3.1-405B's fused gate_up (106,496 at tp 1). A value beyond it is a typo: refused in
- * --batch-sizes and shapes before anything is tuned (and, above 2^53, silently rounded), and as an M key of a file.
+ * --batch-sizes and shapes before anything is tuned (above 2^53 it would even be rounded silently), and as an M
+ * key of a tuned-config file or sidecar (`tune validate` reports it).
  */
 export const MAX_DIM = 2 ** 20;
 

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Backend, FAMILIES, Family, ServerQuant, type ModelShapes } from '../schema/index.js';
-import { DEFAULT_M_GRID, MAX_DIM } from '../store/grid.js';
+import { Backend, FAMILIES, Family, MAX_DIM, ServerQuant, type ModelShapes } from '../schema/index.js';
+import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
 import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
@@ -163,4 +163,9 @@ export function registerTune(program: Command): void {
     .option('--force', 'replace existing output files that fail validation or hold results of another backend')
     .action(async (raw: RawOptions) => action(raw, process.argv.slice(2)));
   program.addCommand(cmd, { isDefault: true });
+  // `tune --help` shows the default command's options too: `tune [options]` is how it is run
+  program.addHelpText('after', () => {
+    const help = cmd.helpInformation();
+    return `\nThe default command: tune [options] (the same as tune run [options])\n${help.slice(help.indexOf('Options:'))}`;
+  });
 }

@@ -1,6 +1,5 @@
-import type { ModelShapes } from '../schema/index.js';
+import { MAX_DIM, type ModelShapes } from '../schema/index.js';
 import { UserError } from '../errors.js';
-import { MAX_DIM } from '../store/grid.js';
 
 /**
  * Refuses shapes no GEMM of a model has, before anything is tuned: a dimension beyond MAX_DIM (or one that

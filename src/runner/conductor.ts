@@ -1,4 +1,4 @@
-import type { Family, Hello, JournalTrial } from '../schema/index.js';
+import { FAMILY_FORMATS, type Family, type Hello, type JournalTrial } from '../schema/index.js';
 import { UserError, EXIT } from '../errors.js';
 import { Journal, trialKey } from '../store/journal.js';
 import { assertWritable } from '../store/writer.js';
@@ -15,6 +15,7 @@ import type { GpuSlot } from './pool.js';
 import { makeUnits, type ShapeJob, type Unit } from './units.js';
 import type { FamilyJournal } from './unit-trials.js';
 import { benchWorkers, startAndCheckDevices, type WorkerSpecFor } from './bench-workers.js';
+import { defaultPython } from './worker.js';
 import { driveUnits, type Interrupt } from './drive.js';
 import { reportRun, writeFiles } from './write.js';
 import type { TuneOptions } from './options.js';
@@ -86,6 +87,10 @@ const incumbentSource = (opts: TuneOptions, hello: Hello, family: Family): Incum
 
 /** The shapes' spaces for the reported device, their units, and the plan (emitted as the `plan` event). */
 function planRun(opts: TuneOptions, specs: ShapeSpec[], hello: Hello, progress: Progress): { jobs: ShapeJob[]; units: Unit[]; plan: Plan } {
+  const needsTriton = specs.find((s) => FAMILY_FORMATS[s.family].folder.includes('{triton}'));
+  if (needsTriton && !hello.versions.triton) {
+    throw new UserError(`${needsTriton.family}: its files go in a folder named after the Triton version, and the worker's Python (${defaultPython()}) has no triton: install triton there or set TRITUNE_PYTHON to a Python that has it`);
+  }
   const jobs = makeJobs(specs, { space: opts.space, ms: opts.ms, device: hello.device });
   if (opts.dryRun) {
     for (const job of jobs) ({ entries: job.incumbents, from: job.incumbentsFrom } = readIncumbents(job, job.ms, incumbentSource(opts, hello, job.family)));

@@ -108,3 +108,21 @@ test('escape sequences in a bad file or a config.json are shown escaped, never s
   writeFileSync(join(dir, 'binary.json'), Buffer.from([0x7b, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x00]));
   expectRejected(dir, ['models', 'binary.json'], 2, /^tune: binary\.json: not valid JSON/);
 });
+
+test('an M key above 2^20 in a tuned-config file or its sidecar is a finding naming the file, as --batch-sizes refuses it', () => {
+  const dir = tempWithFixtures();
+  const withKey = (text: string, M: string, after: string) => text.replace(/\n\}\n$/, `,\n    "${M}": ${after}\n}\n`);
+  const entry = JSON.stringify(Object.values(JSON.parse(goodText) as Record<string, unknown>)[0]);
+  writeFileSync(join(dir, W8A8_FILE), withKey(goodText, '1048577', entry));
+  expectRejected(dir, ['validate', W8A8_FILE], 1, /FAIL tuned-configs\/w8a8-int8\/N=6144,K=2560[^\n]*\.json\n {2}error: 1048577: M is beyond 1048576 \(2\^20\)/);
+  expectRejected(dir, ['validate', 'tuned-configs'], 1, /FAIL tuned-configs\/w8a8-int8\/N=6144,K=2560[^\n]*\n {2}error: 1048577: M is beyond 1048576/);
+  expectRejected(dir, ['show', W8A8_FILE, '--m', '1'], 2, /^tune: tuned-configs\/w8a8-int8\/N=6144,K=2560[^\n]*\.json: 1048577: M is beyond 1048576 \(2\^20\)/);
+  // 2^20 itself is a valid key (the sidecar lacking its measurement is a warning only)
+  writeFileSync(join(dir, W8A8_FILE), withKey(goodText, '1048576', entry));
+  const edge = tune(['validate', W8A8_FILE], { cwd: dir });
+  assert.equal(edge.code, 0, edge.stdout + edge.stderr);
+  writeFileSync(join(dir, W8A8_FILE), goodText);
+  const meta = readFileSync(join(FIXTURES, W8A8_META), 'utf8');
+  writeFileSync(join(dir, W8A8_META), meta.replace('"entries": {\n', '"entries": {\n        "2000000": {},\n'));
+  expectRejected(dir, ['validate', W8A8_FILE], 1, /FAIL tuned-configs\/w8a8-int8\/N=6144[^\n]*\n[^]*sidecar entries\.2000000: M is beyond 1048576/);
+});

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSync, workdir } from './tune-run.js';
 import { tune } from './run-cli.js';
+import { defaultPython } from '../../src/runner/worker.js';
 
 /** Qwen3-30B-A3B's MoE layer on a simulated H200 (so the servers' shipped H200 files exist under the names). */
 const LAYER = ['--shapes', '128x768x2048:8', '--backend', 'sim', '--batch-sizes', '1,64,4096', '--state', 'st', '--out', 'out'];
@@ -66,4 +68,17 @@ test('validate, show, merge and diff read the server layouts: the folder tells v
   assert.equal(report.code, 1); // simulated numbers are refused, and nothing else
   assert.equal(report.stdout.match(/error: /g)?.length, 2, report.stdout);
   assert.match(report.stdout, /error: sidecar: results come from the sim backend/);
+});
+
+test("SGLang's folder needs the Triton version: a worker Python without triton is one line and exit 2, not an internal error", () => {
+  const dir = workdir('tune-servers-');
+  const venv = join(dir, 'no-triton');
+  execFileSync(defaultPython(), ['-m', 'venv', '--without-pip', venv]); // a Python with nothing installed
+  const python = join(venv, 'bin', 'python3');
+  for (const extra of [[], ['--dry-run']]) {
+    const run = runSync(dir, [...LAYER, '--kernel', 'sglang-moe', ...extra], { ...H200, TRITUNE_PYTHON: python });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.equal(run.stderr, `tune: sglang-moe: its files go in a folder named after the Triton version, and the worker's Python (${python}) has no triton: install triton there or set TRITUNE_PYTHON to a Python that has it\n`);
+  }
+  assert.equal(runSync(dir, [...LAYER, '--kernel', 'vllm-moe', '--dry-run'], { ...H200, TRITUNE_PYTHON: python }).code, 0, "vLLM's layout does not need it");
 });

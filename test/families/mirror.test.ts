@@ -5,6 +5,7 @@ import { allReasons, configKey, product } from '../../src/space/index.js';
 import { entryKeys, type Family } from '../../src/schema/index.js';
 import { allFamilies, type KernelFamily, type WeightShape } from '../../src/families/index.js';
 import { expectedActiveExperts } from '../../src/families/moe-w4a16.js';
+import { defaultPython } from '../../src/runner/worker.js';
 import { H200 } from '../space/devices.js';
 
 /**
@@ -23,7 +24,8 @@ interface PyAnswer {
 }
 
 function askPython(family: Family, problems: Array<Record<string, unknown>>, configs: Array<Record<string, number>>, active: Array<number | null>): PyAnswer {
-  const out = execFileSync('python3', ['test/families/kernel_rules.py'], {
+  // the Python tune's workers run (TRITUNE_PYTHON or python3; npm test points both at .venv/)
+  const out = execFileSync(defaultPython(), ['test/families/kernel_rules.py'], {
     input: JSON.stringify({ family, problems, configs, active }),
     encoding: 'utf8',
     maxBuffer: 1 << 28,

@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tune } from '../cli/run-cli.js';
 import { tempDir, writeFixture } from './fixtures.js';
 import { decodePng, inkStats } from './png.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** $CHROMIUM, else `chromium` on PATH: where scripts/setup-chromium.sh (a step of `npm test`) looks, or installs it. */
+const CHROMIUM = process.env.CHROMIUM || (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'chromium')).find((p) => existsSync(p)) || 'chromium';
+const MISSING = `${CHROMIUM} not found: install Chromium (npm test does where it may: root and apt-get) or set CHROMIUM=<path>`;
 const MS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 
 /** Screenshots a page with headless Chromium (flags: no network, no GPU, throwaway profile) and decodes the PNG. */
@@ -41,11 +43,11 @@ function screenshot(url: string, out: string, size = '1280,1000') {
   }
 }
 
-// Chromium is required in CI (.ci/run installs it); TRITUNE_SKIP_BROWSER=1 skips this for local development only.
+// Chromium is required (npm test installs it or fails saying so); TRITUNE_SKIP_BROWSER=1 skips this for local development only.
 const skip = process.env.TRITUNE_SKIP_BROWSER === '1' ? 'TRITUNE_SKIP_BROWSER=1' : false;
 
 test('the PNG decoder and ink count tell a blank page from a drawn one', { skip }, () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  assert.ok(existsSync(CHROMIUM), MISSING);
   const dir = tempDir();
   const blank = join(dir, 'blank.html');
   writeFileSync(blank, '<!DOCTYPE html><html><body style="background:#fff"></body></html>');
@@ -55,7 +57,7 @@ test('the PNG decoder and ink count tell a blank page from a drawn one', { skip 
 });
 
 test('tune report renders in headless Chromium: the screenshot shows the charts, not a blank page', { skip }, () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
+  assert.ok(existsSync(CHROMIUM), MISSING);
   const dir = tempDir();
   writeFixture(join(dir, 'configs'), { N: 6144, K: 2560 }, MS, { bm: (m) => (m <= 16 ? 16 : 128) });
   const out = join(dir, 'report');

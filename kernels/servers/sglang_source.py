@@ -61,8 +61,10 @@ KERNELS = "sglang.kernels.ops.moe.fused_moe_triton_kernels"
 QUANT = "sglang.kernels.ops.quantization"
 TIMED = (KERNELS, f"{TRITON_UTILS}.fused_moe")  # the kernels and their launcher (sha256 recorded)
 
+GEMM = "sglang.kernels.ops.gemm"
 INERT = (
     "sglang.srt.utils.patch_torch",  # register_fake_if_exists: MUSA only
+    "sglang.srt.layers.deep_gemm_wrapper",  # the block GEMMs' DeepGEMM twins only (w8a8_block_fp8_matmul_deepgemm)
 )
 
 
@@ -108,6 +110,8 @@ def _load() -> SimpleNamespace:
         align=importlib.import_module(f"{TRITON_UTILS}.moe_align_block_size"),
         kernels=importlib.import_module(KERNELS),
         base=importlib.import_module(f"{RUNNER}.base"),
+        fp8_gemm=importlib.import_module(f"{GEMM}.fp8_kernel"),
+        int8_gemm=importlib.import_module(f"{GEMM}.int8_kernel"),
     )
 
 
@@ -193,6 +197,8 @@ def _install_from_cache() -> None:
         raise RuntimeError(f"SGLang is not installed and {root} is incomplete: run `python3 -m kernels.servers.fetch`")
     no = lambda *_a, **_k: False  # noqa: E731
     arch = SimpleNamespace(major=_capability()[0], minor=_capability()[1])
+    # the block fp8 GEMM asks is_sm90 (Hopper-only configs with SWAP_AB / SPLIT_K take another kernel)
+    platform = SimpleNamespace(is_sm90=_is_cuda() and _capability()[0] == 9)
     exec_defaults = SimpleNamespace(deterministic=SimpleNamespace(enable_deterministic_inference=False),
                                     moe=SimpleNamespace(enable_fused_moe_sum_all_reduce=False))
     stand_ins = {
@@ -203,6 +209,9 @@ def _install_from_cache() -> None:
             is_sm90_supported=_is_sm90_supported,
             get_device_name=lambda device_id=0: torch.cuda.get_device_name(device_id) if _is_cuda() else "cpu",
             get_bool_env_var=_get_bool_env_var, ceil_align=lambda x, y: -(-x // y) * y,
+            is_gfx1250_supported=no, log_info_on_rank0=lambda logger, msg: logger.info(msg),
+            get_device_core_count=lambda device_id=0: (torch.cuda.get_device_properties(device_id).multi_processor_count
+                                                       if _is_cuda() else 1),
         ),
         "sglang.srt.utils.common": shim.stand_in(
             "sglang.srt.utils.common", "stand-in: custom-op registration",
@@ -216,6 +225,7 @@ def _install_from_cache() -> None:
         "sglang.srt.runtime_context": shim.stand_in(
             "sglang.srt.runtime_context", "stand-in: server defaults", True,
             get_exec=lambda: exec_defaults, get_parallel=lambda: SimpleNamespace(tp_group=None),
+            get_platform=lambda: platform,
         ),
         "sglang.srt.batch_invariant_ops": shim.stand_in(
             "sglang.srt.batch_invariant_ops", "stand-in", is_batch_invariant_mode_enabled=no

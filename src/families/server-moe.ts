@@ -36,7 +36,7 @@ const DEFAULT: Axes = {
 const FP8_BLOCK = 128;
 const WNA16: ServerQuant[] = ['int4_w4a16', 'int8_w8a16'];
 const WEIGHT_BYTES: Record<ServerQuant, number> = { bf16: 2, fp8_w8a8_block: 1, fp8_w8a8: 1, int8_w8a8: 1, int8_w8a16: 1, int4_w4a16: 0.5 };
-const quantOf = (s: WeightShape): ServerQuant => s.quant ?? 'bf16';
+const quantOf = (s: WeightShape): ServerQuant => (s.quant ?? 'bf16') as ServerQuant;
 const groupOf = (s: WeightShape): number => s.group_size ?? 128;
 
 /** kernels/server_moe.py wna16_cuda_path: vLLM serves int4 batches with M * top_k / E <= 6 with its CUDA kernel. */
@@ -145,6 +145,7 @@ interface Server {
   nameFields: NonNullable<KernelFamily['nameFields']>;
   deviceSlug: NonNullable<KernelFamily['deviceSlug']>;
   shippedPath: NonNullable<KernelFamily['shippedPath']>;
+  readFrom: NonNullable<KernelFamily['readFrom']>;
 }
 
 const fp8BlockFields = (s: WeightShape) => (quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {});
@@ -163,6 +164,7 @@ const VLLM: Server = {
     return slug.split('_').includes('H200') ? 'NVIDIA_H200' : slug;
   },
   shippedPath: (shipped, name) => join(shipped, name), // get_moe_configs' fallback folder is flat
+  readFrom: (folder) => `VLLM_TUNED_CONFIG_FOLDER=${folder}`,
 };
 
 const SGLANG: Server = {
@@ -182,6 +184,7 @@ const SGLANG: Server = {
   deviceSlug: (name) => name.replace(/ /g, '_'),
   // get_moe_configs reads configs/triton_<x_y_z>/ of the Triton it runs (then older folders: not compared here)
   shippedPath: (shipped, name, triton) => (triton ? join(shipped, `triton_${triton.replace(/\./g, '_')}`, name) : null),
+  readFrom: (folder) => `SGLANG_MOE_CONFIG_DIR=${folder.replace(/\/configs\/triton_[0-9_]+$/, '')}`,
 };
 
 function serverMoe(server: Server): KernelFamily {
@@ -209,6 +212,7 @@ function serverMoe(server: Server): KernelFamily {
     nameFields: server.nameFields,
     deviceSlug: server.deviceSlug,
     shippedPath: server.shippedPath,
+    readFrom: server.readFrom,
   };
 }
 

@@ -19,11 +19,11 @@ Rules stated here and mirrored in src/families/server-block.ts (test/families/mi
 
 try:  # imported as kernels.server_block or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .server_family import server
+    from .server_family import config_keys_problem, server
     from .servers import block
 except ImportError:
     import protocol
-    from server_family import server
+    from server_family import config_keys_problem, server
     from servers import block
 
 FAMILIES = ("vllm-w8a8-block", "sglang-w8a8-block")
@@ -45,11 +45,9 @@ def default_config(family: str, problem: dict) -> dict:
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     p = normalize_problem(family, problem)
-    keys = protocol.CONFIG_KEYS[family]
-    missing = [k for k in keys if k not in config]
-    extra = [k for k in config if k not in keys]
-    if missing or extra:
-        return f"config keys must be {', '.join(keys)} (missing {missing}, unknown {extra})"
+    bad_keys = config_keys_problem(protocol.CONFIG_KEYS[family], config)
+    if bad_keys:
+        return bad_keys
     bk = config["BLOCK_SIZE_K"]
     if p["block_k"] % bk:
         return f"BLOCK_SIZE_K {bk} does not divide block_k {p['block_k']} (one scale per K tile)"

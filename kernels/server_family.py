@@ -61,6 +61,13 @@ def server_provenance(family: str) -> dict:
             **({"shipped": str(shipped)} if shipped.is_dir() else {})}
 
 
+def config_keys_problem(keys: tuple[str, ...], config: dict) -> str | None:
+    """Why a config does not have exactly the family's keys (the server passes them to its kernel as **config)."""
+    missing = [k for k in keys if k not in config]
+    extra = [k for k in config if k not in keys]
+    return f"config keys must be {', '.join(keys)} (missing {missing}, unknown {extra})" if missing or extra else None
+
+
 def server(family: str):
     """The server module (kernels/servers/<module>.py) of a family, imported on first use."""
     name = SERVER_FAMILIES[family].module

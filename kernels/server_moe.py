@@ -18,10 +18,10 @@ Rules stated here and mirrored in src/families/server-moe.ts (test/families/mirr
 
 try:  # imported as kernels.server_moe or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .server_family import server
+    from .server_family import config_keys_problem, server
 except ImportError:
     import protocol
-    from server_family import server
+    from server_family import config_keys_problem, server
 
 FAMILIES = ("vllm-moe", "sglang-moe")
 FP8_BLOCK = 128
@@ -66,11 +66,9 @@ def default_config(family: str, problem: dict) -> dict:
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     p = normalize_problem(family, problem)
-    keys = protocol.CONFIG_KEYS[family]
-    missing = [k for k in keys if k not in config]
-    extra = [k for k in config if k not in keys]
-    if missing or extra:
-        return f"config keys must be {', '.join(keys)} (missing {missing}, unknown {extra})"
+    bad_keys = config_keys_problem(protocol.CONFIG_KEYS[family], config)
+    if bad_keys:
+        return bad_keys
     bk, bm = config["BLOCK_SIZE_K"], config["BLOCK_SIZE_M"]
     if p["quant"] == "fp8_w8a8_block" and (bk > FP8_BLOCK or FP8_BLOCK % bk):
         return f"BLOCK_SIZE_K {bk} does not divide the fp8 block {FP8_BLOCK} (the server caps it there)"

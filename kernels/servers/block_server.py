@@ -128,6 +128,33 @@ class _Paths(logging.Handler):
         self.paths += [a for a in (record.args or ()) if isinstance(a, str) and a.endswith(".json")]
 
 
+class Server:
+    """A server's block-GEMM module API (vllm_block.py, sglang_block.py) from how it picks the launcher of a problem."""
+
+    def __init__(self, launcher_of: Callable[[dict], Launcher]):
+        self.launcher_of = launcher_of
+
+    def launch(self, inputs: block.Inputs, config: dict) -> torch.Tensor:
+        return launch(self.launcher_of(inputs.problem), inputs, config)
+
+    def default_config(self, problem: dict) -> dict:
+        return default_config(self.launcher_of(problem), problem)
+
+    def lookup_config(self, problem: dict) -> dict:
+        """The config the server launches at batch M: its lookup's nearest entry (as the lookup rewrites it), else its
+        default."""
+        return launched_config(self.launcher_of(problem), problem)
+
+    def file_configs(self, problem: dict) -> dict | None:
+        return file_configs(self.launcher_of(problem), problem)
+
+    def config_file_name(self, problem: dict) -> str:
+        return config_file_name(self.launcher_of(problem), problem)
+
+    def reading_from(self, problem: dict, folder: Path):
+        return reading_from(self.launcher_of(problem), folder)
+
+
 def config_file_name(launcher: Launcher, problem: dict) -> str:
     """The file name the server's lookup looks for on this process's device: read from the path its 'not found'
     warning names, with its folder pointed at an empty one (neither server has a name function of its own)."""

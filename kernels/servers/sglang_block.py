@@ -39,27 +39,6 @@ def _launcher(problem: dict) -> block_server.Launcher:
     return LAUNCHERS[block.normalize_problem(problem)["quant"]]
 
 
-def launch(inputs: block.Inputs, config: dict):
-    return block_server.launch(_launcher(inputs.problem), inputs, config)
-
-
-def default_config(problem: dict) -> dict:
-    return block_server.default_config(_launcher(problem), problem)
-
-
-def lookup_config(problem: dict) -> dict:
-    """The config SGLang launches at batch M: its lookup's nearest entry (after its BLOCK_SIZE_K rewrite), else its
-    default."""
-    return block_server.launched_config(_launcher(problem), problem)
-
-
-def file_configs(problem: dict) -> dict | None:
-    return block_server.file_configs(_launcher(problem), problem)
-
-
-def config_file_name(problem: dict) -> str:
-    return block_server.config_file_name(_launcher(problem), problem)
-
-
-def reading_from(problem: dict, folder):
-    return block_server.reading_from(_launcher(problem), folder)
+_api = block_server.Server(_launcher)
+launch, default_config, lookup_config = _api.launch, _api.default_config, _api.lookup_config
+file_configs, config_file_name, reading_from = _api.file_configs, _api.config_file_name, _api.reading_from

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { BlockQuant, ConfigEntry } from '../schema/index.js';
 import { blockQuantOf } from '../models/block.js';
-import { denseBlockM } from './rules.js';
+import { SERVER_SPACE, denseBlockM } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
@@ -11,15 +11,8 @@ import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } fro
  * server below and checked against the server's own functions (test/families/mirror.test.ts).
  */
 
-/** vLLM's benchmarks/kernels/benchmark_w8a8_block_fp8.py space (get_configs_compute_bound), BLOCK_SIZE_M from 16. */
-const EXHAUSTIVE: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16, 32, 64],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+/** The servers' tuning space (SERVER_SPACE: vLLM's benchmark_w8a8_block_fp8.py searches the same). */
+const EXHAUSTIVE: Axes = SERVER_SPACE;
 
 /** The default space: GROUP_SIZE_M 1, 16 or 32 (the servers' default is 32; L2 reuse of the weight across M tiles). */
 const DEFAULT: Axes = { ...EXHAUSTIVE, GROUP_SIZE_M: [1, 16, 32] };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ConfigEntry, ServerQuant } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { expectedActiveExperts, nextPow2 } from './rules.js';
+import { SERVER_SPACE, expectedActiveExperts, nextPow2 } from './rules.js';
 import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
@@ -11,27 +11,13 @@ import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, 
  * below and checked against the server's own functions (test/families/mirror.test.ts).
  */
 
-/** The servers' tuning space (vLLM's benchmark_moe.py get_configs_compute_bound, SGLang's alike: 1920 configs), plus
- * BLOCK_SIZE_K 32 for int4 groups. vLLM adds SPLIT_K 1: its launchers set it (its wna16 kernel needs the key). */
-const EXHAUSTIVE: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16, 32, 64],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+/** The servers' tuning space (SERVER_SPACE; its BLOCK_SIZE_K 32 serves int4 groups). vLLM adds SPLIT_K 1: its
+ * launchers set it (its wna16 kernel needs the key). */
+const EXHAUSTIVE: Axes = SERVER_SPACE;
 
 /** The default space: the tile, warps and stages axes; GROUP_SIZE_M 1 or 16 (L2 reuse matters little once each
  * expert's weights are read once per batch). */
-const DEFAULT: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+const DEFAULT: Axes = { ...SERVER_SPACE, GROUP_SIZE_M: [1, 16] };
 
 const FP8_BLOCK = 128;
 const WNA16: ServerQuant[] = ['int4_w4a16', 'int8_w8a16'];

@@ -15,7 +15,6 @@ input copies that exceed the L2 3x, the median per launch). cuBLAS runs on the s
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if not __package__:  # run as a script (python3 bench/block.py): make the repository's packages importable
     sys.path.insert(0, str(ROOT))
 
+from bench import cannot_run  # noqa: E402
 from kernels.servers import block, sglang_block, vllm_block  # noqa: E402
 
 SERVERS = {"vllm": vllm_block, "sglang": sglang_block}
@@ -92,11 +92,9 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny shapes on the CPU interpreter, checks only")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = ap.parse_args(argv)
-    if args.smoke and os.environ.get("TRITON_INTERPRET") != "1":
-        print("--smoke runs on Triton's CPU interpreter: set TRITON_INTERPRET=1", file=sys.stderr)
-        return 2
-    if not args.smoke and not torch.cuda.is_available():
-        print("no CUDA GPU: run on a GPU box, or with --smoke under TRITON_INTERPRET=1", file=sys.stderr)
+    problem = cannot_run(args.smoke)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if args.smoke:
         from kernels import interpret_compat

@@ -22,11 +22,11 @@ SERVER = "sglang"
 QUANTS = ("fp8", "int8")
 LAUNCHERS = {
     "fp8": block_server.Launcher(
-        module=lambda: sglang_source.modules().fp8_gemm, launcher="w8a8_block_fp8_matmul_triton",
+        module=lambda: sglang_source.gemm("fp8_kernel"), launcher="w8a8_block_fp8_matmul_triton",
         lookup="get_w8a8_block_fp8_configs", not_config=("needs_masking",),
         kernels=("_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper", "_w8a8_block_fp8_matmul_gfx1250")),
     "int8": block_server.Launcher(
-        module=lambda: sglang_source.modules().int8_gemm, launcher="w8a8_block_int8_matmul",
+        module=lambda: sglang_source.gemm("int8_kernel"), launcher="w8a8_block_int8_matmul",
         lookup="get_w8a8_block_int8_configs", kernels=("_w8a8_block_int8_matmul",)),
 }
 normalize_problem = block.normalize_problem

@@ -3,6 +3,7 @@
     from kernels.servers import sglang_source
     m = sglang_source.modules()      # m.fused_moe, m.config (fused_moe_triton_config), m.kernels, m.package
     sglang_source.provenance()       # server, version, origin, sha256 of the timed sources
+    sglang_source.gemm("fp8_kernel") # sglang.kernels.ops.gemm.fp8_kernel (and int8_kernel): the block GEMMs
 
 Loaded from the cache under their real names (kernels/servers/fetch.py fills it): the package
 sglang.srt.layers.moe.moe_runner.triton_utils (its __init__ runs: override_config / get_config are SGLang's
@@ -110,9 +111,14 @@ def _load() -> SimpleNamespace:
         align=importlib.import_module(f"{TRITON_UTILS}.moe_align_block_size"),
         kernels=importlib.import_module(KERNELS),
         base=importlib.import_module(f"{RUNNER}.base"),
-        fp8_gemm=importlib.import_module(f"{GEMM}.fp8_kernel"),
-        int8_gemm=importlib.import_module(f"{GEMM}.int8_kernel"),
     )
+
+
+def gemm(name: str):
+    """sglang.kernels.ops.gemm.<name> (fp8_kernel, int8_kernel: the block GEMMs), imported on first use, after the
+    modules above (so, from the cache, with their stand-ins in place)."""
+    modules()
+    return importlib.import_module(f"{GEMM}.{name}")
 
 
 def provenance() -> Provenance:

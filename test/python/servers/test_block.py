@@ -83,7 +83,7 @@ def quantizer(server: str, quant: str):
     if server == "vllm":
         fp8_utils = vllm_source.modules().fp8_utils
         return lambda x: fp8_utils.per_token_group_quant_fp8(x, 128, column_major_scales=False)
-    sglang_source.modules()
+    sglang_source.gemm("fp8_kernel")  # loads SGLang (from the cache: its stand-ins first)
     from sglang.kernels.ops.quantization import fp8_kernel, int8_kernel
 
     if quant == "fp8":  # on a non-CUDA platform this is its Triton _per_token_group_quant_8bit_raw

@@ -72,10 +72,10 @@ def on_h200_nvl(monkeypatch):
     platform = vllm_source.modules().fp8_utils.current_platform
     cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
     monkeypatch.setattr(type(platform), "get_device_name", lambda self, device_id=0: DEVICE)
-    m = sglang_source.modules()
-    for module in (m.fp8_gemm, m.int8_gemm):
+    fp8, int8 = sglang_source.gemm("fp8_kernel"), sglang_source.gemm("int8_kernel")
+    for module in (fp8, int8):
         monkeypatch.setattr(module, "get_device_name", lambda device_id=0: DEVICE)
-    monkeypatch.setattr(m.fp8_gemm, "_is_cuda", True)
+    monkeypatch.setattr(fp8, "_is_cuda", True)
     cached.cache_clear()
     yield
     cached.cache_clear()
@@ -128,13 +128,13 @@ def test_tritune_names_what_the_server_names(on_h200_nvl, server, quant):
 
 def test_off_cuda_sglang_rewrites_a_narrower_block_k(on_h200_nvl, monkeypatch, tmp_path):
     """Why the proof asks SGLang as on CUDA: elsewhere its fp8 lookup lifts every BLOCK_SIZE_K below block_k to it."""
-    m = sglang_source.modules()
+    fp8 = sglang_source.gemm("fp8_kernel")
     p = problem("fp8", 256, 512)
     (tmp_path / "configs").mkdir()
     entry = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 3}
     (tmp_path / "configs" / sglang_block.config_file_name(p)).write_text(json.dumps({"1": entry}))
     with sglang_block.reading_from(p, tmp_path):
         assert sglang_block.lookup_config(p) == entry
-        monkeypatch.setattr(m.fp8_gemm, "_is_cuda", False)
-        m.fp8_gemm.get_w8a8_block_fp8_configs.cache_clear()
+        monkeypatch.setattr(fp8, "_is_cuda", False)
+        fp8.get_w8a8_block_fp8_configs.cache_clear()
         assert sglang_block.lookup_config(p) == {**entry, "BLOCK_SIZE_K": 128}

@@ -29,6 +29,7 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 
     interpret_compat.apply()
 
+from bench import cannot_run  # noqa: E402
 from kernels import timing  # noqa: E402
 from kernels.server_moe import expected_active_experts  # noqa: E402
 from kernels.servers import align, fast_align, fast_ops, moe, vllm_moe, vllm_ops, vllm_source  # noqa: E402
@@ -163,11 +164,9 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny shapes on the CPU interpreter, checks only")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
     args = ap.parse_args(argv)
-    if args.smoke and os.environ.get("TRITON_INTERPRET") != "1":
-        print("--smoke runs on Triton's CPU interpreter: set TRITON_INTERPRET=1", file=sys.stderr)
-        return 2
-    if not args.smoke and not torch.cuda.is_available():
-        print("no CUDA GPU: run on a GPU box, or with --smoke under TRITON_INTERPRET=1", file=sys.stderr)
+    problem = cannot_run(args.smoke)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     layer, ms, device, timed = (SMOKE, SMOKE_MS, "cpu", False) if args.smoke else (QWEN3_30B_A3B, MS, "cuda", True)
     prov = vllm_source.provenance()

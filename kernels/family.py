@@ -55,6 +55,8 @@ FAMILY_MODULES = {
     "moe-w4a16": "moe_w4a16",
     "vllm-moe": "server_moe",  # imports neither torch nor the server until a problem is built
     "sglang-moe": "server_moe",
+    "vllm-w8a8-block": "server_block",  # imports no server until a problem is built
+    "sglang-w8a8-block": "server_block",
 }
 
 

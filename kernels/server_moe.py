@@ -16,66 +16,19 @@ Rules stated here and mirrored in src/families/server-moe.ts (test/families/mirr
 - flops and minimum bytes (the roofline).
 """
 
-import importlib
-
 try:  # imported as kernels.server_moe or, by the worker, with kernels/ on sys.path
     from . import protocol
+    from .server_family import config_keys_problem, server
 except ImportError:
     import protocol
+    from server_family import config_keys_problem, server
 
 FAMILIES = ("vllm-moe", "sglang-moe")
-_SERVER_MODULES = {"vllm-moe": "vllm_moe", "sglang-moe": "sglang_moe"}
-# what server() imports by name (kernels/sources.py follows these into the journal fingerprint)
-IMPORTED_AT_RUN_TIME = {family: (f"servers/{name}.py",) for family, name in _SERVER_MODULES.items()}
 FP8_BLOCK = 128
 # Bytes per weight element, by quantization (int4: two per byte).
 WEIGHT_BYTES = {"bf16": 2, "fp8_w8a8_block": 1, "fp8_w8a8": 1, "int8_w8a8": 1, "int8_w8a16": 1, "int4_w4a16": 0.5}
 WNA16 = ("int4_w4a16", "int8_w8a16")
 TRITON_DEFAULTS = {"num_warps": 4, "num_stages": 3}  # what a Triton launch uses for keys the server leaves out
-
-
-# family -> (the server's package, the pinned release, the source files whose kernel and launcher are timed)
-TIMED_SOURCES = {
-    "vllm-moe": ("vllm", ("vllm/model_executor/layers/fused_moe/fused_moe.py",)),
-    "sglang-moe": ("sglang", ("sglang/kernels/ops/moe/fused_moe_triton_kernels.py",
-                              "sglang/srt/layers/moe/moe_runner/triton_utils/fused_moe.py")),
-}
-
-
-def server_provenance(family: str) -> dict:
-    """Which server code a family's trials run, without importing it: {name, version, origin, sources: {path: sha256}}
-    from the installed package where there is one, else from the pinned release's cache (kernels/servers/fetch.py).
-    Raises FileNotFoundError naming the fix when neither is there."""
-    import hashlib
-    import importlib.metadata
-    import sys
-    import importlib.util
-    from pathlib import Path
-
-    from .servers import fetch
-    from .servers.releases import RELEASES
-
-    name, paths = TIMED_SOURCES[family]
-    release = RELEASES[name]
-    loaded = sys.modules.get(name)  # loaded from the cache by kernels/servers (marked), or the installed one
-    spec = None if loaded is not None and getattr(loaded, "_tritune_cache", False) else importlib.util.find_spec(name)
-    if spec is not None and spec.submodule_search_locations:
-        root, origin, version = Path(list(spec.submodule_search_locations)[0]).parent, "installed", importlib.metadata.version(name)
-    else:
-        root, origin, version = fetch.release_dir(release), "pinned release", release.version
-        if not fetch.is_complete(release):
-            raise FileNotFoundError(f"{name} is not installed and {root} is incomplete: run `npm run setup:servers`")
-    sources = {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in paths}
-    shipped = root / release.moe_configs  # the tuned files the release ships (SGLang: one folder per Triton version)
-    return {"name": name, "version": version, "origin": origin, "sources": sources,
-            **({"shipped": str(shipped)} if shipped.is_dir() else {})}
-
-
-def server(family: str):
-    """The server module (kernels/servers/<server>_moe.py) of a family, imported on first use."""
-    name = _SERVER_MODULES[family]
-    package = f"{__package__}.servers" if __package__ else "servers"
-    return importlib.import_module(f"{package}.{name}")
 
 
 def layer(problem: dict) -> dict:
@@ -113,11 +66,9 @@ def default_config(family: str, problem: dict) -> dict:
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     p = normalize_problem(family, problem)
-    keys = protocol.CONFIG_KEYS[family]
-    missing = [k for k in keys if k not in config]
-    extra = [k for k in config if k not in keys]
-    if missing or extra:
-        return f"config keys must be {', '.join(keys)} (missing {missing}, unknown {extra})"
+    bad_keys = config_keys_problem(protocol.CONFIG_KEYS[family], config)
+    if bad_keys:
+        return bad_keys
     bk, bm = config["BLOCK_SIZE_K"], config["BLOCK_SIZE_M"]
     if p["quant"] == "fp8_w8a8_block" and (bk > FP8_BLOCK or FP8_BLOCK % bk):
         return f"BLOCK_SIZE_K {bk} does not divide the fp8 block {FP8_BLOCK} (the server caps it there)"

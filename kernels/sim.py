@@ -47,6 +47,9 @@ SERVER_QUANT_COST = {
     "int8_w8a8": (1.0, 1.0, 1150e12), "int8_w8a16": (2.0, 1.0, 790e12), "int4_w4a16": (2.0, 0.5, 790e12),
 }
 SERVER_MOE = ("vllm-moe", "sglang-moe")
+# the servers' block-quantized GEMMs: a dense W8A8 GEMM of the checkpoint's type, without split-K
+SERVER_BLOCK = {"vllm-w8a8-block": "w8a8-fp8", "sglang-w8a8-block": "w8a8-fp8"}
+BLOCK_QUANT_COST = {"fp8": FAMILY_COST["w8a8-fp8"], "int8": FAMILY_COST["w8a8-int8"]}
 
 
 def _installed_version(dist: str) -> str | None:
@@ -138,6 +141,13 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
                  "group_size": problem["group_size"] if problem["quant"] == "int4_w4a16" else -1}
         return simulate("moe-w4a16", layer, {k: v for k, v in config.items() if k != "SPLIT_K"}, device,
                         SERVER_QUANT_COST[problem["quant"]])
+    if family in SERVER_BLOCK:
+        bad = config_problem(family, config)
+        if bad:
+            return "invalid", None, bad
+        gemm = {"M": problem["M"], "N": problem["N"], "K": problem["K"]}
+        return simulate(SERVER_BLOCK[family], gemm, {**config, "SPLIT_K": 1}, device,
+                        BLOCK_QUANT_COST[problem.get("quant", "fp8")])
     if family == "moe-w4a16" and problem.get("gemm") == "layer":
         total = 0.0
         for q in layer_gemms(problem):

@@ -77,15 +77,15 @@ def _sha256(path: str) -> str:
 
 def family_sources(family: str, backend: str) -> dict:
     """{"digest": sha256 over the files, "files": {path: sha256}} for a family under a backend; for a family whose
-    kernel is a server's (kernels/server_moe.py), also "server": its name, version, origin and timed sources, whose
+    kernel is a server's (kernels/server_family.py), also "server": its name, version, origin and timed sources, whose
     files count as `<name> <version>:<path>` (absent when the server's code is not there: the family cannot run)."""
-    from .family import FAMILY_MODULES, family_module
-    from .server_moe import FAMILIES as SERVER_FAMILIES, server_provenance  # imports neither torch nor a server
+    from .family import FAMILY_MODULES
+    from .server_family import IMPORTED_AT_RUN_TIME, SERVER_FAMILIES, server_provenance  # neither torch nor a server
 
     module, other = _BACKEND[backend]
     entries = ["worker.py", module] + ([] if backend == "sim" else [FAMILY_MODULES[family] + ".py"])
     if backend != "sim" and family in SERVER_FAMILIES:
-        entries += list(family_module(family).IMPORTED_AT_RUN_TIME[family])
+        entries += list(IMPORTED_AT_RUN_TIME[family])
     files = {f"kernels/{name}": _sha256(os.path.join(KERNELS_DIR, name)) for name in closure(entries, (other,))}
     files.update({path: _sha256(os.path.join(ROOT, path)) for path in _DATA})
     out = {}

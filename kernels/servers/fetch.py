@@ -238,6 +238,14 @@ def shipped_moe_configs(release: Release) -> Path:
     return release_dir(release) / release.moe_configs
 
 
+def shipped_block_configs(release: Release) -> Path:
+    """The cached folder of the block-quantized W8A8 GEMM configs a release ships (flat files): the folder the server's
+    get_w8a8_block_*_configs reads, its own module's `configs/` (neither server reads another)."""
+    if not release.block_configs:
+        raise FetchError(f"{release.name} {release.version} lists no shipped block GEMM configs in kernels/servers/releases.py")
+    return release_dir(release) / release.block_configs
+
+
 def record_sha256(release: Release) -> str:
     """The sha256 of the wheel's RECORD as the server hands it out (for pinning a new release)."""
     wheel = zipfile.ZipFile(_RangeReader(wheel_url(release), release.size))

@@ -3,7 +3,8 @@
 A wheel's RECORD lists the sha256 of every file in it; pinning the RECORD's own sha256 here pins every
 member we extract. The wheel's sha256 (PyPI's) is pinned too, for when a mirror does not answer range
 requests and the whole wheel is downloaded. Extracted are the Python sources listed in `members` and every
-file under the folders in `folders` (the tuned MoE configs a release ships, listed by the wheel's RECORD);
+file under the folders in `folders` (the tuned fused-MoE and block-quantized GEMM configs a release ships, listed by
+the wheel's RECORD);
 nothing of a server is committed to this repository. Pins were read from PyPI's JSON API (https://pypi.org/pypi/<name>/json).
 
 To move to a new release: change version, wheel, url, size and wheel_sha256 from PyPI's JSON, run
@@ -25,6 +26,7 @@ class Release:
     members: tuple[str, ...]  # paths inside the wheel that are extracted; each is checked against the RECORD
     folders: tuple[str, ...] = ()  # folder prefixes ("a/b/"): every file the RECORD lists under one is extracted
     moe_configs: str = ""  # the folder of the shipped fused-MoE configs, inside the wheel (see fetch.shipped_moe_configs)
+    block_configs: str = ""  # the folder of the shipped block-quantized W8A8 GEMM configs (fetch.shipped_block_configs)
 
     @property
     def record_path(self) -> str:
@@ -60,8 +62,9 @@ VLLM = Release(
         _VLLM_QUANT + "quant_utils.py",
         _VLLM_QUANT + "ocp_mx_utils.py",
     ),
-    folders=(_VLLM_MOE + "configs/",),
+    folders=(_VLLM_MOE + "configs/", _VLLM_QUANT + "configs/"),
     moe_configs=_VLLM_MOE + "configs",  # get_moe_configs reads it when $VLLM_TUNED_CONFIG_FOLDER has no file
+    block_configs=_VLLM_QUANT + "configs",  # get_w8a8_block_fp8_configs reads only this folder (fp8_utils.py's own)
 )
 
 _SGLANG_TRITON = "sglang/srt/layers/moe/moe_runner/triton_utils/"
@@ -87,12 +90,15 @@ SGLANG = Release(
         _SGLANG_OPS + "quantization/fp8_kernel.py",
         _SGLANG_OPS + "quantization/int8_kernel.py",
         _SGLANG_OPS + "quantization/fp8_utils.py",
+        _SGLANG_OPS + "gemm/fp8_kernel.py",  # the block fp8 GEMM kernels, w8a8_block_fp8_matmul_triton, its config lookup
+        _SGLANG_OPS + "gemm/int8_kernel.py",  # the block int8 GEMM, w8a8_block_int8_matmul, its config lookup
         "sglang/srt/environ.py",
         "sglang/srt/utils/custom_op.py",
         "sglang/kernels/kernel_api_logging.py",
     ),
-    folders=(_SGLANG_TRITON + "configs/",),
+    folders=(_SGLANG_TRITON + "configs/", _SGLANG_OPS + "gemm/configs/"),
     moe_configs=_SGLANG_TRITON + "configs",  # holds triton_<x_y_z>/; SGLANG_MOE_CONFIG_DIR names its parent
+    block_configs=_SGLANG_OPS + "gemm/configs",  # get_w8a8_block_{fp8,int8}_configs read only this folder (flat)
 )
 
 RELEASES = {r.name: r for r in (VLLM, SGLANG)}

@@ -3,6 +3,7 @@
     from kernels.servers import sglang_source
     m = sglang_source.modules()      # m.fused_moe, m.config (fused_moe_triton_config), m.kernels, m.package
     sglang_source.provenance()       # server, version, origin, sha256 of the timed sources
+    sglang_source.gemm("fp8_kernel") # sglang.kernels.ops.gemm.fp8_kernel (and int8_kernel): the block GEMMs
 
 Loaded from the cache under their real names (kernels/servers/fetch.py fills it): the package
 sglang.srt.layers.moe.moe_runner.triton_utils (its __init__ runs: override_config / get_config are SGLang's
@@ -61,8 +62,10 @@ KERNELS = "sglang.kernels.ops.moe.fused_moe_triton_kernels"
 QUANT = "sglang.kernels.ops.quantization"
 TIMED = (KERNELS, f"{TRITON_UTILS}.fused_moe")  # the kernels and their launcher (sha256 recorded)
 
+GEMM = "sglang.kernels.ops.gemm"
 INERT = (
     "sglang.srt.utils.patch_torch",  # register_fake_if_exists: MUSA only
+    "sglang.srt.layers.deep_gemm_wrapper",  # the block GEMMs' DeepGEMM twins only (w8a8_block_fp8_matmul_deepgemm)
 )
 
 
@@ -109,6 +112,13 @@ def _load() -> SimpleNamespace:
         kernels=importlib.import_module(KERNELS),
         base=importlib.import_module(f"{RUNNER}.base"),
     )
+
+
+def gemm(name: str):
+    """sglang.kernels.ops.gemm.<name> (fp8_kernel, int8_kernel: the block GEMMs), imported on first use, after the
+    modules above (so, from the cache, with their stand-ins in place)."""
+    modules()
+    return importlib.import_module(f"{GEMM}.{name}")
 
 
 def provenance() -> Provenance:
@@ -193,6 +203,8 @@ def _install_from_cache() -> None:
         raise RuntimeError(f"SGLang is not installed and {root} is incomplete: run `python3 -m kernels.servers.fetch`")
     no = lambda *_a, **_k: False  # noqa: E731
     arch = SimpleNamespace(major=_capability()[0], minor=_capability()[1])
+    # the block fp8 GEMM asks is_sm90 (Hopper-only configs with SWAP_AB / SPLIT_K take another kernel)
+    platform = SimpleNamespace(is_sm90=_is_cuda() and _capability()[0] == 9)
     exec_defaults = SimpleNamespace(deterministic=SimpleNamespace(enable_deterministic_inference=False),
                                     moe=SimpleNamespace(enable_fused_moe_sum_all_reduce=False))
     stand_ins = {
@@ -203,6 +215,9 @@ def _install_from_cache() -> None:
             is_sm90_supported=_is_sm90_supported,
             get_device_name=lambda device_id=0: torch.cuda.get_device_name(device_id) if _is_cuda() else "cpu",
             get_bool_env_var=_get_bool_env_var, ceil_align=lambda x, y: -(-x // y) * y,
+            is_gfx1250_supported=no, log_info_on_rank0=lambda logger, msg: logger.info(msg),
+            get_device_core_count=lambda device_id=0: (torch.cuda.get_device_properties(device_id).multi_processor_count
+                                                       if _is_cuda() else 1),
         ),
         "sglang.srt.utils.common": shim.stand_in(
             "sglang.srt.utils.common", "stand-in: custom-op registration",
@@ -216,6 +231,7 @@ def _install_from_cache() -> None:
         "sglang.srt.runtime_context": shim.stand_in(
             "sglang.srt.runtime_context", "stand-in: server defaults", True,
             get_exec=lambda: exec_defaults, get_parallel=lambda: SimpleNamespace(tp_group=None),
+            get_platform=lambda: platform,
         ),
         "sglang.srt.batch_invariant_ops": shim.stand_in(
             "sglang.srt.batch_invariant_ops", "stand-in", is_batch_invariant_mode_enabled=no

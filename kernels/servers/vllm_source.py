@@ -44,6 +44,7 @@ from . import fetch, shim
 from .releases import VLLM
 
 MOE = "vllm.model_executor.layers.fused_moe"
+FP8_UTILS = "vllm.model_executor.layers.quantization.utils.fp8_utils"  # the block fp8 GEMM and its config lookup
 TIMED = (f"{MOE}.fused_moe",)  # the modules whose source is the kernel that is timed (its sha256 is recorded)
 
 INERT = (
@@ -164,6 +165,7 @@ def modules() -> SimpleNamespace:
             fused_moe=importlib.import_module(f"{MOE}.fused_moe"),
             config=importlib.import_module(f"{MOE}.config"),
             envs=importlib.import_module("vllm.envs"),
+            fp8_utils=importlib.import_module(FP8_UTILS),
         )
     return _loaded
 

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import Table from 'cli-table3';
 import { ServerQuant, type ModelShapes } from '../schema/index.js';
 import { allFamilies } from '../families/index.js';
 import { configFileName, familyDir } from '../store/naming.js';
 import { moeLayers } from '../models/layers.js';
+import { blockQuantOf, checkpointQuant } from '../models/block.js';
 import { PRESETS } from '../models/presets.js';
 import { resolveModel } from '../models/resolve.js';
 import { UserError } from '../errors.js';
@@ -16,15 +18,26 @@ const parseTp = (text: string): number => {
   return Number(text);
 };
 
-/** Per MoE layer, the file each server looks up for it and the folder tritune writes it to (under --out). */
-function serverFiles(shapes: ModelShapes, o: { device: string; quant: ServerQuant; groupSize: number; triton: string }): string {
+/**
+ * Per layer a server reads a tuned file for (MoE layers; block-quantized linear layers), the folder tritune writes it
+ * to under --out and the file the server loads; empty when the model has none. The block GEMMs' files are read from
+ * the server package's own folder (no environment variable): the folder under --out is that folder's path inside the
+ * package, to copy it into.
+ */
+function serverFiles(shapes: ModelShapes, o: { device: string; quant?: ServerQuant; groupSize: number; triton: string }): string {
+  const quant = o.quant ?? checkpointQuant(shapes);
   const t = new Table({ head: ['layer', 'server', 'folder (under --out)', 'file the server loads'], style: PLAIN });
-  for (const kf of allFamilies().filter((f) => f.shippedPath)) { // the families a server reads (vllm-moe, sglang-moe)
-    for (const { shape, layer } of kf.shapesOf(shapes, { groupSize: o.groupSize, quant: o.quant })) {
+  const how = new Map<string, string>();
+  for (const kf of allFamilies().filter((f) => f.shippedPath)) { // the families a server reads
+    for (const { shape, layer } of kf.shapesOf(shapes, { groupSize: o.groupSize, quant })) {
       t.push([layer, kf.name, familyDir(kf.name, o.triton), configFileName(kf.name, shape, o.device)]);
+      how.set(kf.name, `${kf.name}: ${kf.readFrom?.(join('<out>', familyDir(kf.name, o.triton))) ?? ''}`);
     }
   }
-  return `server files (${o.quant} on ${o.device}, Triton ${o.triton})\n${t.toString()}`;
+  if (t.length === 0) return '';
+  const block = blockQuantOf(shapes, quant);
+  const blocks = block ? `, linear layers ${block.quant} [${block.block_n}, ${block.block_k}]` : '';
+  return `\nserver files (${quant}${blocks} on ${o.device}, Triton ${o.triton})\n${t.toString()}\nhow each server reads them:\n  ${[...how.values()].join('\n  ')}`;
 }
 
 function table(shapes: ModelShapes): string {
@@ -44,16 +57,16 @@ export function registerModels(program: Command): void {
     .argument('[model]', 'a preset name, a Hugging Face config.json (or its folder), or a model-shapes file')
     .option('--tp <N>', 'tensor-parallel degree: split the shapes as each of N ranks sees them', '1')
     .option('--json', 'print model-shapes JSON (one object for one model, an array for all presets)')
-    .option('--quant <q>', `server MoE files: the quantization (${ServerQuant.options.join(', ')})`, 'bf16')
-    .option('--device <name>', 'server MoE files: the GPU as CUDA names it', 'NVIDIA H200')
+    .option('--quant <q>', `server files: the quantization (${ServerQuant.options.join(', ')}; default: the checkpoint's, else bf16)`)
+    .option('--device <name>', 'server files: the GPU as CUDA names it', 'NVIDIA H200')
     .option('--triton <version>', "server MoE files: the Triton version SGLang's folder names", '3.6.0')
     .option('--group-size <g>', 'server MoE files: the int4 group size', '128')
-    .action((model: string | undefined, opts: { tp: string; json?: boolean; quant: string; device: string; triton: string; groupSize: string }) => {
-      const quant = ServerQuant.safeParse(opts.quant);
+    .action((model: string | undefined, opts: { tp: string; json?: boolean; quant?: string; device: string; triton: string; groupSize: string }) => {
+      const quant = ServerQuant.safeParse(opts.quant ?? 'bf16');
       if (!quant.success) throw new UserError(`--quant must be one of ${ServerQuant.options.join(', ')}; got ${JSON.stringify(opts.quant)}`);
       if (!/^\d+\.\d+\.\d+$/.test(opts.triton)) throw new UserError(`--triton must be a version like 3.6.0; got ${JSON.stringify(opts.triton)}`);
       if (!/^(32|64|128)$/.test(opts.groupSize)) throw new UserError(`--group-size must be 32, 64 or 128; got ${JSON.stringify(opts.groupSize)}`);
-      const files = { device: opts.device, quant: quant.data, groupSize: Number(opts.groupSize), triton: opts.triton };
+      const files = { device: opts.device, ...(opts.quant !== undefined ? { quant: quant.data } : {}), groupSize: Number(opts.groupSize), triton: opts.triton };
       const tp = parseTp(opts.tp);
       const all: ModelShapes[] = [];
       if (model !== undefined) all.push(resolveModel(model, tp));
@@ -71,6 +84,6 @@ export function registerModels(program: Command): void {
         console.log(JSON.stringify(model === undefined ? all : all[0], null, 2));
         return;
       }
-      console.log(all.map((s) => table(s) + (s.moe.length ? `\n${serverFiles(s, files)}` : '')).join('\n\n'));
+      console.log(all.map((s) => table(s) + serverFiles(s, files)).join('\n\n'));
     });
 }

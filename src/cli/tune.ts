@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Backend, FAMILIES, Family, MAX_DIM, ServerQuant, type ModelShapes } from '../schema/index.js';
 import { DEFAULT_M_GRID } from '../store/grid.js';
 import { parseShapesOption, resolveModel } from '../models/resolve.js';
+import { checkpointQuant } from '../models/block.js';
 import { DEFAULT_STRATEGY, STRATEGIES, STRATEGY_ALIASES, strategyName } from '../search/index.js';
 import { runTune } from '../runner/conductor.js';
 import { resolveGpus } from '../runner/gpus.js';
@@ -29,7 +30,7 @@ interface RawOptions {
   budget?: string;
   keepWithin: string;
   groupSize: string;
-  quant: string;
+  quant?: string;
   force?: boolean;
   state: string;
   compileWorkers?: string;
@@ -100,7 +101,7 @@ async function action(raw: RawOptions, argv: string[]): Promise<void> {
     raw.compileWorkers !== undefined ? int('--compile-workers', raw.compileWorkers, 0) : sim ? 0 : Math.max(0, Math.min(availableParallelism() - gpus.length - 1, COMPILE_WORKERS_PER_GPU * gpus.length));
   const groupSize = Number(raw.groupSize);
   if (![32, 64, 128, -1].includes(groupSize)) throw new UserError(`--group-size must be 32, 64, 128 or -1 (per channel); got ${JSON.stringify(raw.groupSize)}`);
-  const quant = ServerQuant.safeParse(raw.quant);
+  const quant = ServerQuant.safeParse(raw.quant ?? checkpointQuant(shapes));
   if (!quant.success) throw new UserError(`--quant must be one of ${ServerQuant.options.join(', ')}; got ${JSON.stringify(raw.quant)}`);
   const keepWithin = Number(raw.keepWithin);
   if (!Number.isFinite(keepWithin) || keepWithin < 0 || keepWithin >= 1) throw new UserError(`--keep-within must be a fraction in [0, 1), e.g. 0.02; got ${JSON.stringify(raw.keepWithin)}`);
@@ -151,7 +152,7 @@ export function registerTune(program: Command): void {
     .option('--budget <n>', '(config, M) evaluations per weight shape (default: the strategy decides)')
     .option('--keep-within <fraction>', 'keep the incumbent unless a challenger is faster by more than this', '0.02')
     .option('--group-size <g>', 'quantization group size for w4a16 families and int4_w4a16 server MoE layers (-1: per channel)', '128')
-    .option('--quant <q>', `quantization of the server MoE families (${ServerQuant.options.join(', ')})`, 'bf16')
+    .option('--quant <q>', `quantization of the server families (${ServerQuant.options.join(', ')}; default: the checkpoint's, else bf16)`)
     .option('--shard <i/n>', 'tune only shard i of n (by weight shape); also read from JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, ...')
     .option('--timeout <s>', 'seconds per (config, M) trial before the worker is killed and restarted', '30')
     .option('--no-resume', 'start a new journal instead of resuming (the old one is kept)')

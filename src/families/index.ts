@@ -1,5 +1,6 @@
 import { FAMILIES, type Family } from '../schema/index.js';
 import { moeW4a16 } from './moe-w4a16.js';
+import { sglangW8a8Block, vllmW8a8Block } from './server-block.js';
 import { sglangMoe, vllmMoe } from './server-moe.js';
 import type { KernelFamily } from './types.js';
 import { w4a16 } from './w4a16.js';
@@ -19,6 +20,8 @@ const REGISTRY: Record<Family, KernelFamily> = {
   'moe-w4a16': moeW4a16,
   'vllm-moe': vllmMoe,
   'sglang-moe': sglangMoe,
+  'vllm-w8a8-block': vllmW8a8Block,
+  'sglang-w8a8-block': sglangW8a8Block,
 };
 
 /** The family module of a family name. */

@@ -1,5 +1,5 @@
 import type { DeviceInfo } from '../schema/index.js';
-import type { Config, MRule, PruneReason, ShapeRule, WeightShape } from './types.js';
+import type { Axes, Config, MRule, PruneReason, ShapeRule, WeightShape } from './types.js';
 
 /** Rules and helpers several families share. */
 
@@ -20,6 +20,17 @@ export const splitOnFullGrid: MRule = (c, s, M, d) =>
 
 /** Dense kernels: rows of a tile past M are wasted, beyond twice next_pow2(M) (and 32, the smallest useful tile). */
 export const denseBlockM: MRule = (c, _s, M) => (c.BLOCK_SIZE_M! > Math.max(32, 2 * nextPow2(M)) ? 'block_m_over_m' : null);
+
+/** The servers' tuning scripts' space (vLLM's benchmark_moe.py and benchmark_w8a8_block_fp8.py
+ * get_configs_compute_bound, SGLang's alike: 1920 configs, BLOCK_SIZE_M from 16). */
+export const SERVER_SPACE: Axes = {
+  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
+  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_K: [32, 64, 128, 256],
+  GROUP_SIZE_M: [1, 16, 32, 64],
+  num_warps: [4, 8],
+  num_stages: [2, 3, 4, 5],
+};
 
 /** The first rule of a list that rules the config out, or null. */
 export function firstReason<A extends unknown[]>(rules: Array<(c: Config, ...a: A) => PruneReason | null>, c: Config, ...args: A): PruneReason | null {

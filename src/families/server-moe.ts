@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ConfigEntry, ServerQuant } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { expectedActiveExperts, nextPow2 } from './rules.js';
+import { SERVER_SPACE, expectedActiveExperts, nextPow2 } from './rules.js';
 import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
@@ -11,32 +11,18 @@ import type { Axes, Config, KernelFamily, MRule, PeakKind, ShapeAtM, ShapeRule, 
  * below and checked against the server's own functions (test/families/mirror.test.ts).
  */
 
-/** The servers' tuning space (vLLM's benchmark_moe.py get_configs_compute_bound, SGLang's alike: 1920 configs), plus
- * BLOCK_SIZE_K 32 for int4 groups. vLLM adds SPLIT_K 1: its launchers set it (its wna16 kernel needs the key). */
-const EXHAUSTIVE: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16, 32, 64],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+/** The servers' tuning space (SERVER_SPACE; its BLOCK_SIZE_K 32 serves int4 groups). vLLM adds SPLIT_K 1: its
+ * launchers set it (its wna16 kernel needs the key). */
+const EXHAUSTIVE: Axes = SERVER_SPACE;
 
 /** The default space: the tile, warps and stages axes; GROUP_SIZE_M 1 or 16 (L2 reuse matters little once each
  * expert's weights are read once per batch). */
-const DEFAULT: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+const DEFAULT: Axes = { ...SERVER_SPACE, GROUP_SIZE_M: [1, 16] };
 
 const FP8_BLOCK = 128;
 const WNA16: ServerQuant[] = ['int4_w4a16', 'int8_w8a16'];
 const WEIGHT_BYTES: Record<ServerQuant, number> = { bf16: 2, fp8_w8a8_block: 1, fp8_w8a8: 1, int8_w8a8: 1, int8_w8a16: 1, int4_w4a16: 0.5 };
-const quantOf = (s: WeightShape): ServerQuant => s.quant ?? 'bf16';
+const quantOf = (s: WeightShape): ServerQuant => (s.quant ?? 'bf16') as ServerQuant;
 const groupOf = (s: WeightShape): number => s.group_size ?? 128;
 
 /** kernels/server_moe.py wna16_cuda_path: vLLM serves int4 batches with M * top_k / E <= 6 with its CUDA kernel. */
@@ -145,6 +131,7 @@ interface Server {
   nameFields: NonNullable<KernelFamily['nameFields']>;
   deviceSlug: NonNullable<KernelFamily['deviceSlug']>;
   shippedPath: NonNullable<KernelFamily['shippedPath']>;
+  readFrom: NonNullable<KernelFamily['readFrom']>;
 }
 
 const fp8BlockFields = (s: WeightShape) => (quantOf(s) === 'fp8_w8a8_block' ? { block_n: FP8_BLOCK, block_k: FP8_BLOCK } : {});
@@ -163,6 +150,7 @@ const VLLM: Server = {
     return slug.split('_').includes('H200') ? 'NVIDIA_H200' : slug;
   },
   shippedPath: (shipped, name) => join(shipped, name), // get_moe_configs' fallback folder is flat
+  readFrom: (folder) => `VLLM_TUNED_CONFIG_FOLDER=${folder}`,
 };
 
 const SGLANG: Server = {
@@ -182,6 +170,7 @@ const SGLANG: Server = {
   deviceSlug: (name) => name.replace(/ /g, '_'),
   // get_moe_configs reads configs/triton_<x_y_z>/ of the Triton it runs (then older folders: not compared here)
   shippedPath: (shipped, name, triton) => (triton ? join(shipped, `triton_${triton.replace(/\./g, '_')}`, name) : null),
+  readFrom: (folder) => `SGLANG_MOE_CONFIG_DIR=${folder.replace(/\/configs\/triton_[0-9_]+$/, '')}`,
 };
 
 function serverMoe(server: Server): KernelFamily {
@@ -209,6 +198,7 @@ function serverMoe(server: Server): KernelFamily {
     nameFields: server.nameFields,
     deviceSlug: server.deviceSlug,
     shippedPath: server.shippedPath,
+    readFrom: server.readFrom,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ConfigEntry, DeviceInfo, Family, ModelShapes, ServerQuant } from '../schema/index.js';
+import type { BlockQuant, ConfigEntry, DeviceInfo, Family, ModelShapes, ServerQuant } from '../schema/index.js';
 
 /**
  * A weight shape as tritune tunes it, the one type every layer passes around: W is [N, K]. E and top_k for MoE
@@ -13,8 +13,11 @@ export interface WeightShape {
   group_size?: number;
   zero_points?: boolean;
   gemm?: 'up' | 'down' | 'layer';
-  /** Server MoE families: the layer's quantization. */
-  quant?: ServerQuant;
+  /** Server MoE families: the layer's quantization; server block GEMMs: fp8 or int8. */
+  quant?: ServerQuant | BlockQuant;
+  /** Server block GEMMs: the weight block [block_n, block_k] one scale covers. */
+  block_n?: number;
+  block_k?: number;
 }
 
 /** One problem: a weight shape at M rows (tokens). */
@@ -37,6 +40,7 @@ export const PRUNE_REASONS = {
   split_k_full_grid: 'SPLIT_K > 1 while the unsplit grid already fills the GPU twice (per M)',
   gemv_registers: 'W4A16 GEMV path (BLOCK_SIZE_M 16): accumulator over 64 fp32 registers per thread (per M)',
   block_k_vs_quant_block: 'BLOCK_SIZE_K does not divide the fp8 weight block (the server caps it there)',
+  block_k_vs_weight_block: "BLOCK_SIZE_K does not divide the weight block's block_k (one scale per K tile)",
   wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;
@@ -93,6 +97,8 @@ export interface KernelFamily {
   nameFields?(shape: WeightShape): Record<string, number | string | undefined>;
   /** The device part of file names, where the reader maps names its own way (vLLM: every H200 is NVIDIA_H200). */
   deviceSlug?(deviceName: string): string;
+  /** Server families: how the server is made to read the files written to `folder` (one line, for `tune models`). */
+  readFrom?(folder: string): string;
   /** Server families: where the release's own tuned file of this name lies under its shipped-configs folder. */
   shippedPath?(shipped: string, name: string, triton: string | null): string | null;
 }

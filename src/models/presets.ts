@@ -4,7 +4,7 @@ import type { HFConfig } from '../schema/index.js';
  * Built-in models: the fields of each model's Hugging Face config.json that the shape derivation
  * reads, copied from the published config.json files (Qwen/Qwen3-4B, Qwen/Qwen3-8B,
  * meta-llama/Llama-3.1-8B, Qwen/Qwen2.5-7B, mistralai/Mistral-7B-v0.3, Qwen/Qwen3-30B-A3B,
- * mistralai/Mixtral-8x7B-v0.1).
+ * mistralai/Mixtral-8x7B-v0.1, Qwen/Qwen3-8B-FP8, deepseek-ai/DeepSeek-V3).
  */
 export interface Preset {
   /** The canonical name, as `tune models` lists it. */
@@ -24,6 +24,19 @@ export const PRESETS: readonly Preset[] = [
     name: 'Qwen3-8B',
     repo: 'Qwen/Qwen3-8B',
     config: { hidden_size: 4096, intermediate_size: 12288, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 128 },
+  },
+  {
+    // Qwen3-8B's shapes with fp8 e4m3 weights in [128, 128] blocks (its quantization_config)
+    name: 'Qwen3-8B-FP8',
+    repo: 'Qwen/Qwen3-8B-FP8',
+    config: {
+      hidden_size: 4096,
+      intermediate_size: 12288,
+      num_attention_heads: 32,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      quantization_config: { quant_method: 'fp8', weight_block_size: [128, 128] },
+    },
   },
   {
     name: 'Llama-3.1-8B',
@@ -68,6 +81,28 @@ export const PRESETS: readonly Preset[] = [
       num_key_value_heads: 8,
       num_local_experts: 8,
       num_experts_per_tok: 2,
+    },
+  },
+  {
+    // multi-head latent attention, 256 routed experts and one shared, the first 3 layers dense; fp8 [128, 128] blocks
+    name: 'DeepSeek-V3',
+    repo: 'deepseek-ai/DeepSeek-V3',
+    config: {
+      hidden_size: 7168,
+      intermediate_size: 18432,
+      moe_intermediate_size: 2048,
+      num_attention_heads: 128,
+      num_key_value_heads: 128,
+      n_routed_experts: 256,
+      n_shared_experts: 1,
+      num_experts_per_tok: 8,
+      first_k_dense_replace: 3,
+      q_lora_rank: 1536,
+      kv_lora_rank: 512,
+      qk_nope_head_dim: 128,
+      qk_rope_head_dim: 64,
+      v_head_dim: 128,
+      quantization_config: { quant_method: 'fp8', weight_block_size: [128, 128] },
     },
   },
 ];

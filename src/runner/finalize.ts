@@ -68,12 +68,12 @@ export function writeShape(
   opts: { out: string; hello: Hello; command: string; now: string; force: boolean },
 ): WriteResult | null {
   if (Object.keys(r.entries).length === 0) return null;
-  const { N, K, E, group_size, top_k, quant } = r.job.shape;
+  const { N, K, E, group_size, top_k, quant, block_n, block_k } = r.job.shape;
   const { shipped: _where, ...server } = opts.hello.sources[r.job.family]?.server ?? { name: '' };
   return writeTunedConfig({
     dir: opts.out,
     family: r.job.family,
-    shape: { N, K, ...(E !== undefined ? { E } : {}), ...(group_size !== undefined ? { group_size } : {}), ...(quant !== undefined ? { top_k, quant } : {}) },
+    shape: { N, K, ...(E !== undefined ? { E } : {}), ...(group_size !== undefined ? { group_size } : {}), ...(quant !== undefined ? { top_k, quant } : {}), ...(block_n !== undefined ? { block_n, block_k } : {}) },
     device: opts.hello.device.name,
     entries: r.entries,
     meta: {

@@ -27,6 +27,8 @@ export type MoEW4A16Entry = z.infer<typeof MoEW4A16Entry>;
 /** SGLang's fused-MoE configs: the six keys only (its kernels have no SPLIT_K). */
 export const SGLangMoEEntry = z.strictObject({ ...baseEntry });
 export type VllmMoEEntry = z.infer<typeof VllmMoEEntry>;
+/** The servers' block-quantized W8A8 GEMM configs: the six keys (what both servers' launchers pass on every device). */
+export const ServerBlockEntry = z.strictObject({ ...baseEntry });
 export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry | VllmMoEEntry;
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Kernel families tritune tunes; the names used on the command line, in requests and in journals. */
-export const FAMILIES = ['w8a8-int8', 'w8a8-fp8', 'w4a16', 'moe-w4a16', 'vllm-moe', 'sglang-moe'] as const;
+export const FAMILIES = ['w8a8-int8', 'w8a8-fp8', 'w4a16', 'moe-w4a16', 'vllm-moe', 'sglang-moe', 'vllm-w8a8-block', 'sglang-w8a8-block'] as const;
 export const Family = z.enum(FAMILIES);
 export type Family = z.infer<typeof Family>;
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { FAMILIES, type Family } from './family.js';
-import { MoEW4A16Entry, SGLangMoEEntry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
-import { MoEProblem, ServerMoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
+import { MoEW4A16Entry, SGLangMoEEntry, ServerBlockEntry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
+import { MoEProblem, ServerBlockProblem, ServerMoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
 
 /**
  * What each kernel family's files and messages look like: the problem a worker request carries, the config entry a
@@ -30,6 +30,10 @@ export interface FamilyFormat {
 const VLLM_MOE_NAME = 'E={E},N={N},device_name={device}<,dtype={dtype}><,block_shape=[{block_n},{block_k}]>';
 const SGLANG_MOE_NAME = 'E={E},N={N},device_name={device}<,dtype={dtype}><,block_shape=[{block_n}, {block_k}]><,per_channel_quant={per_channel_quant}>';
 const SERVER_MOE_KEY = 'E={E},N={N},K={K},top_k={top_k},quant={quant}<,group_size={group_size}>';
+/** vLLM's and SGLang's block-quantized W8A8 GEMM file names (their get_w8a8_block_*_configs); SGLang with a space. */
+const VLLM_BLOCK_NAME = 'N={N},K={K},device_name={device},dtype={dtype},block_shape=[{block_n},{block_k}]';
+const SGLANG_BLOCK_NAME = 'N={N},K={K},device_name={device},dtype={dtype},block_shape=[{block_n}, {block_k}]';
+const SERVER_BLOCK_KEY = 'N={N},K={K},quant={quant},block_n={block_n},block_k={block_k}';
 
 export const FAMILY_FORMATS = {
   'w8a8-int8': { problem: W8A8Problem, entry: W8A8Entry, dtype: 'int8_w8a8', fileName: 'N={N},K={K},device_name={device},dtype={dtype}', shapeKey: 'N={N},K={K}', folder: 'w8a8-int8' },
@@ -67,6 +71,25 @@ export const FAMILY_FORMATS = {
     fileName: SGLANG_MOE_NAME,
     shapeKey: SERVER_MOE_KEY,
     folder: 'sglang/configs/triton_{triton}',
+  },
+  // each server reads only its own module's configs/ folder: the files go where that folder is inside the package
+  'vllm-w8a8-block': {
+    problem: ServerBlockProblem,
+    entry: ServerBlockEntry,
+    dtype: null,
+    dtypes: ['fp8_w8a8'],
+    fileName: VLLM_BLOCK_NAME,
+    shapeKey: SERVER_BLOCK_KEY,
+    folder: 'vllm/model_executor/layers/quantization/utils/configs',
+  },
+  'sglang-w8a8-block': {
+    problem: ServerBlockProblem,
+    entry: ServerBlockEntry,
+    dtype: null,
+    dtypes: ['fp8_w8a8', 'int8_w8a8'],
+    fileName: SGLANG_BLOCK_NAME,
+    shapeKey: SERVER_BLOCK_KEY,
+    folder: 'sglang/kernels/ops/gemm/configs',
   },
 } as const satisfies Record<Family, FamilyFormat>;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Backend, Family, MKey } from './family.js';
 import { DeviceInfo, Versions } from './device.js';
-import { ServerQuant } from './problem.js';
+import { BlockQuant, ServerQuant } from './problem.js';
 import { ServerProvenance } from './protocol.js';
 
 /** What was measured for one M of a tuned-config file. */
@@ -33,9 +33,11 @@ export const Meta = z.strictObject({
     K: z.number().int().positive(),
     E: z.number().int().positive().optional(),
     group_size: z.number().int().optional(),
-    /** Server MoE families: the layer's top_k and quantization. */
+    /** Server MoE families: the layer's top_k and quantization; server block GEMMs: fp8 or int8, and the weight block. */
     top_k: z.number().int().positive().optional(),
-    quant: ServerQuant.optional(),
+    quant: z.union([ServerQuant, BlockQuant]).optional(),
+    block_n: z.number().int().positive().optional(),
+    block_k: z.number().int().positive().optional(),
   }),
   backend: Backend,
   /** Server families: the server, its version, where its code came from and the sha256 of the timed source. */

@@ -73,9 +73,30 @@ export const ServerMoEProblem = z.strictObject({
   seed: z.number().int().nonnegative().default(0),
 });
 
+/** Weight and activation type of a block-quantized W8A8 GEMM (fp8 e4m3, or int8). */
+export const BlockQuant = z.enum(['fp8', 'int8']);
+export type BlockQuant = z.infer<typeof BlockQuant>;
+
+/**
+ * One dense linear layer of a block-quantized checkpoint as a server runs it (vllm-w8a8-block, sglang-w8a8-block):
+ * W [N, K] per rank with one scale per [block_n, block_k] block (HF quantization_config.weight_block_size), the
+ * activation quantized per token and block_k-column group at run time; the output in out_dtype.
+ */
+export const ServerBlockProblem = z.strictObject({
+  M: dim,
+  N: dim,
+  K: dim,
+  quant: BlockQuant.default('fp8'),
+  block_n: dim.default(128),
+  block_k: dim.default(128),
+  out_dtype: OutDtype.default('bf16'),
+  seed: z.number().int().nonnegative().default(0),
+});
+
 export type W8A8Problem = z.infer<typeof W8A8Problem>;
 export type W4A16Problem = z.infer<typeof W4A16Problem>;
 export type MoEProblem = z.infer<typeof MoEProblem>;
 export type ServerMoEProblem = z.infer<typeof ServerMoEProblem>;
-export const Problem = z.union([MoEProblem, W4A16Problem, W8A8Problem, ServerMoEProblem]);
+export type ServerBlockProblem = z.infer<typeof ServerBlockProblem>;
+export const Problem = z.union([MoEProblem, W4A16Problem, W8A8Problem, ServerMoEProblem, ServerBlockProblem]);
 export type Problem = z.infer<typeof Problem>;

@@ -58,7 +58,7 @@ const normKeys = <T>(rec: Record<string | number, T>, what: string): Record<stri
 };
 
 const sameShape = (a: WeightShape, b: WeightShape): boolean =>
-  a.N === b.N && a.K === b.K && a.E === b.E && a.group_size === b.group_size && a.top_k === b.top_k && a.quant === b.quant;
+  a.N === b.N && a.K === b.K && a.E === b.E && a.group_size === b.group_size && a.top_k === b.top_k && a.quant === b.quant && a.block_n === b.block_n && a.block_k === b.block_k;
 
 /**
  * Merges new entries into `<dir>/<family>/<name>.json` and its sidecar, sorts by M, validates with zod,

@@ -62,7 +62,7 @@ test('model files: top_k > E in a model-shapes file or a config.json; a MoE conf
   expectRejected(dir, ['models', 'topk.json'], 2, /^tune: topk\.json: experts\.gate_up: top_k = 9 routes each token to more experts than the layer has \(E = 8\)/);
   const { num_local_experts: _, ...noExperts } = mixtral;
   writeFileSync(join(dir, 'moe.json'), JSON.stringify(noExperts));
-  expectRejected(dir, ['models', 'moe.json'], 2, /^tune: moe: config\.json has num_experts_per_tok \(a mixture-of-experts field\) but neither num_experts nor num_local_experts/);
+  expectRejected(dir, ['models', 'moe.json'], 2, /^tune: moe: config\.json has num_experts_per_tok \(a mixture-of-experts field\) but neither num_experts, num_local_experts nor n_routed_experts/);
   writeFileSync(join(dir, 'huge.json'), JSON.stringify({ ...mixtral, hidden_size: 2 ** 24 }));
   expectRejected(dir, ['models', 'huge.json'], 2, /^tune: huge\.json: qkv_proj: N = 25165824 is beyond 1048576/);
 });

@@ -8,7 +8,7 @@ test('models --json prints a valid model-shapes file per preset', () => {
   const r = tune(['models', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const all = JSON.parse(r.stdout) as unknown[];
-  assert.equal(all.length, 7);
+  assert.equal(all.length, 9);
   for (const m of all) assert.ok(ModelShapes.safeParse(m).success);
 });
 

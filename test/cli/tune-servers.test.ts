@@ -48,7 +48,7 @@ test('tune models lists, per MoE layer, the folder and file each server loads', 
   const out = tune(['models', 'qwen3-30b-a3b', '--quant', 'fp8_w8a8_block', '--device', 'NVIDIA H200 NVL']);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /vllm-moe +│ vllm +│ E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=\[128,128\]\.json/);
-  assert.match(out.stdout, /sglang-moe │ sglang\/configs\/triton_3_6_0 │ E=128,N=768,device_name=NVIDIA_H200_NVL,dtype=fp8_w8a8,block_shape=\[128, 128\]\.json/);
+  assert.match(out.stdout, /sglang-moe +│ sglang\/configs\/triton_3_6_0 +│ E=128,N=768,device_name=NVIDIA_H200_NVL,dtype=fp8_w8a8,block_shape=\[128, 128\]\.json/);
 });
 
 test('validate, show, merge and diff read the server layouts: the folder tells vLLM and SGLang files apart', () => {

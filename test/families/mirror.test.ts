@@ -92,6 +92,25 @@ const CASES: Record<Family, { space: 'default' | 'exhaustive'; cases: Case[] }> 
       moe([1, 8, 9, 4096], { N: 14336, K: 4096, E: 8, top_k: 2, quant: 'fp8_w8a8' }),
     ],
   },
+  // the servers' block GEMMs: their own default (read from their launchers) and the block_k rule, on Qwen3-8B and
+  // DeepSeek-V3 shapes with [128, 128] blocks, and blocks whose block_k rules out other BLOCK_SIZE_K
+  'vllm-w8a8-block': {
+    space: 'exhaustive',
+    cases: [
+      ...dense([[6144, 4096], [4096, 4096], [24576, 4096], [4096, 12288], [2112, 7168], [32768, 512]], { quant: 'fp8', block_n: 128, block_k: 128 }),
+      ...dense([[576, 7168]], { quant: 'fp8', block_n: 64, block_k: 64 }),
+      ...dense([[1000, 2048]], { quant: 'fp8', block_n: 128, block_k: 256 }),
+    ],
+  },
+  'sglang-w8a8-block': {
+    space: 'exhaustive',
+    cases: [
+      ...dense([[6144, 4096], [4096, 12288], [2112, 7168]], { quant: 'fp8', block_n: 128, block_k: 128 }),
+      ...dense([[4096, 4096], [32768, 512]], { quant: 'int8', block_n: 128, block_k: 128 }),
+      ...dense([[576, 7168]], { quant: 'int8', block_n: 64, block_k: 32 }),
+      ...dense([[1000, 2048]], { quant: 'fp8', block_n: 256, block_k: 256 }),
+    ],
+  },
 };
 
 const maxSmem = (kf: KernelFamily, c: Record<string, number>, s: WeightShape) => Math.max(...kf.gemms(s).map((g) => kf.sharedMemoryBytes(c, g)));

@@ -66,7 +66,7 @@ test('MoE models with dense layers keep the dense MLP shapes', () => {
 });
 
 test('unknown models list the presets; bad config.json files name the problem', () => {
-  assert.throws(() => resolveModel('gpt-5'), /unknown model "gpt-5"; presets: Qwen3-4B, Qwen3-8B, Llama-3.1-8B, Qwen2.5-7B, Mistral-7B-v0.3, Qwen3-30B-A3B, Mixtral-8x7B/);
+  assert.throws(() => resolveModel('gpt-5'), /unknown model "gpt-5"; presets: Qwen3-4B, Qwen3-8B, Qwen3-8B-FP8, Llama-3.1-8B, Qwen2.5-7B, Mistral-7B-v0.3, Qwen3-30B-A3B, Mixtral-8x7B, DeepSeek-V3/);
   assert.throws(() => resolveModel(join(FIXTURES, 'hf', 'no-hidden-size.config.json')), /hidden_size: required, but missing/);
   assert.throws(() => resolveModel('./nope/config.json'), /cannot read .*no such file/);
   assert.throws(() => resolveModel('qwen3-4b', 0), /--tp must be a positive whole number/);

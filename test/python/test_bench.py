@@ -18,7 +18,7 @@ from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -97,3 +97,22 @@ def test_server_ops_agreement_checks_see_a_wrong_answer():
     off_by_one_bit = (x.view(torch.int16) ^ 1).view(torch.bfloat16)
     assert server_ops.same_bits((x,), (x.clone(),)) and not server_ops.same_bits((off_by_one_bit,), (x,))
     assert server_ops.one_step((off_by_one_bit,), (x,)) and not server_ops.one_step((x * 1.02,), (x,))
+
+
+def test_block_smoke_runs_the_servers_entries_from_a_tuned_folder(tmp_path):
+    """bench/block.py --smoke: the tuned folder's entry (as each server's lookup picks it) and the default both launch
+    and pass the reference on the interpreter."""
+    from bench import block as block_bench
+
+    # BLOCK_SIZE_K = block_k: off CUDA, SGLang's lookup lifts a smaller one to block_k (docs/SERVERS.md)
+    entry = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 2}
+    for server, mod in block_bench.SERVERS.items():
+        folder = tmp_path / block_bench.FOLDERS[server] / "configs"
+        folder.mkdir(parents=True)
+        (folder / mod.config_file_name({"M": 1, "N": 256, "K": 512})).write_text(json.dumps({"1": entry}))
+    out = tmp_path / "rows.json"
+    assert block_bench.main(["--smoke", "--tuned", str(tmp_path), "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert {r["server"] for r in rows} == {"vllm", "sglang"}
+    for r in rows:
+        assert r["configs"]["tuned"] == entry and r["runs"]["tuned"]["passes"] and r["runs"]["default"]["passes"]

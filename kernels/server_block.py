@@ -1,0 +1,82 @@
+"""The servers' own block-quantized W8A8 GEMM as tritune tunes it: families 'vllm-w8a8-block' and 'sglang-w8a8-block'
+(kernels/family.py).
+
+A problem is one dense linear layer of a block-quantized checkpoint (src/schema/problem.ts ServerBlockProblem):
+W [N, K] per rank, fp8 e4m3 or int8 with one scale per [block_n, block_k] block, the activation quantized per token
+and block_k group at run time. What is timed and checked is the server's own launcher and kernel
+(kernels/servers/vllm_block.py, sglang_block.py, through block_server.py); the reference is
+kernels/servers/block.py's dequantize-then-matmul.
+
+Rules stated here and mirrored in src/families/server-block.ts (test/families/mirror.test.ts):
+- default_config: the config the server's launcher passes without a file (read from its own code).
+- invalid_reason: block_k a multiple of BLOCK_SIZE_K. Both kernels apply one activation and one weight scale per K
+  tile: vLLM's and SGLang's int8 kernel index it as k * BLOCK_SIZE_K // block_k, SGLang's fp8 kernel steps it every
+  block_k // BLOCK_SIZE_K tiles; a tile wider than block_k spans two scales and uses one (measured: 14 % error on
+  the interpreter), and SGLang's fp8 lookup rewrites a narrower one that does not divide block_k to block_k.
+  BLOCK_SIZE_N has no rule: the weight scale is loaded per output column (offs_bn // block_n).
+- flops and minimum bytes (the roofline).
+"""
+
+try:  # imported as kernels.server_block or, by the worker, with kernels/ on sys.path
+    from . import protocol
+    from .server_family import config_keys_problem, server
+    from .servers import block
+except ImportError:
+    import protocol
+    from server_family import config_keys_problem, server
+    from servers import block
+
+FAMILIES = ("vllm-w8a8-block", "sglang-w8a8-block")
+
+
+def normalize_problem(family: str, problem: dict) -> dict:
+    """Defaults and field checks of the schema (kernels/protocol.py), then the server's own (vLLM: fp8 only)."""
+    p = protocol.normalize_problem(family, problem)
+    server(family).normalize_problem(p)
+    return p
+
+
+def default_config(family: str, problem: dict) -> dict:
+    """What the server launches this GEMM with when it has no tuned file, in file key order."""
+    p = normalize_problem(family, problem)
+    c = server(family).default_config(p)
+    return {k: c[k] for k in protocol.CONFIG_KEYS[family]}
+
+
+def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
+    p = normalize_problem(family, problem)
+    bad_keys = config_keys_problem(protocol.CONFIG_KEYS[family], config)
+    if bad_keys:
+        return bad_keys
+    bk = config["BLOCK_SIZE_K"]
+    if p["block_k"] % bk:
+        return f"BLOCK_SIZE_K {bk} does not divide block_k {p['block_k']} (one scale per K tile)"
+    return None
+
+
+def make_inputs(family: str, problem: dict, device: str, seed: int = 0):
+    return server(family).make_inputs(normalize_problem(family, problem), device, seed)
+
+
+def reference(family: str, inputs):
+    return block.reference(inputs)
+
+
+def launch(family: str, inputs, config: dict):
+    return server(family).launch(inputs, config)
+
+
+def check(family: str, out, ref) -> tuple[bool, float]:
+    return block.check(out, ref)
+
+
+def flops(problem: dict) -> float:
+    return block.flops(problem)
+
+
+def min_bytes(problem: dict) -> float:
+    return block.min_bytes(problem)
+
+
+def input_bytes(problem: dict) -> float:
+    return block.min_bytes(problem)

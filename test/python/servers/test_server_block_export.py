@@ -1,0 +1,140 @@
+"""Files tritune exports for vllm-w8a8-block and sglang-w8a8-block are the files vLLM 0.33.0 and SGLang 0.5.23 load:
+each server's own lookup (get_w8a8_block_fp8_configs, SGLang's int8 twin) finds them once they are in its package's
+configs/ folder, the launcher picks the entry tritune wrote for the nearest M, and that entry launches the server's
+kernel (interpreter) and matches the dequantize-then-matmul reference.
+
+The files come from the real CLI (`node bin/tune`, built by `npm run build`) on the sim backend: the proof is about
+names, folders and keys. Neither server has an environment variable for these files: they read the `configs/` folder
+beside their module's own file, so the test points the module's `__file__` into the exported tree (`reading_from`), as
+copying the folder into the installed package does. The simulated device is an H200 NVL: vLLM's block-GEMM names do
+not map it to NVIDIA_H200 (its fused-MoE names do), SGLang's neither. SGLang's fp8 lookup rewrites some BLOCK_SIZE_K
+values differently on CUDA and elsewhere; it is asked as on the GPU the files are for (CUDA).
+"""
+
+import os
+
+os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
+
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+from kernels.servers import sglang_block, sglang_source, vllm_block, vllm_source  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+DEVICE = "NVIDIA H200 NVL"
+MS = [1, 8, 64, 512]
+# (name, --shapes or --model, --quant, the shapes): Qwen3-8B-FP8's four, two of DeepSeek-V3 at tp 8, SGLang's int8
+RUNS = {
+    "fp8": (["--model", "qwen3-8b-fp8"], [(6144, 4096), (4096, 4096), (24576, 4096), (4096, 12288)]),
+    "fp8-mla": (["--shapes", "2112x7168,4096x512", "--quant", "fp8_w8a8_block"], [(2112, 7168), (4096, 512)]),
+    "int8": (["--shapes", "4096x4096,576x7168", "--quant", "int8_w8a8"], [(4096, 4096), (576, 7168)]),
+}
+SERVERS = {"vllm": vllm_block, "sglang": sglang_block}
+FOLDERS = {"vllm": "vllm/model_executor/layers/quantization/utils", "sglang": "sglang/kernels/ops/gemm"}
+
+
+def cases():
+    for run, (_args, shapes) in RUNS.items():
+        quant = "int8" if run == "int8" else "fp8"
+        for server, mod in SERVERS.items():
+            if quant in mod.QUANTS:
+                yield from ((server, quant, N, K) for N, K in shapes)
+
+
+CASES = list(cases())
+IDS = [f"{s}-{q}-{n}x{k}" for s, q, n, k in CASES]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """tritune's files for every shape above, from `tune --kernel vllm-w8a8-block sglang-w8a8-block`."""
+    if shutil.which("node") is None or not (ROOT / "dist" / "src").is_dir():
+        pytest.fail("needs node and the built CLI: run `npm run build` (npm test does) before the Python tests")
+    out = tmp_path_factory.mktemp("export")
+    env = {**os.environ, "TRITUNE_SIM_DEVICE": DEVICE, "SOURCE_DATE_EPOCH": "1700000000"}
+    for run, (args, _shapes) in RUNS.items():
+        kernels = ["sglang-w8a8-block"] if run == "int8" else ["vllm-w8a8-block", "sglang-w8a8-block"]
+        cmd = ["node", "bin/tune", *args, "--kernel", *kernels, "--backend", "sim", "--batch-sizes",
+               ",".join(map(str, MS)), "--out", str(out / "out"), "--state", str(out / "state")]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    return out / "out"
+
+
+@pytest.fixture
+def on_h200_nvl(monkeypatch):
+    """Both servers' device-name functions answering as the files' GPU, and SGLang's lookup as on CUDA."""
+    platform = vllm_source.modules().fp8_utils.current_platform
+    cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
+    monkeypatch.setattr(type(platform), "get_device_name", lambda self, device_id=0: DEVICE)
+    fp8, int8 = sglang_source.gemm("fp8_kernel"), sglang_source.gemm("int8_kernel")
+    for module in (fp8, int8):
+        monkeypatch.setattr(module, "get_device_name", lambda device_id=0: DEVICE)
+    monkeypatch.setattr(fp8, "_is_cuda", True)
+    cached.cache_clear()
+    yield
+    cached.cache_clear()
+
+
+def problem(quant, N, K, M=1):
+    return {"M": M, "N": N, "K": K, "quant": quant}
+
+
+@pytest.mark.parametrize("server,quant,N,K", CASES, ids=IDS)
+def test_the_server_finds_the_exported_file_and_launches_its_entries(exported, on_h200_nvl, server, quant, N, K):
+    mod, root = SERVERS[server], exported / FOLDERS[server]
+    name = mod.config_file_name(problem(quant, N, K))  # the name the server's own lookup looks for
+    file = root / "configs" / name
+    assert file.is_file(), f"{server} looks for {name}; tritune wrote {sorted(f.name for f in (root / 'configs').iterdir())}"
+    body = json.loads(file.read_text())
+    with mod.reading_from(problem(quant, N, K), root):
+        assert mod.file_configs(problem(quant, N, K)) == {int(m): c for m, c in body.items()}
+        for M in (1, 3, 40, 300, 5000):
+            nearest = min(MS, key=lambda m: (abs(m - M), m))
+            assert mod.lookup_config(problem(quant, N, K, M)) == body[str(nearest)], M  # what the launcher passes
+
+
+@pytest.mark.parametrize("server,quant", [("vllm", "fp8"), ("sglang", "fp8"), ("sglang", "int8")])
+def test_the_entry_the_server_picks_launches_its_kernel_and_matches_the_reference(exported, on_h200_nvl, server, quant):
+    mod = SERVERS[server]
+    N, K = (4096, 4096)
+    with mod.reading_from(problem(quant, N, K), exported / FOLDERS[server]):
+        for M in (8, 64):
+            config = mod.lookup_config(problem(quant, N, K, M))
+            small = {"M": M, "N": 256, "K": 512, "quant": quant}  # a small GEMM, the same config
+            inputs = mod.make_inputs(small, "cpu")
+            ok, err = mod.check(mod.launch(inputs, config), mod.reference(inputs))
+            assert ok, f"{server} {quant} {config}: max relative error {err}"
+
+
+@pytest.mark.parametrize("server,quant", [("vllm", "fp8"), ("sglang", "fp8"), ("sglang", "int8")])
+def test_tritune_names_what_the_server_names(on_h200_nvl, server, quant):
+    """The TypeScript grammar (src/families/server-block.ts, src/schema/formats.ts) against the server's lookup."""
+    script = ("import { configFileName } from './dist/src/store/naming.js';"
+              "const [family, q, bn, bk] = process.argv.slice(1);"
+              "console.log(configFileName(family, { N: 576, K: 7168, quant: q, block_n: +bn, block_k: +bk },"
+              " 'NVIDIA H200 NVL'));")
+    for bn, bk in ((128, 128), (64, 32)):
+        ts = subprocess.run(["node", "--input-type=module", "-e", script, f"{server}-w8a8-block", quant, str(bn), str(bk)],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        p = {**problem(quant, 576, 7168), "block_n": bn, "block_k": bk}
+        assert ts == SERVERS[server].config_file_name(p)
+
+
+def test_off_cuda_sglang_rewrites_a_narrower_block_k(on_h200_nvl, monkeypatch, tmp_path):
+    """Why the proof asks SGLang as on CUDA: elsewhere its fp8 lookup lifts every BLOCK_SIZE_K below block_k to it."""
+    fp8 = sglang_source.gemm("fp8_kernel")
+    p = problem("fp8", 256, 512)
+    (tmp_path / "configs").mkdir()
+    entry = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 3}
+    (tmp_path / "configs" / sglang_block.config_file_name(p)).write_text(json.dumps({"1": entry}))
+    with sglang_block.reading_from(p, tmp_path):
+        assert sglang_block.lookup_config(p) == entry
+        monkeypatch.setattr(fp8, "_is_cuda", False)
+        fp8.get_w8a8_block_fp8_configs.cache_clear()
+        assert sglang_block.lookup_config(p) == {**entry, "BLOCK_SIZE_K": 128}

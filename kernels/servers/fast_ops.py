@@ -28,8 +28,9 @@ _torch_only = False
 def div_scalar(t: torch.Tensor, d: float) -> torch.Tensor:
     """t / d with IEEE division everywhere. On a GPU torch divides by a Python scalar as a multiplication by its
     reciprocal (1/448 and 1/127 are not exact in fp32), so a scale amax / 448 could land one ulp away from the
-    servers' compiled quantizers and these kernels, which divide; dividing by a tensor on t's device divides."""
-    return t / torch.tensor(d, dtype=t.dtype, device=t.device)
+    servers' compiled quantizers and these kernels, which divide; dividing by a tensor on t's device divides.
+    torch.full fills on the device (no copy from the host), so this is CUDA-graph capturable."""
+    return t / torch.full((), d, dtype=t.dtype, device=t.device)
 
 
 def runs(t: torch.Tensor) -> bool:

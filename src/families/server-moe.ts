@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigEntry, ServerQuant } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
@@ -168,10 +169,29 @@ const SGLANG: Server = {
   }),
   // get_config_file_name: the device name with each space as _ (no family mapping)
   deviceSlug: (name) => name.replace(/ /g, '_'),
-  // get_moe_configs reads configs/triton_<x_y_z>/ of the Triton it runs (then older folders: not compared here)
-  shippedPath: (shipped, name, triton) => (triton ? join(shipped, `triton_${triton.replace(/\./g, '_')}`, name) : null),
+  shippedPath: sglangShippedPath,
   readFrom: (folder) => `SGLANG_MOE_CONFIG_DIR=${folder.replace(/\/configs\/triton_[0-9_]+$/, '')}`,
 };
+
+/**
+ * The shipped file SGLang loads for a name: get_moe_configs reads configs/triton_<x_y_z>/ of the Triton it runs,
+ * and where that folder lacks the name, the first other triton_* folder holding it, newest version first (with a
+ * warning). Null when no folder has it.
+ */
+function sglangShippedPath(shipped: string, name: string, triton: string | null): string | null {
+  if (!triton) return null;
+  const own = `triton_${triton.replace(/\./g, '_')}`;
+  if (existsSync(join(shipped, own, name))) return join(shipped, own, name);
+  const version = (dir: string) => dir.slice('triton_'.length).split('_').map(Number);
+  const newestFirst = (a: string, b: string) => {
+    const [x, y] = [version(a), version(b)];
+    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0);
+    return 0;
+  };
+  const others = existsSync(shipped) ? readdirSync(shipped).filter((d) => d.startsWith('triton_') && d !== own) : [];
+  const found = others.sort(newestFirst).find((d) => existsSync(join(shipped, d, name)));
+  return found ? join(shipped, found, name) : null;
+}
 
 function serverMoe(server: Server): KernelFamily {
   return {

@@ -32,6 +32,19 @@ test('server families: files in each server layout, measured against the file th
   assert.match(ok.stdout + ok.stderr, /sim backend/); // simulated results are refused as tuned configs, nothing else
 });
 
+test('SGLang without a file for its Triton: the shipped file it falls back to (newest other triton_* folder) is the incumbent', () => {
+  // SGLang 0.5.23 ships this fp8 layer only under configs/triton_3_2_0/; get_moe_configs on Triton 3.6 loads that one
+  const dir = workdir('tune-servers-');
+  const run = runSync(dir, [...LAYER, '--kernel', 'sglang-moe', '--quant', 'fp8_w8a8_block'], H200);
+  assert.equal(run.code, 0, run.stderr);
+  const name = 'E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=[128, 128]';
+  const meta = JSON.parse(readFileSync(join(dir, 'out', 'sglang', 'configs', 'triton_3_6_0', `${name}.meta.json`), 'utf8'));
+  for (const e of Object.values(meta.entries) as Array<{ decision: string; baselines: Record<string, number> }>) {
+    assert.ok(e.baselines['shipped file']! > 0, "the triton_3_2_0 file's entry was timed");
+    assert.notEqual(e.decision, 'new', 'decided against the shipped file');
+  }
+});
+
 test('--dry-run prints the file each server loads; --quant names the quantization, bad --quant is one line', () => {
   const dir = workdir('tune-servers-');
   const run = runSync(dir, [...LAYER, '--kernel', 'vllm-moe', 'sglang-moe', '--quant', 'int4_w4a16', '--dry-run'], H200);

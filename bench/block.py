@@ -39,7 +39,10 @@ def cublas(inputs: block.Inputs):
     """torch's scaled_mm on the same fp8 operands: A with 1x128 scales (outer-dim-major), W^T with 128x128 scales."""
     from torch.nn.functional import ScalingType, scaled_mm
 
-    a_scale = inputs.a_scale.t().contiguous().t()
+    # outer-dim-major: strides (1, M), which torch checks literally (for M = 1 too, where .t().contiguous() is a no-op)
+    M, groups = inputs.a_scale.shape
+    a_scale = torch.empty_strided((M, groups), (1, M), dtype=inputs.a_scale.dtype, device=inputs.a_scale.device)
+    a_scale.copy_(inputs.a_scale)
     return scaled_mm(inputs.a, inputs.w.t(), a_scale, ScalingType.BlockWise1x128, inputs.w_scale.t(),
                      ScalingType.BlockWise128x128, output_dtype=inputs.out_dtype)
 

@@ -138,3 +138,27 @@ def test_off_cuda_sglang_rewrites_a_narrower_block_k(on_h200_nvl, monkeypatch, t
         monkeypatch.setattr(fp8, "_is_cuda", False)
         fp8.get_w8a8_block_fp8_configs.cache_clear()
         assert sglang_block.lookup_config(p) == {**entry, "BLOCK_SIZE_K": 128}
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_committed_files_are_the_ones_the_server_loads(server, monkeypatch):
+    """Each server's lookup, reading tuned-configs/<its package folder>/configs/ as its own, finds every committed
+    block-GEMM file under the name it computes for the sidecar's shape and device, and reads its entries."""
+    mod, root = SERVERS[server], ROOT / "tuned-configs" / FOLDERS[server]
+    files = sorted(p for p in (root / "configs").glob("*.json") if not p.name.endswith(".meta.json"))
+    assert files, f"no {server} block-GEMM files committed under {root}"
+    platform = vllm_source.modules().fp8_utils.current_platform
+    cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
+    monkeypatch.setattr(sglang_source.gemm("fp8_kernel"), "_is_cuda", True)
+    for path in files:
+        meta = json.loads(path.with_name(path.name[: -len(".json")] + ".meta.json").read_text())
+        device = meta["device"]["name"]
+        monkeypatch.setattr(type(platform), "get_device_name", lambda self, device_id=0, d=device: d)
+        for module in (sglang_source.gemm("fp8_kernel"), sglang_source.gemm("int8_kernel")):
+            monkeypatch.setattr(module, "get_device_name", lambda device_id=0, d=device: d)
+        cached.cache_clear()
+        p = problem(meta["shape"]["quant"], meta["shape"]["N"], meta["shape"]["K"])
+        assert mod.config_file_name(p) == path.name, path
+        with mod.reading_from(p, root):
+            assert mod.file_configs(p) == {int(m): c for m, c in json.loads(path.read_text()).items()}, path
+    cached.cache_clear()

@@ -52,6 +52,7 @@ def exported(tmp_path_factory):
 def on_h200(monkeypatch):
     """Both servers' device-name functions answering as the files' GPU (vLLM caches the file-name form)."""
     platform = vllm_source.modules().fused_moe.current_platform
+    vllm_source.modules()  # loads vLLM's modules (this test may run first)
     cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
     monkeypatch.setattr(type(platform), "get_device_name", lambda self, device_id=0: DEVICE)
     monkeypatch.setattr(sglang_source.modules().config, "get_device_name", lambda device_id=0: DEVICE)
@@ -113,12 +114,15 @@ def test_tritune_names_what_the_server_names_for_every_quantization(on_h200, ser
         assert ts == SERVERS[server].config_file_name(layer("qwen3-30b-a3b", quant, 1)), quant
 
 
-def committed(server):
-    """The server's files committed under tuned-configs/ (measured on a GPU), with their sidecars."""
+def committed(server, family=None):
+    """The server's files of one family (default: its fused MoE) committed under tuned-configs/ (measured on a GPU),
+    with their sidecars."""
     root = ROOT / "tuned-configs" / server
     for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
         if not path.name.endswith(".meta.json"):
-            yield path, json.loads(path.with_name(path.name[: -len(".json")] + ".meta.json").read_text())
+            meta = json.loads(path.with_name(path.name[: -len(".json")] + ".meta.json").read_text())
+            if meta["family"] == (family or f"{server}-moe"):
+                yield path, meta
 
 
 @pytest.mark.parametrize("server", SERVERS)
@@ -128,6 +132,7 @@ def test_the_committed_files_are_the_ones_the_server_loads(server, monkeypatch):
     mod = SERVERS[server]
     monkeypatch.setenv("VLLM_TUNED_CONFIG_FOLDER", str(ROOT / "tuned-configs" / "vllm"))
     monkeypatch.setenv("SGLANG_MOE_CONFIG_DIR", str(ROOT / "tuned-configs" / "sglang"))
+    vllm_source.modules()  # loads vLLM's modules (this test may run first)
     cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
     files = list(committed(server))
     assert files, f"no {server} files committed under tuned-configs/{server}"

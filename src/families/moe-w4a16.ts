@@ -1,19 +1,12 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { KERNEL_SMEM, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
+import { KERNEL_SMEM, SERVER_SPACE, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). */
 
-/** vLLM's fused_moe axes (its 1920-config space is the exhaustive one, plus BK 32 for int4 groups). */
-const EXHAUSTIVE: Axes = {
-  BLOCK_SIZE_M: [16, 32, 64, 128, 256],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128, 256],
-  GROUP_SIZE_M: [1, 16, 32, 64],
-  num_warps: [4, 8],
-  num_stages: [2, 3, 4, 5],
-};
+/** vLLM's fused_moe axes (SERVER_SPACE, the servers' 1920-config space; its BK 32 serves int4 groups). */
+const EXHAUSTIVE: Axes = SERVER_SPACE;
 
 const DEFAULT: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128],

@@ -1,9 +1,10 @@
 """Markdown tables of tuned files from their sidecars: per M the tuned µs, the server's default and the shipped file
 (both measured in the same tuning run, on the same GPU), ratios, GB/s, % of the worker's HBM figure and TFLOP/s.
 
-    python3 bench/sidecar_table.py tuned-configs/vllm/E=128,N=384,device_name=NVIDIA_H200.meta.json ...
+    python3 bench/sidecar_table.py tuned-configs/vllm/E=128,N=384,device_name=NVIDIA_H200.meta.json ... [--out t.md]
 """
 
+import argparse
 import json
 import math
 import sys
@@ -36,5 +37,18 @@ def table(path: Path) -> str:
     return f"`{meta['family']}` `{name}`:\n\n" + "\n".join(rows) + "\n\nGeomean: " + ("; ".join(summary) or "-") + "\n"
 
 
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sidecars", nargs="+", type=Path, help="the .meta.json files, one table each")
+    ap.add_argument("--out", type=Path, help="write the Markdown here (default: standard output)")
+    args = ap.parse_args(argv)
+    text = "\n".join(table(p) for p in args.sidecars)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 if __name__ == "__main__":
-    print("\n".join(table(Path(p)) for p in sys.argv[1:]))
+    sys.exit(main())

@@ -18,7 +18,7 @@ from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -116,3 +116,22 @@ def test_block_smoke_runs_the_servers_entries_from_a_tuned_folder(tmp_path):
     assert {r["server"] for r in rows} == {"vllm", "sglang"}
     for r in rows:
         assert r["configs"]["tuned"] == entry and r["runs"]["tuned"]["passes"] and r["runs"]["default"]["passes"]
+
+
+def test_sidecar_table_has_a_row_per_m_and_the_ratios_of_the_sidecar(tmp_path):
+    """bench/sidecar_table.py on a sidecar with a default and a shipped figure at one M and neither at another."""
+    from bench import sidecar_table
+
+    meta = {"family": "vllm-moe", "device": {"hbm_GBps": 4000.0}, "entries": {
+        "16": {"us": 50.0, "default_us": 100.0, "baselines": {}, "bytes": 100e6, "flops": 1e9},
+        "2": {"us": 10.0, "default_us": 20.0, "baselines": {"shipped file": 40.0}, "bytes": 20e6, "flops": 1e9},
+    }}
+    path = tmp_path / "E=8,N=64,device_name=X.meta.json"
+    path.write_text(json.dumps(meta))
+    lines = sidecar_table.table(path).splitlines()
+    rows = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [r.split(" | ")[0] for r in rows] == ["| 2", "| 16"]  # ascending M, as numbers
+    assert rows[0] == "| 2 | 10.0 | 20.0 | 40.0 | 2.00 | 4.00 | 2000 | 50 | 100.0 |"
+    assert rows[1] == "| 16 | 50.0 | 100.0 | - | 2.00 | - | 2000 | 50 | 20.0 |"
+    assert lines[-1] == ("Geomean: 2.000x over the default (2 M, slowest 2.000x); "
+                         "4.000x over the shipped file (1 M, slowest 4.000x)")

@@ -114,14 +114,13 @@ def test_tritune_names_what_the_server_names_for_every_quantization(on_h200, ser
         assert ts == SERVERS[server].config_file_name(layer("qwen3-30b-a3b", quant, 1)), quant
 
 
-def committed(server, family=None):
-    """The server's files of one family (default: its fused MoE) committed under tuned-configs/ (measured on a GPU),
-    with their sidecars."""
+def committed(server):
+    """The server's fused-MoE files committed under tuned-configs/ (measured on a GPU), with their sidecars."""
     root = ROOT / "tuned-configs" / server
     for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
         if not path.name.endswith(".meta.json"):
             meta = json.loads(path.with_name(path.name[: -len(".json")] + ".meta.json").read_text())
-            if meta["family"] == (family or f"{server}-moe"):
+            if meta["family"] == f"{server}-moe":  # the block-GEMM files: test_server_block_export.py
                 yield path, meta
 
 

@@ -5,6 +5,12 @@ this driver Triton's active one while a family's `compile_only(family, problem, 
 with placeholder tensors: Triton then compiles for that target and writes the binary into the shared cache
 (TRITON_CACHE_DIR) under the very key a bench worker's first launch looks up, so the bench worker only loads
 it. No CUDA context is opened, so dozens of compile workers start in a second or two and use no GPU memory.
+
+A family whose launch goes through code tritune does not own (a server's launcher) cannot call warmup itself:
+its compile_only runs that launcher on CPU tensors under `launches_compile_only()`, which turns every Triton
+launch into a warmup (compile or find in the cache, never run), while the launcher's own torch work runs on the
+CPU. The family's `compile_variant(family, problem)` says which problems may share a binary (default: all Ms of
+one problem, for kernels that do not specialize on M).
 """
 
 import contextlib
@@ -51,6 +57,25 @@ def make_driver(target):
             raise RuntimeError("a compile-only driver cannot run kernels")
 
     return CompileOnlyDriver()
+
+
+@contextlib.contextmanager
+def launches_compile_only():
+    """Every `kernel[grid](...)` in the block compiles (or finds its binary in the cache) and returns without
+    running: JITFunction.run is called with warmup=True. The launcher's outputs are then left unwritten."""
+    from triton.runtime.jit import JITFunction
+
+    run = JITFunction.run
+
+    def warmup_run(self, *args, **kwargs):
+        kwargs["warmup"] = True
+        return run(self, *args, **kwargs)
+
+    JITFunction.run = warmup_run
+    try:
+        yield
+    finally:
+        JITFunction.run = run
 
 
 @contextlib.contextmanager

@@ -37,8 +37,11 @@ Optional:
         The shared-memory estimate invalid_reason holds against the limit (absent: left to Triton).
     gemm_problems(problem: dict) -> list[dict]
         The GEMMs one problem launches (a MoE 'layer': up and down); absent: the problem itself.
-    compile_only(...)
+    compile_only(family: str, problem: dict, config: dict) -> None
         Compile without a GPU (see kernels/compile_only.py).
+    compile_variant(family: str, problem: dict) -> dict
+        What of a problem decides its binary, so one compile serves the problems that share it (absent: the
+        problem without M, for kernels that do not specialize on M).
 
 The TypeScript twin of each module is src/families/<family>.ts; test/families/mirror.test.ts checks the rules
 both state (defaults, pruning, shared memory, flops, bytes, the GEMM split) pair by pair.

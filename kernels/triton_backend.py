@@ -152,8 +152,9 @@ class TritonBackend:
     # ---- requests
 
     def compile(self, req: dict) -> dict:
-        """Compile the config for every distinct specialization among the problems (a family's compile_only:
-        no GPU needed; otherwise one launch per problem, which needs the GPU)."""
+        """Compile the config for every distinct specialization among the problems (a family's compile_variant;
+        absent: the problem without M) with the family's compile_only (no GPU needed), else with one launch per
+        problem, which needs the GPU."""
         from .family import family_module
 
         start = time.perf_counter()
@@ -168,7 +169,9 @@ class TritonBackend:
             reason = mod.invalid_reason(family, problem, config)
             if reason:
                 return P.compiled(req["id"], "invalid", 0.0, reason)
-            build_key = json.dumps({k: v for k, v in problem.items() if k != "M"}, sort_keys=True)
+            variant = mod.compile_variant(family, problem) if hasattr(mod, "compile_variant") else \
+                {k: v for k, v in problem.items() if k != "M"}
+            build_key = json.dumps(variant, sort_keys=True)
             if build_key in seen:
                 continue
             seen.add(build_key)
@@ -228,7 +231,9 @@ class TritonBackend:
             if reason:
                 results.append(P.problem_result(i, "invalid", message=reason))
                 continue
-            build_key = json.dumps({k: v for k, v in problem.items() if k != "M"}, sort_keys=True)
+            variant = mod.compile_variant(family, problem) if hasattr(mod, "compile_variant") else \
+                {k: v for k, v in problem.items() if k != "M"}
+            build_key = json.dumps(variant, sort_keys=True)
             if build_key in failed:
                 results.append(P.problem_result(i, failed[build_key][0], message=failed[build_key][1]))
                 continue

@@ -187,9 +187,9 @@ function speculate(compile: CompilePool, jobs: ShapeJob[], seed: number): void {
       const config = orders[j]![i];
       if (!config) return;
       const c = config as Record<string, number>;
-      const M = job.ms[0]!;
       const kf = kernelFamily(job.family);
-      compile.prefetch({ key: kf.compileKey(job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems: [kf.problem(job.shape, M)] }, true);
+      const problems = job.ms.map((M) => kf.problem(job.shape, M)); // the worker compiles each distinct binary once
+      compile.prefetch({ key: kf.compileKey(job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems }, true);
     });
   }
 }

@@ -72,7 +72,7 @@ export class CompileHint {
     if (!this.strategy.upcoming || this.limit <= 0) return;
     const next = new Map<string, CompileJob>();
     for (const config of this.strategy.upcoming(partial, this.limit)) {
-      const job = compileJobOf(this.unit, config, this.unit.ms.slice(0, 1));
+      const job = compileJobOf(this.unit, config, this.unit.ms); // every M: a family may specialize on it
       next.set(job.key, job);
     }
     for (const k of this.hinted) if (!next.has(k)) this.compile.cancel(k);

@@ -59,6 +59,10 @@ def make_driver(target):
     return CompileOnlyDriver()
 
 
+class NeedsGpu(Exception):
+    """A family's compile_only cannot compile this without a GPU: the compile worker launches on one instead."""
+
+
 @contextlib.contextmanager
 def launches_compile_only():
     """Every `kernel[grid](...)` in the block compiles (or finds its binary in the cache) and returns without

@@ -58,6 +58,23 @@ def make_inputs(family: str, problem: dict, device: str, seed: int = 0):
     return server(family).make_inputs(normalize_problem(family, problem), device, seed)
 
 
+def compile_only(family: str, problem: dict, config: dict) -> None:
+    """Compile the server's GEMM for this problem and config without a GPU: its launcher on CPU tensors, its Triton
+    launch a warmup (kernels/servers/compiling.py)."""
+    from .servers import compiling
+
+    p = normalize_problem(family, problem)
+    mod = server(family)
+    with compiling.launching(mod.origin()):
+        mod.launch(mod.compile_inputs(p), config)
+
+
+def compile_variant(family: str, problem: dict) -> dict:
+    """Every M may be its own binary: the servers' kernels take M as an integer Triton specializes on (M == 1,
+    M % 16 == 0). An M whose binary another M already built costs only the launcher's host work."""
+    return normalize_problem(family, problem)
+
+
 def reference(family: str, inputs):
     return block.reference(inputs)
 

@@ -85,6 +85,24 @@ def make_inputs(family: str, problem: dict, device: str, seed: int = 0):
     return server(family).make_inputs(layer(normalize_problem(family, problem)), device, seed)
 
 
+def compile_only(family: str, problem: dict, config: dict) -> None:
+    """Compile the server's kernels for this layer and config without a GPU: its launcher on CPU tensors, every
+    Triton launch a warmup (kernels/servers/compiling.py)."""
+    from .servers import compiling
+
+    p = normalize_problem(family, problem)
+    mod = server(family)
+    with compiling.launching(mod.origin()):
+        mod.launch(mod.compile_inputs(layer(p)), config)
+
+
+def compile_variant(family: str, problem: dict) -> dict:
+    """Every M may be its own binary: the servers' kernels take M-derived integers (the padded token count, the
+    number of routed pairs) that Triton specializes on, and their launchers pick M-dependent paths. An M whose
+    binary another M already built costs only the launcher's host work."""
+    return normalize_problem(family, problem)
+
+
 def reference(family: str, inputs):
     """The reference output, with the quantization its tolerance depends on."""
     return server(family).reference(inputs), inputs.problem["quant"]

@@ -188,9 +188,12 @@ class TritonBackend:
         if self.compile_driver is not None and hasattr(mod, "compile_only"):
             from . import compile_only
 
-            with compile_only.active(self.compile_driver):
-                mod.compile_only(family, problem, config)
-            return
+            try:
+                with compile_only.active(self.compile_driver):
+                    mod.compile_only(family, problem, config)
+                return
+            except compile_only.NeedsGpu:
+                pass
         self._ensure_cuda()
         mod.launch(family, self._entry(mod, family, problem)["copies"][0], config)
         self._sync()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from . import compiling
+
 QUANTS = ("fp8", "int8")
 FP8 = torch.float8_e4m3fn
 DTYPES = {"fp8": FP8, "int8": torch.int8}
@@ -108,6 +110,16 @@ def make_inputs(problem: dict, device, seed: int = 0, reciprocal: bool = False) 
     a, a_scale = quantize_activation(x, p["quant"], p["block_k"], reciprocal)
     w, w_scale = _weight(p["N"], p["K"], p["quant"], p["block_n"], p["block_k"], seed * 1000003 + p["seed"], str(device))
     return Inputs(p, a, a_scale, w, w_scale, OUT_DTYPES[p["out_dtype"]])
+
+
+def compile_inputs(problem: dict) -> Inputs:
+    """Inputs for compiling the GEMM on the CPU (kernels/servers/compiling.py): shaped, typed and strided as
+    make_inputs makes them, never written (the quantization run on meta tensors gives the layout)."""
+    p = normalize_problem(problem)
+    out = OUT_DTYPES[p["out_dtype"]]
+    a, a_scale = quantize_activation(torch.empty(p["M"], p["K"], dtype=out, device="meta"), p["quant"], p["block_k"])
+    w, w_scale = quantize_weight(torch.empty(p["N"], p["K"], device="meta"), p["quant"], p["block_n"], p["block_k"])
+    return Inputs(p, *(compiling.unwritten(t) for t in (a, a_scale, w, w_scale)), out)
 
 
 @functools.lru_cache(maxsize=4)

@@ -23,6 +23,7 @@ MAX_COLS = 16384  # the quantizer holds one row (or group) in one tile; longer r
 
 
 _torch_only = False
+_anywhere = False
 
 
 def div_scalar(t: torch.Tensor, d: float) -> torch.Tensor:
@@ -35,8 +36,20 @@ def div_scalar(t: torch.Tensor, d: float) -> torch.Tensor:
 
 def runs(t: torch.Tensor) -> bool:
     """Whether the stand-ins run these kernels on t: a CUDA tensor, or any tensor under Triton's CPU interpreter
-    (and not inside torch_only())."""
-    return not _torch_only and (t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")
+    or inside anywhere() (and not inside torch_only())."""
+    return not _torch_only and (_anywhere or t.is_cuda or os.environ.get("TRITON_INTERPRET") == "1")
+
+
+@contextlib.contextmanager
+def anywhere():
+    """The stand-ins take these kernels on tensors of any device for the duration: a compile worker
+    (kernels/servers/compiling.py) compiles them for its GPU target on CPU tensors and never runs them."""
+    global _anywhere
+    old, _anywhere = _anywhere, True
+    try:
+        yield
+    finally:
+        _anywhere = old
 
 
 @contextlib.contextmanager

@@ -23,6 +23,8 @@ import torch
 
 from kernels.moe_routing import make_routing
 
+from . import compiling
+
 QUANTS = ("bf16", "fp8_w8a8_block", "int4_w4a16", "int8_w8a8", "fp8_w8a8", "int8_w8a16")
 BLOCK = 128  # the fp8 weight block, [BLOCK, BLOCK]; activations use groups of BLOCK columns
 FP8 = torch.float8_e4m3fn
@@ -70,8 +72,8 @@ class Inputs:
     w2_scale: torch.Tensor | None
     topk_weights: torch.Tensor  # [M, top_k] fp32
     topk_ids: torch.Tensor  # [M, top_k] int32
-    w1_ref: torch.Tensor  # [E, 2I, hidden] fp32, what w1 stands for
-    w2_ref: torch.Tensor
+    w1_ref: torch.Tensor | None  # [E, 2I, hidden] fp32, what w1 stands for (None: compile_inputs)
+    w2_ref: torch.Tensor | None
 
 
 def make_inputs(problem: dict, device, seed: int = 0) -> Inputs:
@@ -79,13 +81,26 @@ def make_inputs(problem: dict, device, seed: int = 0) -> Inputs:
     weights on `device` itself (a GPU draws a layer's weights in milliseconds, a CPU in seconds) and shared by every
     M of a layer (they do not depend on M)."""
     p = normalize_problem(problem)
+    weights = _weights(p["E"], p["hidden"], p["inter"], p["quant"], p["dtype"], p["group_size"],
+                       seed * 1000003 + p["seed"], str(device))
+    return _inputs(p, weights, device, seed)
+
+
+def compile_inputs(problem: dict) -> Inputs:
+    """Inputs for compiling the layer's kernels on the CPU (kernels/servers/compiling.py): the activations and routing
+    of make_inputs, the quantized weights and scales shaped as make_inputs makes them but never written."""
+    p = normalize_problem(problem)
+    E, H, I, dt = p["E"], p["hidden"], p["inter"], _DTYPES[p["dtype"]]
+    (q1, s1, _), (q2, s2, _) = (_quantize_weight(torch.empty(shape, device="meta"), p, dt)
+                                for shape in ((E, 2 * I, H), (E, H, I)))
+    return _inputs(p, tuple(compiling.unwritten(t) for t in (q1, q2, s1, s2)) + (None, None), "cpu", 0)
+
+
+def _inputs(p: dict, weights: tuple, device, seed: int) -> Inputs:
     gen = torch.Generator().manual_seed(seed * 1000003 + p["seed"])
-    M, E, H, I = p["M"], p["E"], p["hidden"], p["inter"]
-    dt = _DTYPES[p["dtype"]]
-    x = torch.randn(M, H, generator=gen).to(dt)
-    q1, q2, s1, s2, r1, r2 = _weights(E, H, I, p["quant"], p["dtype"], p["group_size"], seed * 1000003 + p["seed"],
-                                      str(device))
-    topk_ids, topk_weights = make_routing(M, E, p["top_k"], p["routing"], seed * 7919 + p["seed"])
+    x = torch.randn(p["M"], p["hidden"], generator=gen).to(_DTYPES[p["dtype"]])
+    q1, q2, s1, s2, r1, r2 = weights
+    topk_ids, topk_weights = make_routing(p["M"], p["E"], p["top_k"], p["routing"], seed * 7919 + p["seed"])
     return Inputs(p, x.to(device), q1, q2, s1, s2, topk_weights.float().to(device),
                   topk_ids.to(torch.int32).to(device), r1, r2)
 

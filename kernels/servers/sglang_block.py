@@ -33,6 +33,12 @@ normalize_problem = block.normalize_problem
 make_inputs = block.make_inputs
 reference = block.reference
 check = block.check
+compile_inputs = block.compile_inputs
+
+
+def origin() -> str:
+    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
+    return sglang_source.modules().origin
 
 
 def _launcher(problem: dict) -> block_server.Launcher:

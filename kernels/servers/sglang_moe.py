@@ -34,8 +34,14 @@ SERVER = "sglang"
 QUANTS = moe.QUANTS
 normalize_problem = moe.normalize_problem
 make_inputs = moe.make_inputs
+compile_inputs = moe.compile_inputs
 reference = moe.reference
 check = moe.check
+
+
+def origin() -> str:
+    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
+    return sglang_source.modules().origin
 
 
 def block_shape(problem: dict) -> list[int] | None:

@@ -155,13 +155,14 @@ def per_tensor_quant_fp8(input, output_q, output_s, is_static=False, fast=True):
 
 
 def direct_register_custom_op(op_name, op_func, mutates_args, fake_impl=None, target_lib=None):
-    """sglang.srt.utils.common.direct_register_custom_op: define torch.ops.sglang.<op_name> for this process's
-    device (CUDA where torch sees a GPU, as SGLang; CPU otherwise); a name already defined is left alone."""
+    """sglang.srt.utils.common.direct_register_custom_op: define torch.ops.sglang.<op_name> for every device (SGLang
+    registers it for its platform's; a compile worker asks for CUDA's answers and runs it on CPU tensors); a name
+    already defined is left alone."""
     if hasattr(torch.ops.sglang, op_name):
         return
     lib = target_lib or _library("sglang")
     lib.define(op_name + torch.library.infer_schema(op_func, mutates_args=mutates_args))
-    lib.impl(op_name, op_func, "CUDA" if torch.cuda.is_available() else "CPU")
+    lib.impl(op_name, op_func, "CompositeExplicitAutograd")  # any device: a compile worker runs it on the CPU
     if fake_impl is not None:
         lib._register_fake(op_name, fake_impl)
 

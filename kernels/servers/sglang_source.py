@@ -14,8 +14,8 @@ sglang.srt.utils.custom_op with sglang.kernels.kernel_api_logging. Put in sys.mo
 kernels/servers/shim.py; docs/SERVERS.md has the list with reasons):
 
 stand-ins
-- sglang.srt.utils: the platform questions (is_cuda as SGLang asks it: torch sees a GPU and is a CUDA build;
-  never HIP, XPU, MUSA, NPU or SGLang's CPU engine; no AMX), is_sm90_supported and get_device_name from the
+- sglang.srt.utils: the platform questions (is_cuda as SGLang asks it: torch sees a GPU and is a CUDA build, or a
+  compile worker answers for its target, shim.gpu(); never HIP, XPU, MUSA, NPU or SGLang's CPU engine; no AMX), is_sm90_supported and get_device_name from the
   device; get_device_name answers "cpu" where SGLang's returns None (no GPU), so file names can be built on a
   CPU; get_bool_env_var, ceil_align.
 - sglang.srt.utils.common: direct_register_custom_op, registering torch.ops.sglang.* for real (sglang_ops.py).
@@ -47,7 +47,6 @@ import os
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -173,12 +172,11 @@ def _bind_gpu_only_names() -> None:
 
 
 def _is_cuda() -> bool:
-    return torch.cuda.is_available() and torch.version.cuda is not None
+    return shim.gpu() is not None
 
 
-@lru_cache(maxsize=1)
 def _capability():
-    return torch.cuda.get_device_capability() if _is_cuda() else (0, 0)
+    return shim.gpu().capability if _is_cuda() else (0, 0)
 
 
 def _is_sm90_supported() -> bool:
@@ -213,11 +211,10 @@ def _install_from_cache() -> None:
             "sglang.srt.utils", root / "sglang/srt/utils",
             is_cuda=_is_cuda, is_hip=no, is_cpu=no, is_xpu=no, is_musa=no, is_npu=no, cpu_has_amx_support=no,
             is_sm90_supported=_is_sm90_supported,
-            get_device_name=lambda device_id=0: torch.cuda.get_device_name(device_id) if _is_cuda() else "cpu",
+            get_device_name=lambda device_id=0: shim.gpu().name if _is_cuda() else "cpu",
             get_bool_env_var=_get_bool_env_var, ceil_align=lambda x, y: -(-x // y) * y,
             is_gfx1250_supported=no, log_info_on_rank0=lambda logger, msg: logger.info(msg),
-            get_device_core_count=lambda device_id=0: (torch.cuda.get_device_properties(device_id).multi_processor_count
-                                                       if _is_cuda() else 1),
+            get_device_core_count=lambda device_id=0: shim.gpu().sm_count if _is_cuda() else 1,
         ),
         "sglang.srt.utils.common": shim.stand_in(
             "sglang.srt.utils.common", "stand-in: custom-op registration",

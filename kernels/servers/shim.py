@@ -18,9 +18,36 @@ import functools
 import importlib
 import importlib.machinery
 import logging
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
+
+
+@functools.lru_cache(maxsize=1)
+def gpu():
+    """The GPU the stand-ins answer the server's platform questions about: None (a CPU platform), or one with
+    `name`, `capability` (major, minor) and `sm_count`. A compile worker (TRITUNE_COMPILE_TARGET=cuda:90,
+    kernels/compile_only.py) answers for its target without touching CUDA, so the server's code takes the paths it
+    takes on that GPU (SGLang's SM90 kernels, vLLM's capability checks) while the worker compiles them on the CPU;
+    elsewhere, the GPU torch sees."""
+    import torch
+
+    target = os.environ.get("TRITUNE_COMPILE_TARGET", "")
+    if target:
+        from ..compile_only import parse_target
+
+        arch = parse_target(target).arch
+        return _Gpu(f"compile-only ({target})", (arch // 10, arch % 10), 1)
+    if not (torch.cuda.is_available() and torch.version.cuda is not None):
+        return None
+    props = torch.cuda.get_device_properties(0)
+    return _Gpu(props.name, (props.major, props.minor), props.multi_processor_count)
+
+
+class _Gpu:
+    def __init__(self, name: str, capability: tuple[int, int], sm_count: int):
+        self.name, self.capability, self.sm_count = name, capability, sm_count
 
 
 class StandInError(RuntimeError):

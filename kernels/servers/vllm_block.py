@@ -25,6 +25,12 @@ FP8 = block_server.Launcher(module=lambda: vllm_source.modules().fp8_utils, laun
 make_inputs = functools.partial(block.make_inputs, reciprocal=True)  # vLLM's quantizer: absmax * (1 / fp8 max)
 reference = block.reference
 check = block.check
+compile_inputs = block.compile_inputs
+
+
+def origin() -> str:
+    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
+    return vllm_source.modules().origin
 
 
 def normalize_problem(problem: dict) -> dict:

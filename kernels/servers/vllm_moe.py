@@ -27,8 +27,14 @@ SERVER = "vllm"
 QUANTS = moe.QUANTS
 normalize_problem = moe.normalize_problem
 make_inputs = moe.make_inputs
+compile_inputs = moe.compile_inputs
 reference = moe.reference
 check = moe.check
+
+
+def origin() -> str:
+    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
+    return vllm_source.modules().origin
 
 
 def block_shape(problem: dict) -> list[int] | None:

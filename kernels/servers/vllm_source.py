@@ -9,9 +9,9 @@ are explained in kernels/servers/shim.py; docs/SERVERS.md has the list with reas
 
 stand-ins
 - vllm.logger: init_logger returns a stdlib logger with vLLM's *_once methods. Logging only.
-- vllm.platforms: current_platform for what this process runs on: CUDA when torch sees a GPU (with its
-  real name and capability, which pick vLLM's SWAP_AB and file names), else a plain CPU platform. Never
-  ROCm or XPU; fp8 is float8_e4m3fn.
+- vllm.platforms: current_platform for what this process runs on (shim.gpu()): CUDA when torch sees a GPU
+  (with its real name and capability, which pick vLLM's SWAP_AB and file names) or in a compile worker (its
+  target's capability), else a plain CPU platform. Never ROCm or XPU; fp8 is float8_e4m3fn.
 - vllm._custom_ops: the compiled ops the launch path calls, as Triton kernels (kernels/servers/vllm_ops.py,
   torch where Triton cannot run): moe_align_block_size, moe_sum, scaled_fp8_quant, scaled_int8_quant. Any other
   op raises.
@@ -87,7 +87,8 @@ class _Platform:
     """vllm.platforms.current_platform stand-in (see the module docstring)."""
 
     def __init__(self):
-        self.cuda = torch.cuda.is_available()
+        self.gpu = shim.gpu()
+        self.cuda = self.gpu is not None
         self.simple_compile_backend = "inductor"
         self.dispatch_key = "CUDA" if self.cuda else "CPU"
 
@@ -118,7 +119,7 @@ class _Platform:
     def get_device_capability(self, device_id: int = 0):
         if not self.cuda:
             return None
-        major, minor = torch.cuda.get_device_capability(device_id)
+        major, minor = self.gpu.capability
         return SimpleNamespace(major=major, minor=minor, to_int=lambda: major * 10 + minor)
 
     def has_device_capability(self, capability, device_id: int = 0):
@@ -130,10 +131,10 @@ class _Platform:
         return cap is not None and cap.to_int() == (capability if isinstance(capability, int) else capability[0] * 10 + capability[1])
 
     def get_device_name(self, device_id: int = 0):
-        return torch.cuda.get_device_name(device_id) if self.cuda else "cpu"
+        return self.gpu.name if self.cuda else "cpu"
 
     def num_compute_units(self, device_id: int = 0):
-        return torch.cuda.get_device_properties(device_id).multi_processor_count if self.cuda else 1
+        return self.gpu.sm_count if self.cuda else 1
 
     def is_pin_memory_available(self):
         return False

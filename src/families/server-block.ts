@@ -76,7 +76,7 @@ function serverBlock(server: Server): KernelFamily {
       return s.N * s.K + Math.ceil(s.N / bn) * Math.floor(s.K / bk) * 4 + M * s.K + M * Math.floor(s.K / bk) * 4 + 2 * M * s.N;
     },
     compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
-    compileOnly: false,
+    compileOnly: true,
     peak: (s) => (quantOf(s) === 'int8' ? 'int8' : 'fp8'),
     nameFields: (s) => {
       const [bn, bk] = blockOf(s);

@@ -213,7 +213,7 @@ function serverMoe(server: Server): KernelFamily {
     flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
     bytes: (s, M) => expectedActiveExperts(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
     compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
-    compileOnly: false,
+    compileOnly: true,
     peak: (s) => PEAK[quantOf(s)],
     nameFields: server.nameFields,
     deviceSlug: server.deviceSlug,

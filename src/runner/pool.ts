@@ -30,6 +30,8 @@ export class GpuSlot {
   /** Sums over finished requests, for the busy fraction and ms per trial. */
   wallMs = 0;
   timedMs = 0;
+  /** Of wallMs, the first launches of configs (compiling them here, or loading a compile worker's binary). */
+  firstLaunchMs = 0;
   problems = 0;
   private startFailures = 0;
 
@@ -90,6 +92,7 @@ export class GpuSlot {
         const result = got.value;
         this.wallMs += result.wall_ms;
         this.timedMs += result.timed_ms;
+        this.firstLaunchMs += result.compile_ms ?? 0;
         this.problems += req.problems.length;
         if (result.results.some((r) => r.message && classifyMessage(r.message).sticky)) {
           this.restart({ kind: 'died', message: 'sticky CUDA error' });

@@ -12,8 +12,11 @@ export interface RunSummary {
   /** Fraction of the GPUs' wall time spent in timed regions (sum of timed_ms over GPUs x wall). */
   busy: number | null;
   restarts: number;
+  /** Configs the CPU compile workers compiled, and ms the GPUs' units waited on one. */
   compiled: number;
   compile_wait_ms: number;
+  /** ms the bench workers spent in configs' first launches: near 0 when compile workers built every binary. */
+  first_launch_ms: number;
   per_gpu: Array<{ gpu: number; device: string; trials: number; worker_wall_ms: number; timed_ms: number; restarts: number }>;
 }
 
@@ -33,6 +36,7 @@ export function summarize(
     restarts: slots.reduce((n, s) => n + s.restarts, 0),
     compiled: run.compiled,
     compile_wait_ms: run.compileWaitMs,
+    first_launch_ms: slots.reduce((t, s) => t + s.firstLaunchMs, 0),
     per_gpu: slots.map((s) => ({ gpu: s.index, device: s.device, trials: s.problems, worker_wall_ms: s.wallMs, timed_ms: s.timedMs, restarts: s.restarts })),
   };
 }

@@ -68,6 +68,8 @@ function summaryLine(s: ReturnType<typeof summarize>, sim: boolean): string {
   return (
     `${s.trials} trials (${s.failed} failed) in ${(s.wall_ms / 1000).toFixed(1)} s on ${s.gpus} GPU(s)${label}: ` +
     `${s.ms_per_trial === null ? '-' : s.ms_per_trial.toFixed(2)} ms of GPU wall per trial, ` +
-    `GPUs busy timing ${s.busy === null ? '-' : (100 * s.busy).toFixed(0)}%, ${s.restarts} worker restart(s)`
+    `GPUs busy timing ${s.busy === null ? '-' : (100 * s.busy).toFixed(0)}%, ${s.restarts} worker restart(s); ` +
+    `${s.compiled} compiled ahead, ${(s.compile_wait_ms / 1000).toFixed(1)} s waiting on them, ` +
+    `${(s.first_launch_ms / 1000).toFixed(1)} s in first launches on the GPUs`
   );
 }

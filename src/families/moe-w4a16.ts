@@ -129,5 +129,6 @@ export const moeW4a16: KernelFamily = {
   bytes,
   compileKey: (_s, shapeKey, _c, configKey) => `moe-w4a16|${configKey}|${shapeKey}`,
   compileOnly: false,
+  specializesOnM: false,
   peak: () => 'bf16',
 };

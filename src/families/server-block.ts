@@ -77,6 +77,7 @@ function serverBlock(server: Server): KernelFamily {
     },
     compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
     compileOnly: true,
+    specializesOnM: true,
     peak: (s) => (quantOf(s) === 'int8' ? 'int8' : 'fp8'),
     nameFields: (s) => {
       const [bn, bk] = blockOf(s);

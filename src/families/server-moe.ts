@@ -214,6 +214,7 @@ function serverMoe(server: Server): KernelFamily {
     bytes: (s, M) => expectedActiveExperts(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
     compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
     compileOnly: true,
+    specializesOnM: true,
     peak: (s) => PEAK[quantOf(s)],
     nameFields: server.nameFields,
     deviceSlug: server.deviceSlug,

@@ -91,6 +91,11 @@ export interface KernelFamily {
   compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string): string;
   /** Whether compile workers can compile without a GPU (kernels/<family>.py has compile_only). */
   compileOnly: boolean;
+  /**
+   * Whether the binaries differ by M (kernels/<family>.py compile_variant keeps M): a compile job then covers only
+   * its Ms, and its key names them, so another unit of the same shape asking the config gets its own Ms compiled.
+   */
+  specializesOnM: boolean;
   /** The math a shape runs at: which datasheet peak is its roofline's flat part. */
   peak(shape: WeightShape): PeakKind;
   /** Values for the file-name grammar beyond the shape's own fields (a server's N, dtype tag, block shape). */

@@ -83,5 +83,6 @@ export const w4a16: KernelFamily = {
   },
   compileKey: (_s, shapeKey, _c, configKey) => `w4a16|${configKey}|${shapeKey}`,
   compileOnly: false,
+  specializesOnM: false,
   peak: () => 'bf16',
 };

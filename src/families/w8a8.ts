@@ -87,6 +87,7 @@ function w8a8(name: 'w8a8-int8' | 'w8a8-fp8'): KernelFamily {
     bytes: (shape, M) => M * shape.K + shape.N * shape.K + 4 * (M + shape.N) + 2 * M * shape.N,
     compileKey: compileKey(name),
     compileOnly: true,
+    specializesOnM: false,
     peak: () => (name === 'w8a8-int8' ? 'int8' : 'fp8'),
   };
 }

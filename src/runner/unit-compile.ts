@@ -8,14 +8,21 @@ import type { Unit } from './units.js';
 /** How long a unit waits for its queued compiles (the pool busy with other units) before compiling on the GPU. */
 const QUEUED_WAIT_MS = 2000;
 
-/** The compile job of one of a unit's configs, over the given Ms. */
+/**
+ * The compile job of one of a unit's configs, over the given Ms. Where binaries differ by M it covers every M of
+ * the unit and its key names the unit's Ms: the hint's job and each later ask's are then one job, and another
+ * unit of the same shape gets its own.
+ */
 export function compileJobOf(unit: Unit, config: ConfigEntry, ms: number[]): CompileJob {
   const { family, shape, key: shapeKey } = unit.job;
+  const kf = kernelFamily(family);
+  const key = kf.compileKey(shape, shapeKey, config as Record<string, number>, configKey(config));
+  const over = kf.specializesOnM ? unit.ms : ms;
   return {
-    key: kernelFamily(family).compileKey(shape, shapeKey, config as Record<string, number>, configKey(config)),
+    key: kf.specializesOnM ? `${key}|M:${over.join(',')}` : key,
     family,
     config: config as Record<string, number>,
-    problems: ms.map((M) => kernelFamily(family).problem(shape, M)),
+    problems: over.map((M) => kf.problem(shape, M)),
   };
 }
 

@@ -3,7 +3,7 @@
 stdin: {"family": str, "problems": [problem, ...], "configs": [config, ...], "active": [number | null per problem]}.
 stdout: per problem its default config, invalid_reason verdict per config, shared-memory estimate per config (null when
 the module leaves it to Triton), flops, minimum bytes (MoE: at the given expected active-expert count) and the GEMMs
-the problem launches.
+the problem launches; whether the module compiles without a GPU and whether its binaries differ by M.
 """
 
 import inspect
@@ -34,5 +34,8 @@ out = {
     "flops": [mod.flops(p) for p in problems],
     "bytes": [min_bytes(p, a) for p, a in zip(problems, req["active"])],
     "gemms": [[{"N": q["N"], "K": q["K"]} for q in split(p)] for p in problems],
+    # how the compile workers serve the family: without a GPU, and one compile per M or per problem without M
+    "compile_only": hasattr(mod, "compile_only"),
+    "specializes_on_m": hasattr(mod, "compile_variant") and "M" in mod.compile_variant(family, problems[0]),
 }
 json.dump(out, sys.stdout)

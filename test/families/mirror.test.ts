@@ -21,6 +21,8 @@ interface PyAnswer {
   flops: number[];
   bytes: number[];
   gemms: Array<Array<{ N: number; K: number }>>;
+  compile_only: boolean;
+  specializes_on_m: boolean;
 }
 
 function askPython(family: Family, problems: Array<Record<string, unknown>>, configs: Array<Record<string, number>>, active: Array<number | null>): PyAnswer {
@@ -151,6 +153,11 @@ for (const kf of allFamilies()) {
       const smem = python().smem[i];
       if (smem) configs.forEach((c, j) => assert.equal(maxSmem(kf, c, shape), smem[j], `shared memory differs for ${configKey(c)} at ${what}`));
     });
+  });
+
+  test(`${kf.name}: compile workers serve it as kernels/ does (compile_only, binaries per M)`, () => {
+    assert.equal(kf.compileOnly, python().compile_only, 'compileOnly differs from kernels/ having compile_only');
+    assert.equal(kf.specializesOnM, python().specializes_on_m, "specializesOnM differs from kernels/ compile_variant keeping M");
   });
 }
 

@@ -87,8 +87,12 @@ export interface KernelFamily {
   /** 2 x multiply-adds, and the minimum bytes one launch moves (the roofline's numerator); kernels/ has the same. */
   flops(shape: WeightShape, M: number): number;
   bytes(shape: WeightShape, M: number): number;
-  /** What Triton specializes one binary on: configs with one key share one compile. */
-  compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string): string;
+  /**
+   * What Triton specializes the binaries of one compile job (a config over a shape's Ms) on: jobs with one key share
+   * one compile, so the key names everything that changes a binary, what of the Ms too where the kernel
+   * specializes on M (kernels/<family>.py compile_variant).
+   */
+  compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string, ms: number[]): string;
   /** Whether compile workers can compile without a GPU (kernels/<family>.py has compile_only). */
   compileOnly: boolean;
   /** The math a shape runs at: which datasheet peak is its roofline's flat part. */

@@ -12,7 +12,7 @@ const QUEUED_WAIT_MS = 2000;
 export function compileJobOf(unit: Unit, config: ConfigEntry, ms: number[]): CompileJob {
   const { family, shape, key: shapeKey } = unit.job;
   return {
-    key: kernelFamily(family).compileKey(shape, shapeKey, config as Record<string, number>, configKey(config)),
+    key: kernelFamily(family).compileKey(shape, shapeKey, config as Record<string, number>, configKey(config), ms),
     family,
     config: config as Record<string, number>,
     problems: ms.map((M) => kernelFamily(family).problem(shape, M)),

@@ -10,10 +10,11 @@ A family whose launch goes through code tritune does not own (a server's launche
 its compile_only runs that launcher on CPU tensors under `launches_compile_only()`, which turns every Triton
 launch into a warmup (compile or find in the cache, never run), while the launcher's own torch work runs on the
 CPU. The family's `compile_variant(family, problem)` says which problems may share a binary (default: all Ms of
-one problem, for kernels that do not specialize on M).
+one problem, for kernels that do not specialize on M; `specialization` below for ints derived from M).
 """
 
 import contextlib
+import functools
 import re
 
 
@@ -25,6 +26,37 @@ def parse_target(text: str):
     from triton.backends.compiler import GPUTarget
 
     return GPUTarget("cuda", int(match.group(1)), 32)
+
+
+def specialization(value: int) -> str:
+    """How Triton (3.6) specializes an int argument that is neither tl.constexpr nor in do_not_specialize: the
+    value 1 becomes a constant, a multiple of 16 is marked divisible, and the type is 32 or 64 bits. A family's
+    compile_variant names what of M enters its binaries with it."""
+    if value == 1:
+        return "1"
+    bits = "i32" if -(2**31) <= value < 2**31 else "i64"
+    return f"{bits}/16" if value % 16 == 0 else bits
+
+
+def placeholder(dtype, shape=(1,)):
+    """A stand-in for a fresh tensor in a warmup: Triton's MockTensor (data_ptr 0, so 16-byte aligned as fresh
+    allocations are) with torch's row-major strides and stride(dim); MockTensor's own strides are wrong beyond 2-D
+    (Triton 3.6 multiplies the sizes in the wrong order)."""
+    return _placeholder_class()(dtype, list(shape))
+
+
+@functools.cache
+def _placeholder_class():
+    from triton.runtime.jit import MockTensor
+
+    class Placeholder(MockTensor):
+        def stride(self, dim=None):
+            strides = [1]
+            for size in reversed(self.shape[1:]):
+                strides.insert(0, strides[0] * max(size, 1))
+            return tuple(strides) if dim is None else strides[dim]
+
+    return Placeholder
 
 
 def make_driver(target):

@@ -28,6 +28,7 @@ Routing prep (sort + tables) happens in make_inputs, for every BLOCK_SIZE_M, so 
 as vLLM's benchmark_moe tunes the fused kernel over a precomputed alignment.
 """
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -38,11 +39,13 @@ import triton.language as tl
 
 try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+    from .compile_only import placeholder, specialization
+    from .moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from .tiles import grouped_tile
 except ImportError:
     import protocol
-    from moe_routing import BLOCK_MS, BlockTable, active_experts, make_routing, prepare_tables
+    from compile_only import placeholder, specialization
+    from moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from tiles import grouped_tile
 
 FAMILIES = ("moe-w4a16",)
@@ -351,14 +354,21 @@ def _topk_sum(p: dict, o: torch.Tensor) -> torch.Tensor:
 
 
 def _launch(inputs: MoEInputs, config: dict, padded: bool, a: torch.Tensor | None = None) -> torch.Tensor:
-    p = inputs.problem
-    a = inputs.a if a is None else a
-    P, N = p["M"] * p["top_k"], p["N"]
+    p, a = inputs.problem, inputs.a if a is None else a
     t = (inputs.padded if padded else inputs.grouped)[config["BLOCK_SIZE_M"]]
-    out = torch.empty(P, N, dtype=a.dtype, device=a.device)
+    out = torch.empty(p["M"] * p["top_k"], p["N"], dtype=a.dtype, device=a.device)
+    _run(lambda grid: _moe_w4a16_kernel[grid], inputs, a, t, out, config, padded)
+    return out
+
+
+def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padded: bool) -> None:
+    """The one place the GEMM kernel's arguments are spelled out: _launch() runs it, compile_only() warms it up with
+    placeholders, so both meet the same specialization (Triton's cache key) by construction."""
+    p = inputs.problem
+    P, N = p["M"] * p["top_k"], p["N"]
     zeros = inputs.zeros if inputs.zeros is not None else inputs.qweight  # a placeholder pointer when unused
     grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
-    _moe_w4a16_kernel[grid](
+    kernel_fn(grid)(
         a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
@@ -369,17 +379,21 @@ def _launch(inputs: MoEInputs, config: dict, padded: bool, a: torch.Tensor | Non
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
         GROUP_SIZE_M=config["GROUP_SIZE_M"], num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
-    return out
 
 
 def silu_and_mul(h: torch.Tensor) -> torch.Tensor:
     """[P, 2I] (gate | up) -> [P, I] silu(gate) * up in h's dtype, one launch (vLLM's SiluAndMul)."""
-    P, I = h.shape[0], h.shape[1] // 2
-    out = torch.empty(P, I, dtype=h.dtype, device=h.device)
-    block = min(1024, triton.next_power_of_2(I))
-    if P:
-        _silu_and_mul_kernel[(P, triton.cdiv(I, block))](h, out, I, h.stride(0), out.stride(0), BLOCK=block)
+    out = torch.empty(h.shape[0], h.shape[1] // 2, dtype=h.dtype, device=h.device)
+    if h.shape[0]:
+        _silu_run(lambda grid: _silu_and_mul_kernel[grid], h, out)
     return out
+
+
+def _silu_run(kernel_fn, h, out) -> None:
+    """The SiLU-and-mul launch's arguments, spelled once (as _run)."""
+    P, I = h.shape[0], h.shape[1] // 2
+    block = min(1024, triton.next_power_of_2(I))
+    kernel_fn((P, triton.cdiv(I, block)))(h, out, I, h.stride(0), out.stride(0), BLOCK=block)
 
 
 def _launch_any(inputs: MoEInputs | LayerInputs, config: dict, padded: bool) -> torch.Tensor:
@@ -397,6 +411,35 @@ def launch(family: str, inputs: MoEInputs | LayerInputs, config: dict) -> torch.
 def launch_padded(inputs: MoEInputs | LayerInputs, config: dict) -> torch.Tensor:
     """Baseline: the same kernel over vLLM's padded, block-aligned sort and grid."""
     return _launch_any(inputs, config, padded=True)
+
+
+def compile_only(family: str, problem: dict, config: dict) -> None:
+    """Compile (or find in Triton's cache) every binary launch() runs for this problem, without a GPU: Triton's
+    warmup with placeholder tensors of the real shapes (so the strides are the real ones; aligned, as fresh
+    allocations are) and the real ints; a 'layer' warms up both GEMMs and the SiLU-and-mul kernel."""
+    p = normalize_problem(family, problem)
+    dt, i32 = _TORCH_DTYPE[p["act_dtype"]], placeholder(torch.int32)
+    P = p["M"] * p["top_k"]
+    table = BlockTable(i32, i32, i32, i32, i32, grouped_bound(P, p["E"], config["BLOCK_SIZE_M"]))
+    warmup = lambda kernel: lambda grid: functools.partial(kernel.warmup, grid=grid)  # noqa: E731
+    for q in gemm_problems(p):
+        N, K, E, g = q["N"], q["K"], q["E"], _group(q)
+        zeros = placeholder(torch.uint8, (E, K // g, N)) if q["zero_points"] else None
+        inputs = MoEInputs(q, None, placeholder(torch.int32, (E, K // 8, N)), placeholder(dt, (E, K // g, N)), zeros,
+                           None, placeholder(torch.float32), {}, {})
+        a = placeholder(dt, (P if q["gemm"] == "down" else p["M"], K))
+        _run(warmup(_moe_w4a16_kernel), inputs, a, table, placeholder(dt, (P, N)), config, padded=False)
+    if p["gemm"] == "layer":
+        _silu_run(warmup(_silu_and_mul_kernel), placeholder(dt, (P, 2 * p["N"])), placeholder(dt, (P, p["N"])))
+
+
+def compile_variant(family: str, problem: dict) -> dict:
+    """What decides the binaries: the problem without M, plus how Triton specializes the two ints M enters (the
+    pair count M*top_k and the grid bound, per BLOCK_SIZE_M since the variant does not see the config)."""
+    p = normalize_problem(family, problem)
+    P = p["M"] * p["top_k"]
+    ints = [specialization(P)] + [specialization(grouped_bound(P, p["E"], bm)) for bm in BLOCK_MS]
+    return {**{k: v for k, v in p.items() if k != "M"}, "m_ints": ints}
 
 
 def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, float]:

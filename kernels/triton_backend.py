@@ -1,7 +1,7 @@
 """The cuda and interpret backends of the worker: run a family's real Triton kernel, check it, time it.
 
-A trial compiles its config once (the first launch; M is not specialized, so every M of the batch shares
-the binary), then for each problem: static checks, one launch compared with the cached reference (the
+A trial compiles its config once per binary (the first launch of each; a family's compile_variant says which Ms
+share one), then for each problem: static checks, one launch compared with the cached reference (the
 correctness gate), and on cuda a graph-timed measurement (kernels/timing.py) over cached input copies.
 Failures are results. Errors are sorted by ERROR_TABLE: a sticky CUDA error poisons the context, so the
 worker writes one line to stderr and exits EXIT_CUDA_POISONED for the conductor to restart it.

@@ -44,10 +44,12 @@ Meta-parameters (the W4A16Entry config of src/schema/config.ts):
               counters live in the inputs, zeroed once at make_inputs). One launch, no memset.
 """
 
+import functools
 import os
 
 import torch
 
+from kernels.compile_only import placeholder
 from kernels.w4a16_dot import w4a16_dot_kernel
 from kernels.w4a16_gemv import w4a16_gemv_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
@@ -137,34 +139,56 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     return None
 
 
-
-def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
-    """One kernel launch; allocates C (and the split-K workspace, uninitialized) and returns C."""
-    p = inputs.problem
-    M, N, K = p["M"], p["N"], p["K"]
+def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, config: dict):
+    """The one place the kernels' arguments are spelled out: launch() runs it, compile_only() warms it up, so both
+    meet the same specialization (Triton's cache key) by construction. kernel_fn(kernel, grid) -> the callable."""
+    M, N, K = problem["M"], problem["N"], problem["K"]
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
-    a = inputs.a
-    c = torch.empty((M, N), dtype=a.dtype, device=a.device)
-    ws = torch.empty((split, M, N), dtype=torch.float32, device=a.device) if split > 1 else c
-    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight  # unused without zero points
-    quant = dict(GROUP=0 if p["group_size"] == -1 else p["group_size"], HAS_ZP=inputs.qzeros is not None,
-                 AWQ=p["packing"] == "awq", EVEN_K=K % (bk * unroll) == 0)
+    quant = dict(GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
+                 AWQ=problem["packing"] == "awq", EVEN_K=K % (bk * unroll) == 0)
     if bm == GEMV_BLOCK_M:
         rows = gemv_rows(M)
-        w4a16_gemv_kernel[(_cdiv(M, rows) * _cdiv(N, bn), split)](
-            a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, _cdiv(N, 8), **quant,
+        kernel_fn(w4a16_gemv_kernel, (_cdiv(M, rows) * _cdiv(N, bn), split))(
+            a, qweight, scales, zeros, c, ws, counters, M, N, K, _cdiv(N, 8), **quant,
             ROWS=rows, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, SPLIT_K=split, K_UNROLL=unroll,
             num_warps=config["num_warps"], num_stages=config["num_stages"],
         )
     else:
-        w4a16_dot_kernel[(_cdiv(M, bm) * _cdiv(N, bn), split)](
-            a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, _cdiv(N, 8), **quant,
+        kernel_fn(w4a16_dot_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
+            a, qweight, scales, zeros, c, ws, counters, M, N, K, _cdiv(N, 8), **quant,
             UPCAST=_INTERPRET and a.dtype == torch.bfloat16,
             BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
             SPLIT_K=split, K_UNROLL=unroll, num_warps=config["num_warps"], num_stages=config["num_stages"],
         )
+
+
+def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
+    """One kernel launch; allocates C (and the split-K workspace, uninitialized) and returns C."""
+    p, a = inputs.problem, inputs.a
+    split = config["SPLIT_K"]
+    c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
+    ws = torch.empty((split, p["M"], p["N"]), dtype=torch.float32, device=a.device) if split > 1 else c
+    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight  # unused without zero points
+    _run(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, p, config)
     return c
+
+
+def compile_only(family: str, problem: dict, config: dict):
+    """Compile (or find in Triton's cache) the binary launch() would run for this problem, without a GPU: Triton's
+    warmup with placeholder tensors (aligned, as fresh allocations are) on the active driver's target. M itself is
+    not specialized; what of it is (the GEMV path's ROWS) is in compile_variant."""
+    act, i32 = placeholder(ACT_DTYPES[problem["act_dtype"]]), placeholder(torch.int32)
+    ws = placeholder(torch.float32) if config["SPLIT_K"] > 1 else act
+    _run(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act, ws, i32,
+         problem, config)
+
+
+def compile_variant(family: str, problem: dict) -> dict:
+    """What decides the binary: the problem without M, plus the GEMV path's ROWS (min(16, next_pow2(M)), a
+    constexpr); both kernels take M itself unspecialized. ROWS is kept for the tl.dot path too (the variant does
+    not see the config): the extra warmups find the binary in Triton's in-memory cache."""
+    return {**{k: v for k, v in problem.items() if k != "M"}, "gemv_rows": gemv_rows(problem["M"])}
 
 
 # Correctness gate: max |out - ref| / max |ref|. The kernel rounds each dequantized weight and the output to

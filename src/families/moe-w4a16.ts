@@ -102,6 +102,16 @@ function bytes(s: WeightShape, M: number): number {
   return total;
 }
 
+/**
+ * K is a constexpr, and M enters every GEMM binary through two ints Triton specializes (the pair count M*top_k and
+ * the grid bound; kernels/moe_w4a16.py compile_variant): the Ms themselves stand for them here, with every field of
+ * the shape (the file's shape key leaves out top_k, gemm and zero points).
+ */
+function compileKey(s: WeightShape, _shapeKey: string, _c: Config, configKey: string, ms: number[]): string {
+  const shape = `E:${s.E}|N:${s.N}|K:${s.K}|top_k:${s.top_k ?? 1}|gemm:${s.gemm ?? 'up'}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? false}`;
+  return `moe-w4a16|${configKey}|${shape}|M:${[...new Set(ms)].sort((a, b) => a - b).join(',')}`;
+}
+
 export const moeW4a16: KernelFamily = {
   name: 'moe-w4a16',
   spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
@@ -127,8 +137,8 @@ export const moeW4a16: KernelFamily = {
   }),
   flops: (s, M) => gemms(s).reduce((sum, g) => sum + 2 * M * (s.top_k ?? 1) * g.N * g.K, 0),
   bytes,
-  compileKey: (_s, shapeKey, _c, configKey) => `moe-w4a16|${configKey}|${shapeKey}`,
-  compileOnly: false,
-  specializesOnM: false,
+  compileKey,
+  compileOnly: true,
+  specializesOnM: true,
   peak: () => 'bf16',
 };

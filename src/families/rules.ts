@@ -8,6 +8,10 @@ export const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 /** The next power of two >= n (n >= 1). */
 export const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
 
+/** How Triton specializes an int kernel argument (neither constexpr nor do_not_specialize): the value 1, divisibility
+ * by 16, or neither (kernels/compile_only.py specialization; 64-bit values do not occur in these shapes). */
+export const tritonInt = (v: number): 'one' | 'd16' | 'any' => (v === 1 ? 'one' : v % 16 === 0 ? 'd16' : 'any');
+
 /** A shared-memory rule from a family's estimate. */
 export const sharedMemoryRule =
   (bytes: (c: Config, s: WeightShape) => number): ShapeRule =>

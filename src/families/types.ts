@@ -87,13 +87,17 @@ export interface KernelFamily {
   /** 2 x multiply-adds, and the minimum bytes one launch moves (the roofline's numerator); kernels/ has the same. */
   flops(shape: WeightShape, M: number): number;
   bytes(shape: WeightShape, M: number): number;
-  /** What Triton specializes one binary on: configs with one key share one compile. */
-  compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string): string;
+  /**
+   * What Triton specializes the binaries of one compile job (a config over a shape's Ms) on: jobs with one key share
+   * one compile, so the key names everything that changes a binary, what of the Ms too where the kernel
+   * specializes on M (kernels/<family>.py compile_variant).
+   */
+  compileKey(shape: WeightShape, shapeKey: string, config: Config, configKey: string, ms: number[]): string;
   /** Whether compile workers can compile without a GPU (kernels/<family>.py has compile_only). */
   compileOnly: boolean;
   /**
-   * Whether the binaries differ by M (kernels/<family>.py compile_variant keeps M): a compile job then covers only
-   * its Ms, and its key names them, so another unit of the same shape asking the config gets its own Ms compiled.
+   * Whether the binaries differ by M (kernels/<family>.py compile_variant differs between Ms): a compile job then
+   * covers every M of its unit, and its key names them, so another unit of the same shape gets its own compiled.
    */
   specializesOnM: boolean;
   /** The math a shape runs at: which datasheet peak is its roofline's flat part. */

@@ -1,5 +1,5 @@
 import type { ConfigEntry } from '../schema/index.js';
-import { cdiv, denseBlockM, nextPow2, sharedMemoryRule, splitOnFullGrid } from './rules.js';
+import { cdiv, denseBlockM, nextPow2, sharedMemoryRule, splitOnFullGrid, tritonInt } from './rules.js';
 import type { Axes, Config, KernelFamily, MRule, ShapeAtM, WeightShape } from './types.js';
 
 /** W4A16 (kernels/w4a16.py): AWQ/GPTQ int4 weights with group scales and zero points, bf16/fp16 activations. */
@@ -37,12 +37,28 @@ const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
 const sharedMemoryBytes = (c: Config): number =>
   c.num_stages! * c.K_UNROLL! * (c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor((c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2)) + c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N! * 2;
 
-/** BLOCK_SIZE_M 16 is the GEMV path; a program takes min(16, next_pow2(M)) rows into a [rows, BLOCK_SIZE_K/8,
- * BLOCK_SIZE_N] fp32 register tile, refused beyond 64 per thread. */
+/** Rows of A one GEMV program takes (kernels/w4a16.py gemv_rows): min(16, next_pow2(M)). */
+const gemvRows = (M: number): number => Math.min(16, nextPow2(M));
+
+/** BLOCK_SIZE_M 16 is the GEMV path; a program takes gemvRows(M) rows into a [rows, BLOCK_SIZE_K/8, BLOCK_SIZE_N]
+ * fp32 register tile, refused beyond 64 per thread. */
 const gemvRegisters: MRule = (c, _s, M) =>
-  c.BLOCK_SIZE_M === 16 && Math.floor((Math.min(16, nextPow2(M)) * (c.BLOCK_SIZE_K! / 8) * c.BLOCK_SIZE_N!) / (32 * c.num_warps!)) > 64
+  c.BLOCK_SIZE_M === 16 && Math.floor((gemvRows(M) * (c.BLOCK_SIZE_K! / 8) * c.BLOCK_SIZE_N!) / (32 * c.num_warps!)) > 64
     ? 'gemv_registers'
     : null;
+
+/**
+ * Both kernels take M unspecialized and N, K and the zero-point row stride ceil(N/8) as plain ints (kernels/w4a16.py
+ * compile_variant); their constexprs beyond the config are the group size, zero points, EVEN_K (K % (BLOCK_SIZE_K *
+ * K_UNROLL) == 0) and, on the GEMV path (BLOCK_SIZE_M 16), its rows per program, the one thing of M in a binary.
+ * Activation dtype and packing are the defaults here (bf16, plain). So shapes that agree on those share binaries.
+ */
+function compileKey(s: WeightShape, _shapeKey: string, c: Config, configKey: string, ms: number[]): string {
+  const evenK = s.K % (c.BLOCK_SIZE_K! * c.K_UNROLL!) === 0;
+  const rows = c.BLOCK_SIZE_M === 16 ? [...new Set(ms.map(gemvRows))].sort((a, b) => a - b).join(',') : '-';
+  const ints = `N:${tritonInt(s.N)}|N8:${tritonInt(cdiv(s.N, 8))}|K:${tritonInt(s.K)}`;
+  return `w4a16|${configKey}|${ints}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? true}|even:${evenK}|rows:${rows}`;
+}
 
 /** kernels/w4a16.py default_config: vLLM's Triton AWQ GEMM below 256 tokens, the Triton tutorial's first config above. */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
@@ -81,8 +97,8 @@ export const w4a16: KernelFamily = {
     const zeros = (s.zero_points ?? true) ? G * cdiv(s.N, 8) * 4 : 0;
     return 2 * M * s.K + (s.N * s.K) / 2 + 2 * G * s.N + zeros + 2 * M * s.N;
   },
-  compileKey: (_s, shapeKey, _c, configKey) => `w4a16|${configKey}|${shapeKey}`,
-  compileOnly: false,
-  specializesOnM: false,
+  compileKey,
+  compileOnly: true,
+  specializesOnM: true,
   peak: () => 'bf16',
 };

@@ -1,5 +1,5 @@
 import type { ConfigEntry, Family } from '../schema/index.js';
-import { cdiv, denseBlockM, nextPow2, sharedMemoryRule, splitOnFullGrid } from './rules.js';
+import { cdiv, denseBlockM, nextPow2, sharedMemoryRule, splitOnFullGrid, tritonInt } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, WeightShape } from './types.js';
 
 /** W8A8 scaled matmul (kernels/w8a8.py): int8 or fp8 A and W, per-tensor/token/channel scales, split-K. */
@@ -58,9 +58,8 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
  */
 function compileKey(name: Family) {
   return (shape: WeightShape, _shapeKey: string, config: Config, configKey: string): string => {
-    const ints = (v: number) => (v === 1 ? 'one' : v % 16 === 0 ? 'd16' : 'any');
     const evenK = shape.K % (config.BLOCK_SIZE_K! * config.SPLIT_K!) === 0;
-    return `${name}|${configKey}|N:${ints(shape.N)}|K:${ints(shape.K)}|even:${evenK}`;
+    return `${name}|${configKey}|N:${tritonInt(shape.N)}|K:${tritonInt(shape.K)}|even:${evenK}`;
   };
 }
 

@@ -189,7 +189,7 @@ function speculate(compile: CompilePool, jobs: ShapeJob[], seed: number): void {
       const c = config as Record<string, number>;
       const kf = kernelFamily(job.family);
       const problems = job.ms.map((M) => kf.problem(job.shape, M)); // the worker compiles each distinct binary once
-      compile.prefetch({ key: kf.compileKey(job.shape, job.key, c, configKey(config)), family: job.family, config: c, problems }, true);
+      compile.prefetch({ key: kf.compileKey(job.shape, job.key, c, configKey(config), job.ms), family: job.family, config: c, problems }, true);
     });
   }
 }

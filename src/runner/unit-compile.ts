@@ -16,8 +16,8 @@ const QUEUED_WAIT_MS = 2000;
 export function compileJobOf(unit: Unit, config: ConfigEntry, ms: number[]): CompileJob {
   const { family, shape, key: shapeKey } = unit.job;
   const kf = kernelFamily(family);
-  const key = kf.compileKey(shape, shapeKey, config as Record<string, number>, configKey(config));
   const over = kf.specializesOnM ? unit.ms : ms;
+  const key = kf.compileKey(shape, shapeKey, config as Record<string, number>, configKey(config), over);
   return {
     key: kf.specializesOnM ? `${key}|M:${over.join(',')}` : key,
     family,

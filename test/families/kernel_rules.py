@@ -36,6 +36,8 @@ out = {
     "gemms": [[{"N": q["N"], "K": q["K"]} for q in split(p)] for p in problems],
     # how the compile workers serve the family: without a GPU, and one compile per M or per problem without M
     "compile_only": hasattr(mod, "compile_only"),
-    "specializes_on_m": hasattr(mod, "compile_variant") and "M" in mod.compile_variant(family, problems[0]),
+    "specializes_on_m": hasattr(mod, "compile_variant") and len({
+        json.dumps(mod.compile_variant(family, mod.normalize_problem(family, {**problems[0], "M": m})), sort_keys=True)
+        for m in (1, 64)}) > 1,
 }
 json.dump(out, sys.stdout)

@@ -69,3 +69,99 @@ def test_compile_worker_compiles_without_a_gpu(tmp_path):
     assert len(cubins) == 1  # both Ms share one binary (M is not specialized)
     profile = json.loads(next(tmp_path.glob("prof.compile.*.json")).read_text())
     assert profile["role"] == "compile" and profile["seconds"]["compile_request"] > 0
+
+
+# The W4A16 families: for each (family, problem, config) the keys of compile_only() and of launch() on real CPU
+# inputs (a MoE 'layer' launches three kernels), and the problem's compile_variant.
+W4_KEYS_SCRIPT = r"""
+import json, sys
+from triton import knobs
+from kernels import compile_only
+from kernels.family import family_module
+keys = []
+knobs.runtime.jit_cache_hook = lambda key, fn, **_: keys.append(f"{fn.name} {key}") or True  # skip the compile
+out = []
+with compile_only.active(compile_only.make_driver(compile_only.parse_target("cuda:90"))):
+    for family, raw, config in json.loads(sys.argv[1]):
+        mod = family_module(family)
+        problem = mod.normalize_problem(family, raw)
+        assert mod.invalid_reason(family, problem, config) is None, (problem, config)
+        keys.clear()
+        mod.compile_only(family, problem, config)
+        warm = list(keys)
+        keys.clear()
+        mod.launch(family, mod.make_inputs(family, problem, "cpu"), config)
+        out.append({"compile": warm, "launch": list(keys), "variant": mod.compile_variant(family, problem)})
+print(json.dumps(out))
+"""
+
+W4_GEMV = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4,
+           "num_stages": 2, "SPLIT_K": 2, "K_UNROLL": 1}
+W4_DOT = {**W4_GEMV, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 8, "SPLIT_K": 1, "K_UNROLL": 2}
+MOE = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 2}
+
+
+def _w4_keys(cases: list) -> list:
+    proc = subprocess.run([sys.executable, "-c", W4_KEYS_SCRIPT, json.dumps(cases)], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _same_variant_same_keys(cases: list, results: list) -> None:
+    """Problems compile_variant puts together launch the same binaries (so one compile serves them)."""
+    by_variant: dict = {}
+    for (family, _, config), r in zip(cases, results):
+        variant = json.dumps([family, config, r["variant"]], sort_keys=True)
+        by_variant.setdefault(variant, set()).add(tuple(sorted(r["launch"])))
+    assert all(len(keys) == 1 for keys in by_variant.values()), by_variant
+
+
+def test_w4a16_compile_only_keys_match_launch():
+    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp, "packing": packing}, config)
+             for M in (1, 3, 64) for g, zp, packing in ((32, True, "awq"), (128, False, "plain"))
+             for config in (W4_GEMV, W4_DOT)]
+    cases += [("w4a16", {"M": 3, "N": 100, "K": 256, "group_size": -1, "act_dtype": "fp16"}, {**W4_DOT, "SPLIT_K": 1}),
+              ("w4a16", {"M": 3, "N": 100, "K": 200, "group_size": -1}, W4_GEMV)]  # ragged K, N not % 16
+    cases += [("w4a16", {"M": M, "N": 96, "K": 256}, W4_GEMV) for M in (2, 4, 5, 8, 9, 15, 16, 17, 33)]
+    # shapes that agree on N, ceil(N/8) and K modulo 16 share a binary (compileKey in src/families/w4a16.ts)
+    cases += [("w4a16", {"M": 3, "N": N, "K": K, "group_size": 32}, W4_GEMV) for N, K in ((128, 256), (384, 512))]
+    results = _w4_keys(cases)
+    for case, r in zip(cases, results):
+        assert len(r["compile"]) == 1 and r["compile"] == r["launch"], (case, r)
+    _same_variant_same_keys(cases, results)
+    gemv = {r["launch"][0] for case, r in zip(cases, results) if case[1].keys() == {"M", "N", "K"}}
+    assert len(gemv) == 4  # ROWS 2, 4, 8, 16: M enters the GEMV binary only through ROWS
+    assert results[-1]["launch"] == results[-2]["launch"]
+
+
+def test_moe_w4a16_compile_only_keys_match_launch():
+    base = {"E": 8, "top_k": 2, "N": 128, "K": 256}
+    cases = [("moe-w4a16", {**base, "M": M, "gemm": gemm, "group_size": g, "zero_points": zp}, MOE)
+             for M in (1, 3, 64) for gemm in ("up", "down", "layer") for g, zp in ((32, True), (128, False))]
+    cases.append(("moe-w4a16", {**base, "M": 5, "gemm": "layer", "group_size": -1, "act_dtype": "fp16"}, MOE))
+    cases += [("moe-w4a16", {**base, "M": M, "top_k": 3}, MOE) for M in range(1, 25)]
+    cases += [("moe-w4a16", {**base, "M": M, "top_k": 1, "gemm": "layer"}, MOE) for M in (1, 2)]  # 1 pair: a constant
+    results = _w4_keys(cases)
+    for case, r in zip(cases, results):
+        assert len(r["compile"]) == (3 if case[1].get("gemm") == "layer" else 1), (case, r)
+        assert sorted(r["compile"]) == sorted(r["launch"]), (case, r)
+    _same_variant_same_keys(cases, results)
+    sweep = {r["launch"][0] for case, r in zip(cases, results) if case[1]["top_k"] == 3}
+    assert len(sweep) > 1  # M enters the MoE binary (the pair count and the grid bound are specialized ints)
+
+
+def test_w4a16_compile_workers_compile_without_a_gpu(tmp_path):
+    w4 = {"type": "compile", "id": "w4", "family": "w4a16", "config": W4_GEMV,
+          "problems": [{"M": M, "N": 96, "K": 256, "group_size": 32} for M in (1, 3, 4)]}
+    moe = {"type": "compile", "id": "moe", "family": "moe-w4a16", "config": MOE,
+           "problems": [{"M": 1, "E": 8, "top_k": 2, "N": 128, "K": 256, "gemm": "layer", "group_size": 32}]}
+    env = _env(TRITUNE_COMPILE_TARGET="cuda:90", TRITON_CACHE_DIR=str(tmp_path / "cache"), CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, "kernels/worker.py", "--backend", "cuda"], cwd=ROOT, env=env, text=True,
+                          input=json.dumps(w4) + "\n" + json.dumps(moe) + "\n", capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    _, w4_done, moe_done = (json.loads(line) for line in proc.stdout.splitlines())
+    assert w4_done["status"] == "ok" and moe_done["status"] == "ok", (w4_done, moe_done)
+    cubins = sorted(p.name for p in (tmp_path / "cache").rglob("*.cubin"))
+    # GEMV: ROWS 1 (M=1) and 4 (M=3, 4, one binary); the layer: up and down GEMMs and the SiLU-and-mul kernel
+    assert cubins == ["_moe_w4a16_kernel.cubin"] * 2 + ["_silu_and_mul_kernel.cubin"] + ["w4a16_gemv_kernel.cubin"] * 2

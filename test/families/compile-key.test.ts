@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { configKey } from '../../src/space/index.js';
+import { kernelFamily, type WeightShape } from '../../src/families/index.js';
+
+/** The compile jobs' dedup key names what changes a binary (kernels/<family>.py compile_variant, and the
+ * specialization test/python/test_compile_only.py checks against Triton's own keys). */
+const keyOf = (family: 'w4a16' | 'moe-w4a16', shape: WeightShape, config: Record<string, number>, ms: number[]) =>
+  kernelFamily(family).compileKey(shape, '', config, configKey(config), ms);
+
+const GEMV = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
+const DOT = { ...GEMV, BLOCK_SIZE_M: 64 };
+
+test('w4a16: shapes share binaries by int classes; M counts on the GEMV path only', () => {
+  const s = { N: 4096, K: 4096, group_size: 128 };
+  assert.equal(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, N: 6144, K: 12288 }, GEMV, [1]));
+  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, N: 4100 }, GEMV, [1])); // N % 16 and ceil(N/8) % 16
+  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, zero_points: false }, GEMV, [1]));
+  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, group_size: 32 }, GEMV, [1]));
+  const g32 = { ...s, group_size: 32 };
+  assert.notEqual(keyOf('w4a16', g32, GEMV, [1]), keyOf('w4a16', { ...g32, K: 4096 + 32 }, GEMV, [1])); // EVEN_K
+  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', s, GEMV, [2]));
+  assert.equal(keyOf('w4a16', s, GEMV, [16, 100]), keyOf('w4a16', s, GEMV, [4096])); // rows 16 for every M >= 16
+  assert.equal(keyOf('w4a16', s, DOT, [1]), keyOf('w4a16', s, DOT, [64, 256]));
+});
+
+test('moe-w4a16: every shape field and the Ms', () => {
+  const s: WeightShape = { N: 768, K: 2048, E: 128, top_k: 8, gemm: 'layer', group_size: 128 };
+  const c = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3 };
+  const base = keyOf('moe-w4a16', s, c, [1, 8]);
+  assert.equal(base, keyOf('moe-w4a16', s, c, [8, 1, 8]));
+  for (const other of [{ top_k: 6 }, { gemm: 'up' as const }, { zero_points: true }, { E: 64 }, { group_size: 32 }])
+    assert.notEqual(base, keyOf('moe-w4a16', { ...s, ...other }, c, [1, 8]), JSON.stringify(other));
+  assert.notEqual(base, keyOf('moe-w4a16', s, c, [1, 16]));
+});

@@ -34,8 +34,10 @@ IMPORTED_AT_RUN_TIME = {family: (f"servers/{f.module}.py",) for family, f in SER
 
 def server_provenance(family: str) -> dict:
     """Which server code a family's trials run, without importing it: {name, version, origin, sources: {path: sha256},
-    shipped?} from the installed package where there is one, else from the pinned release's cache
-    (kernels/servers/fetch.py). Raises FileNotFoundError naming the fix when neither is there."""
+    members: {path: sha256}, shipped?} from the installed package where there is one, else from the pinned release's
+    cache (kernels/servers/fetch.py). `sources` are the timed files; `members` every Python source of the server that
+    tritune loads for the launch (the release's members: the timed files and what they import, config lookups and
+    the alignment wrapper included). Raises FileNotFoundError naming the fix when neither is there."""
     import hashlib
     import importlib.metadata
     import importlib.util
@@ -55,9 +57,11 @@ def server_provenance(family: str) -> dict:
         root, origin, version = fetch.release_dir(release), "pinned release", release.version
         if not fetch.is_complete(release):
             raise FileNotFoundError(f"{name} is not installed and {root} is incomplete: run `npm run setup:servers`")
-    sources = {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in f.timed}
+    sha = lambda p: hashlib.sha256((root / p).read_bytes()).hexdigest()  # noqa: E731
+    sources = {p: sha(p) for p in f.timed}
+    members = {p: sha(p) for p in release.members if p.endswith(".py") and (root / p).is_file()}
     shipped = root / getattr(release, f.shipped)  # the tuned files the release ships (SGLang MoE: one folder per Triton)
-    return {"name": name, "version": version, "origin": origin, "sources": sources,
+    return {"name": name, "version": version, "origin": origin, "sources": sources, "members": members,
             **({"shipped": str(shipped)} if shipped.is_dir() else {})}
 
 

@@ -77,8 +77,9 @@ def _sha256(path: str) -> str:
 
 def family_sources(family: str, backend: str) -> dict:
     """{"digest": sha256 over the files, "files": {path: sha256}} for a family under a backend; for a family whose
-    kernel is a server's (kernels/server_family.py), also "server": its name, version, origin and timed sources, whose
-    files count as `<name> <version>:<path>` (absent when the server's code is not there: the family cannot run)."""
+    kernel is a server's (kernels/server_family.py), also "server": its name, version, origin and timed sources; every
+    Python source of the server tritune loads counts as a file `<name> <version>:<path>` (absent when the server's
+    code is not there: the family cannot run)."""
     from .family import FAMILY_MODULES
     from .server_family import IMPORTED_AT_RUN_TIME, SERVER_FAMILIES, server_provenance  # neither torch nor a server
 
@@ -95,9 +96,10 @@ def family_sources(family: str, backend: str) -> dict:
         except FileNotFoundError:
             server = None
         if server:
+            members = server.pop("members")  # hashed into the digest, not carried in hello or sidecars
             out["server"] = server  # the sim reports it too (its shipped files are incumbents there as well)
             if backend != "sim":  # the sim's numbers do not depend on the server's code
-                files.update({f"{server['name']} {server['version']}:{p}": h for p, h in server["sources"].items()})
+                files.update({f"{server['name']} {server['version']}:{p}": h for p, h in {**members, **server["sources"]}.items()})
             # the release's shipped files are hysteresis incumbents, not a source of results: not hashed
     digest = hashlib.sha256("".join(f"{p}\0{h}\n" for p, h in sorted(files.items())).encode()).hexdigest()
     return {"digest": digest, "files": dict(sorted(files.items())), **out}

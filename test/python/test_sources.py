@@ -33,3 +33,32 @@ def test_digest_changes_with_any_file_and_differs_per_family():
     assert set(S.all_family_sources("sim")) == set(FAMILIES)
     server = S.family_sources("vllm-moe", "cuda")
     assert server["server"]["name"] == "vllm" and any(p.startswith("vllm ") for p in server["files"])
+
+
+def test_every_loaded_server_source_is_hashed_and_a_change_in_one_changes_the_digest(tmp_path, monkeypatch):
+    """Not only the timed fused_moe.py: vLLM's config.py (the quant configs) and the alignment wrapper decide what a
+    trial runs too. A copy of the pinned release with config.py changed gives another digest."""
+    import importlib.util
+    import shutil
+
+    import pytest
+
+    from kernels.servers import fetch
+    from kernels.servers.releases import VLLM
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("an installed vLLM is hashed from its install, not from the pinned release")
+
+    files = S.family_sources("vllm-moe", "cuda")["files"]
+    for member in ("vllm/model_executor/layers/fused_moe/fused_moe.py", "vllm/model_executor/layers/fused_moe/config.py",
+                   "vllm/model_executor/layers/fused_moe/moe_align_block_size.py", "vllm/envs.py"):
+        assert f"vllm {VLLM.version}:{member}" in files, member
+    before = S.family_sources("vllm-moe", "cuda")["digest"]
+    copy = tmp_path / "release"
+    shutil.copytree(fetch.release_dir(VLLM), copy)
+    original = fetch.release_dir
+    monkeypatch.setattr(fetch, "release_dir", lambda release: copy if release is VLLM else original(release))
+    assert S.family_sources("vllm-moe", "cuda")["digest"] == before  # an identical copy: the same digest
+    config = copy / "vllm/model_executor/layers/fused_moe/config.py"
+    config.write_text(config.read_text() + "\n# changed\n")
+    assert S.family_sources("vllm-moe", "cuda")["digest"] != before

@@ -35,6 +35,9 @@ A family module provides:
 Optional:
     shared_memory_bytes(family: str, problem: dict, config: dict) -> int
         The shared-memory estimate invalid_reason holds against the limit (absent: left to Triton).
+    held_bytes(problem: dict) -> float
+        Bytes one input set allocates of its own, against the worker's input cache (absent: input_bytes); less
+        where the weights are shared by every M of a shape and held once per seed by the module.
     gemm_problems(problem: dict) -> list[dict]
         The GEMMs one problem launches (a MoE 'layer': up and down); absent: the problem itself.
     compile_only(family: str, problem: dict, config: dict) -> None

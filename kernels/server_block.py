@@ -95,5 +95,13 @@ def min_bytes(problem: dict) -> float:
     return block.min_bytes(problem)
 
 
+def held_bytes(problem: dict) -> float:
+    """Bytes one input set holds of its own: the quantized activation with its scales and the fp32 reference output.
+    The weight is drawn once per seed and shared by every M of the shape (kernels/servers/block.py keeps at most
+    four), so it does not count against the worker's input cache."""
+    p = problem  # normalized (the worker normalizes every problem first)
+    return p["M"] * p["K"] * (1.0 + 4.0 / p["block_k"]) + 4.0 * p["M"] * p["N"]
+
+
 def input_bytes(problem: dict) -> float:
     return block.min_bytes(problem)

@@ -143,5 +143,13 @@ def min_bytes(problem: dict) -> float:
     return expected_active_experts(p["E"], p["top_k"], p["M"]) * expert_bytes(p) + 4.0 * p["M"] * p["K"]
 
 
+def held_bytes(problem: dict) -> float:
+    """Bytes one input set holds of its own: the activations, the routing and the fp32 reference output. Its weights
+    are drawn once per seed and shared by every M of the layer (kernels/servers/moe.py keeps at most four sets), so
+    they do not count against the worker's input cache."""
+    p = problem
+    return 2.0 * p["M"] * p["K"] + 8.0 * p["M"] * p["top_k"] + 4.0 * p["M"] * p["K"]
+
+
 def input_bytes(problem: dict) -> float:
     return min_bytes(problem)

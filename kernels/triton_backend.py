@@ -129,16 +129,18 @@ class TritonBackend:
             self.inputs.move_to_end(key)
             return self.inputs[key]
         first = mod.make_inputs(family, problem, self.dev, seed=0)
-        entry = {"copies": [first], "ref": None, "bytes": mod.input_bytes(problem)}
+        # "bytes" sizes the rotation (what one launch touches); "held" what an input set allocates of its own
+        held = mod.held_bytes(problem) if hasattr(mod, "held_bytes") else mod.input_bytes(problem)
+        entry = {"copies": [first], "ref": None, "bytes": mod.input_bytes(problem), "held": held}
         self.inputs[key] = entry
-        self.cache_bytes += entry["bytes"]
+        self.cache_bytes += entry["held"]
         self._evict()
         return entry
 
     def _evict(self):
         while self.cache_bytes > self.cache_limit and len(self.inputs) > 1:
             _, old = self.inputs.popitem(last=False)
-            self.cache_bytes -= old["bytes"] * len(old["copies"])
+            self.cache_bytes -= old["held"] * len(old["copies"])
 
     def _copies(self, mod, family: str, problem: dict, entry: dict) -> list:
         from .timing import copies_needed
@@ -146,7 +148,7 @@ class TritonBackend:
         want = copies_needed(entry["bytes"], self.device["l2_bytes"])
         while len(entry["copies"]) < want:
             entry["copies"].append(mod.make_inputs(family, problem, self.dev, seed=len(entry["copies"])))
-            self.cache_bytes += entry["bytes"]
+            self.cache_bytes += entry["held"]
         return entry["copies"]
 
     # ---- requests

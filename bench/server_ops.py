@@ -31,6 +31,7 @@ if os.environ.get("TRITON_INTERPRET") == "1":
 
 from bench import cannot_run  # noqa: E402
 from kernels import timing  # noqa: E402
+from kernels.server_family import server_provenance  # noqa: E402
 from kernels.server_moe import expected_active_experts  # noqa: E402
 from kernels.servers import align, fast_align, fast_ops, moe, vllm_moe, vllm_ops, vllm_source  # noqa: E402
 
@@ -169,10 +170,11 @@ def main(argv=None) -> int:
         print(problem, file=sys.stderr)
         return 2
     layer, ms, device, timed = (SMOKE, SMOKE_MS, "cpu", False) if args.smoke else (QWEN3_30B_A3B, MS, "cuda", True)
-    prov = vllm_source.provenance()
-    print(f"vLLM {prov.version} ({prov.origin}), torch {torch.__version__}, "
+    prov = server_provenance("vllm-moe")
+    origin = vllm_source.modules().origin
+    print(f"vLLM {prov['version']} ({prov['origin']}), torch {torch.__version__}, "
           f"device {torch.cuda.get_device_name(0) if timed else 'cpu (interpreter)'}")
-    layers = ("bf16", "fp8_w8a8_block") if prov.origin == "cache" else ()
+    layers = ("bf16", "fp8_w8a8_block") if origin == "cache" else ()
     if not layers:  # an installed vLLM runs its own compiled ops, not the stand-ins: only (a) and (b) apply
         print("vLLM is installed: its layer runs its compiled ops, so the layer is not timed with the stand-ins")
     rows = []

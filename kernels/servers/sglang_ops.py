@@ -24,7 +24,6 @@ from . import align, fast_align, fast_ops, shim
 
 FP8 = torch.float8_e4m3fn
 EPS = 1e-10  # SGLang's absmax floor (per_token_group_quant bakes it in)
-_libraries = []  # torch.library.Library objects must stay alive for their ops to stay registered
 
 
 def _refuse(what: str):
@@ -155,22 +154,10 @@ def per_tensor_quant_fp8(input, output_q, output_s, is_static=False, fast=True):
 
 
 def direct_register_custom_op(op_name, op_func, mutates_args, fake_impl=None, target_lib=None):
-    """sglang.srt.utils.common.direct_register_custom_op: define torch.ops.sglang.<op_name> for every device (SGLang
-    registers it for its platform's; a compile worker asks for CUDA's answers and runs it on CPU tensors); a name
-    already defined is left alone."""
-    if hasattr(torch.ops.sglang, op_name):
-        return
-    lib = target_lib or _library("sglang")
-    lib.define(op_name + torch.library.infer_schema(op_func, mutates_args=mutates_args))
-    lib.impl(op_name, op_func, "CompositeExplicitAutograd")  # any device: a compile worker runs it on the CPU
-    if fake_impl is not None:
-        lib._register_fake(op_name, fake_impl)
-
-
-def _library(namespace):
-    lib = torch.library.Library(namespace, "FRAGMENT")
-    _libraries.append(lib)
-    return lib
+    """sglang.srt.utils.common.direct_register_custom_op: define torch.ops.sglang.<op_name>; a name already defined
+    is left alone."""
+    if not hasattr(torch.ops.sglang, op_name):
+        shim.register_custom_op("sglang", op_name, op_func, mutates_args, fake_impl, target_lib)
 
 
 def sgl_kernel_module():

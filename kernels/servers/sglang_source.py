@@ -2,7 +2,6 @@
 
     from kernels.servers import sglang_source
     m = sglang_source.modules()      # m.fused_moe, m.config (fused_moe_triton_config), m.kernels, m.package
-    sglang_source.provenance()       # server, version, origin, sha256 of the timed sources
     sglang_source.gemm("fp8_kernel") # sglang.kernels.ops.gemm.fp8_kernel (and int8_kernel): the block GEMMs
 
 Loaded from the cache under their real names (kernels/servers/fetch.py fills it): the package
@@ -40,13 +39,10 @@ stand-ins
 inert (imported for names the kernel path never calls): see INERT below.
 """
 
-import hashlib
 import importlib
-import importlib.util
 import os
 import sys
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -59,7 +55,6 @@ RUNNER = "sglang.srt.layers.moe.moe_runner"
 TRITON_UTILS = f"{RUNNER}.triton_utils"
 KERNELS = "sglang.kernels.ops.moe.fused_moe_triton_kernels"
 QUANT = "sglang.kernels.ops.quantization"
-TIMED = (KERNELS, f"{TRITON_UTILS}.fused_moe")  # the kernels and their launcher (sha256 recorded)
 
 GEMM = "sglang.kernels.ops.gemm"
 INERT = (
@@ -68,30 +63,14 @@ INERT = (
 )
 
 
-@dataclass
-class Provenance:
-    server: str
-    version: str
-    origin: str  # "installed" or "cache"
-    sources: dict  # module name -> sha256 of its source file
-
-
 _loaded = None
-
-
-def installed() -> bool:
-    """Whether a real SGLang is importable (checked before anything of ours is put in sys.modules)."""
-    module = sys.modules.get("sglang")
-    if module is not None:
-        return not getattr(module, "_tritune_cache", False)
-    return importlib.util.find_spec("sglang") is not None
 
 
 def modules() -> SimpleNamespace:
     """The SGLang modules tritune calls (loaded once per process): package, fused_moe, config, kernels, base."""
     global _loaded
     if _loaded is None:
-        origin = "installed" if installed() else "cache"
+        origin = "installed" if shim.installed("sglang") else "cache"
         if origin == "cache":
             _install_from_cache()
             with _vllm_hidden():
@@ -118,19 +97,6 @@ def gemm(name: str):
     modules above (so, from the cache, with their stand-ins in place)."""
     modules()
     return importlib.import_module(f"{GEMM}.{name}")
-
-
-def provenance() -> Provenance:
-    """Server name, version, where its code came from, and the sha256 of the timed source files."""
-    m = modules()
-    if m.origin == "installed":
-        from importlib.metadata import version as dist_version
-
-        version = dist_version("sglang")
-    else:
-        version = SGLANG.version
-    sources = {name: hashlib.sha256(Path(sys.modules[name].__file__).read_bytes()).hexdigest() for name in TIMED}
-    return Provenance("sglang", version, m.origin, sources)
 
 
 def shipped_configs_dir() -> Path:

@@ -50,6 +50,42 @@ class _Gpu:
         self.name, self.capability, self.sm_count = name, capability, sm_count
 
 
+def installed(name: str) -> bool:
+    """Whether the real server package `name` is importable (checked before anything of ours is put in sys.modules;
+    once the cache's copy is loaded, it is marked `_tritune_cache`)."""
+    import importlib.util
+
+    module = sys.modules.get(name)
+    if module is not None:
+        return not getattr(module, "_tritune_cache", False)
+    return importlib.util.find_spec(name) is not None
+
+
+_libraries = []  # torch.library.Library objects must stay alive for their ops to stay registered
+
+
+def library(namespace: str):
+    """A torch.library fragment of `namespace` that lives as long as the process."""
+    import torch
+
+    lib = torch.library.Library(namespace, "FRAGMENT")
+    _libraries.append(lib)
+    return lib
+
+
+def register_custom_op(namespace: str, op_name: str, op_func, mutates_args, fake_impl=None, target_lib=None, tags=()):
+    """Define torch.ops.<namespace>.<op_name> from a Python function, as the servers' direct_register_custom_op do,
+    for every device (the servers register for their platform's; a compile worker answers as CUDA and runs the op on
+    CPU tensors, kernels/servers/compiling.py)."""
+    import torch
+
+    lib = target_lib or library(namespace)
+    lib.define(op_name + torch.library.infer_schema(op_func, mutates_args=mutates_args or []), tags=tags)
+    lib.impl(op_name, op_func, "CompositeExplicitAutograd")
+    if fake_impl is not None:
+        lib._register_fake(op_name, fake_impl)
+
+
 class StandInError(RuntimeError):
     """A server path reached a name that only exists in the real server."""
 

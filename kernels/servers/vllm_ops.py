@@ -19,7 +19,6 @@ import torch.nn.functional as F
 
 from . import align, fast_align, fast_ops, shim
 
-_libraries = []  # torch.library.Library objects must stay alive for their ops to stay registered
 
 
 def _not_here(name):
@@ -129,17 +128,7 @@ def scaled_int8_quant_torch(input, scale):
 def direct_register_custom_op(op_name, op_func, mutates_args=None, fake_impl=None, target_lib=None,
                               dispatch_key=None, tags=()):
     """vllm.utils.torch_utils.direct_register_custom_op: define and implement torch.ops.vllm.<op_name>."""
-    lib = target_lib or _library("vllm")
-    lib.define(op_name + torch.library.infer_schema(op_func, mutates_args=mutates_args or []), tags=tags)
-    lib.impl(op_name, op_func, "CompositeExplicitAutograd")
-    if fake_impl is not None:
-        lib._register_fake(op_name, fake_impl)
-
-
-def _library(namespace):
-    lib = torch.library.Library(namespace, "FRAGMENT")
-    _libraries.append(lib)
-    return lib
+    shim.register_custom_op("vllm", op_name, op_func, mutates_args, fake_impl, target_lib, tags)
 
 
 def silu_and_mul_torch(out: torch.Tensor, input: torch.Tensor) -> None:
@@ -207,6 +196,6 @@ def register_torch_ops() -> None:
         name = schema.split("(", 1)[0]
         if hasattr(torch.ops._C, name):
             continue
-        lib = lib or _library("_C")
+        lib = lib or shim.library("_C")
         lib.define(schema)
         lib.impl(name, fn, "CompositeExplicitAutograd")

@@ -2,7 +2,6 @@
 
     from kernels.servers import vllm_source
     fm = vllm_source.modules().fused_moe       # vllm.model_executor.layers.fused_moe.fused_moe
-    vllm_source.provenance()                   # server, version, origin, sha256 of the timed sources
 
 Loading from the cache (kernels/servers/fetch.py fills it) puts these in sys.modules first (the kinds
 are explained in kernels/servers/shim.py; docs/SERVERS.md has the list with reasons):
@@ -28,12 +27,9 @@ stand-ins
 inert (imported for names the kernel path never calls): see INERT below.
 """
 
-import hashlib
 import importlib.util
 import re
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -45,7 +41,6 @@ from .releases import VLLM
 
 MOE = "vllm.model_executor.layers.fused_moe"
 FP8_UTILS = "vllm.model_executor.layers.quantization.utils.fp8_utils"  # the block fp8 GEMM and its config lookup
-TIMED = (f"{MOE}.fused_moe",)  # the modules whose source is the kernel that is timed (its sha256 is recorded)
 
 INERT = (
     "vllm.config",
@@ -73,14 +68,6 @@ INERT = (
     "vllm.v1.worker.workspace",
     "vllm.utils.flashinfer",
 )
-
-
-@dataclass
-class Provenance:
-    server: str
-    version: str
-    origin: str  # "installed" or "cache"
-    sources: dict  # module name -> sha256 of its source file
 
 
 class _Platform:
@@ -143,19 +130,11 @@ class _Platform:
 _loaded = None
 
 
-def installed() -> bool:
-    """Whether a real vLLM is importable (checked before anything of ours is put in sys.modules)."""
-    module = sys.modules.get("vllm")
-    if module is not None:
-        return not getattr(module, "_tritune_cache", False)
-    return importlib.util.find_spec("vllm") is not None
-
-
 def modules() -> SimpleNamespace:
     """The vLLM modules tritune calls (loaded once per process): fused_moe, moe_align, config, package."""
     global _loaded
     if _loaded is None:
-        origin = "installed" if installed() else "cache"
+        origin = "installed" if shim.installed("vllm") else "cache"
         if origin == "cache":
             _install_from_cache()
         import importlib
@@ -169,19 +148,6 @@ def modules() -> SimpleNamespace:
             fp8_utils=importlib.import_module(FP8_UTILS),
         )
     return _loaded
-
-
-def provenance() -> Provenance:
-    """Server name, version, where its code came from, and the sha256 of the timed source files."""
-    m = modules()
-    if m.origin == "installed":
-        import vllm
-
-        version = vllm.__version__
-    else:
-        version = VLLM.version
-    sources = {name: hashlib.sha256(Path(sys.modules[name].__file__).read_bytes()).hexdigest() for name in TIMED}
-    return Provenance("vllm", version, m.origin, sources)
 
 
 def _install_from_cache() -> None:

@@ -4,12 +4,16 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
 
+import hashlib  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from kernels.server_family import SERVER_FAMILIES, server_provenance  # noqa: E402
 from kernels.servers import align, fetch, moe, releases, sglang_moe, sglang_ops, sglang_source  # noqa: E402
 
 SMALL = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 2}
@@ -29,12 +33,14 @@ def run(p, config, seed=0):
 
 
 def test_loads_sglang_from_the_pinned_cache():
-    prov = sglang_source.provenance()
-    assert (prov.server, prov.version) == ("sglang", releases.SGLANG.version)
-    if prov.origin == "cache":  # the timed sources are the ones the wheel's RECORD (pinned) names
+    m = sglang_source.modules()
+    prov = server_provenance("sglang-moe")
+    assert (prov["name"], prov["version"]) == ("sglang", releases.SGLANG.version)
+    if m.origin == "cache":  # the timed sources loaded are the ones the wheel's RECORD (pinned) names
         marker = json.loads((fetch.release_dir(releases.SGLANG) / fetch.MARKER).read_text())
-        for module in sglang_source.TIMED:
-            assert prov.sources[module] == marker["members"][module.replace(".", "/") + ".py"]
+        for path in SERVER_FAMILIES["sglang-moe"].timed:
+            loaded = Path(sys.modules[path[:-3].replace("/", ".")].__file__).read_bytes()
+            assert hashlib.sha256(loaded).hexdigest() == prov["sources"][path] == marker["members"][path]
 
 
 @pytest.mark.parametrize("M,E,dtype,routing", [(5, 4, "bf16", "uniform"), (33, 8, "fp16", "skewed")])

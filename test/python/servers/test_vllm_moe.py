@@ -4,10 +4,13 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
 
+import hashlib  # noqa: E402
 import json  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from kernels.server_family import server_provenance  # noqa: E402
 from kernels.servers import fetch, moe, releases, vllm_moe, vllm_source  # noqa: E402
 
 SMALL = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 2}
@@ -28,12 +31,14 @@ def run(p, config, seed=0):
 
 
 def test_loads_vllm_from_the_pinned_cache():
-    prov = vllm_source.provenance()
-    assert (prov.server, prov.version) == ("vllm", releases.VLLM.version)
-    if prov.origin == "cache":  # the timed source is the one the wheel's RECORD (pinned) names
+    m = vllm_source.modules()
+    prov = server_provenance("vllm-moe")
+    assert (prov["name"], prov["version"]) == ("vllm", releases.VLLM.version)
+    if m.origin == "cache":  # the timed source loaded is the one the wheel's RECORD (pinned) names
         marker = json.loads((fetch.release_dir(releases.VLLM) / fetch.MARKER).read_text())
         path = "vllm/model_executor/layers/fused_moe/fused_moe.py"
-        assert prov.sources["vllm.model_executor.layers.fused_moe.fused_moe"] == marker["members"][path]
+        loaded = Path(m.fused_moe.__file__).read_bytes()
+        assert hashlib.sha256(loaded).hexdigest() == prov["sources"][path] == marker["members"][path]
 
 
 @pytest.mark.parametrize("M,E,dtype,routing", [(5, 4, "bf16", "uniform"), (33, 8, "fp16", "skewed")])

@@ -115,6 +115,27 @@ def launches_compile_only():
 
 
 @contextlib.contextmanager
+def compiled_kernels():
+    """Collects every kernel Triton compiles or finds in the block (a list, filled as they come), whatever calls
+    it: a family's warmup or a server launcher under launches_compile_only()."""
+    from triton.runtime.jit import JITFunction
+
+    run, kernels = JITFunction.run, []
+
+    def recording_run(self, *args, **kwargs):
+        kernel = run(self, *args, **kwargs)
+        if kernel is not None and kwargs.get("warmup"):
+            kernels.append(kernel)
+        return kernel
+
+    JITFunction.run = recording_run
+    try:
+        yield kernels
+    finally:
+        JITFunction.run = run
+
+
+@contextlib.contextmanager
 def active(driver):
     """Makes `driver` Triton's active driver for the block (the default one is restored after)."""
     from triton.runtime.driver import driver as config

@@ -42,6 +42,9 @@ Optional:
         The GEMMs one problem launches (a MoE 'layer': up and down); absent: the problem itself.
     compile_only(family: str, problem: dict, config: dict) -> None
         Compile without a GPU (see kernels/compile_only.py).
+    SHARED_MEMORY_BY_CONFIG: bool
+        A config's shared memory is the same at every M, so a compile worker that finds a binary over the device's
+        limit answers for every M of the request (absent: False; the bench measures each M).
     compile_variant(family: str, problem: dict) -> dict
         What of a problem decides its binary, so one compile serves the problems that share it (absent: the
         problem without M, for kernels that do not specialize on M).

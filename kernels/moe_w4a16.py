@@ -49,6 +49,9 @@ except ImportError:
     from tiles import grouped_tile
 
 FAMILIES = ("moe-w4a16",)
+# A config's shared memory is the same at every M (M enters only integer arguments): a compile worker that finds a
+# binary over the device's limit answers for every M (kernels/triton_backend.py compile).
+SHARED_MEMORY_BY_CONFIG = True
 CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
 
 # Correctness gate: max |out - ref| / max |ref|. One GEMM rounds each dequantized weight and the output to the

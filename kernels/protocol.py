@@ -22,7 +22,7 @@ with open(FAMILIES_JSON, encoding="utf-8") as _f:
 FAMILIES = tuple(FAMILY_TABLES)
 CONFIG_KEYS = {family: tuple(t["config_keys"]) for family, t in FAMILY_TABLES.items()}
 BACKENDS = ("cuda", "interpret", "sim")
-SIM_FAULTS = ("hang", "crash", "illegal_address", "compile_error", "wrong_answer")
+SIM_FAULTS = ("hang", "crash", "illegal_address", "compile_error", "wrong_answer", "shared_memory")
 # Statuses the worker itself sets; 'timeout' and 'crash' are set by the conductor.
 WORKER_STATUSES = ("ok", "invalid", "compile_error", "wrong_answer")
 EFFORTS = ("quick", "full")
@@ -145,8 +145,12 @@ def trial_result(rid: str, simulated: bool, compile_ms, wall_ms: float, timed_ms
             "wall_ms": round(wall_ms, 3), "timed_ms": round(timed_ms, 3), "results": results}
 
 
-def compiled(rid: str, status: str, compile_ms: float, message=None) -> dict:
-    return {"type": "compiled", "id": rid, "status": status, "compile_ms": round(compile_ms, 3), "message": message}
+def compiled(rid: str, status: str, compile_ms: float, message=None, every_m: bool = False) -> dict:
+    """A compile answer; `every_m`: the status holds for every M of the request (the conductor records the trials
+    without measuring them), as for a binary over the device's shared memory in a family whose shared memory does
+    not depend on M."""
+    return {"type": "compiled", "id": rid, "status": status, "compile_ms": round(compile_ms, 3), "message": message,
+            "every_m": every_m}
 
 
 def error(message: str, rid: str | None = None) -> dict:

@@ -27,6 +27,9 @@ except ImportError:
     from servers import block
 
 FAMILIES = ("vllm-w8a8-block", "sglang-w8a8-block")
+# A config's shared memory is the same at every M (M enters only integer arguments): a compile worker that finds a
+# binary over the device's limit answers for every M (kernels/triton_backend.py compile).
+SHARED_MEMORY_BY_CONFIG = True
 
 
 def normalize_problem(family: str, problem: dict) -> dict:

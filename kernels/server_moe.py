@@ -24,6 +24,9 @@ except ImportError:
     from server_family import config_keys_problem, server
 
 FAMILIES = ("vllm-moe", "sglang-moe")
+# A config's shared memory is the same at every M (M enters only integer arguments): a compile worker that finds a
+# binary over the device's limit answers for every M (kernels/triton_backend.py compile).
+SHARED_MEMORY_BY_CONFIG = True
 FP8_BLOCK = 128
 # Bytes per weight element, by quantization (int4: two per byte).
 WEIGHT_BYTES = {"bf16": 2, "fp8_w8a8_block": 1, "fp8_w8a8": 1, "int8_w8a8": 1, "int8_w8a16": 1, "int4_w4a16": 0.5}

@@ -298,6 +298,9 @@ class SimBackend:
             ms = (time.perf_counter() - start) * 1000.0
         else:
             ms = self._compile_ms(req["family"], req["config"])
+        if not bad and self.fault_for(req) == "shared_memory":  # as a compile worker over a GPU's limit answers
+            return P.compiled(req["id"], "invalid", ms, "out of resource: shared memory (simulated fault; found by a "
+                              "compile worker; the same at every M)", every_m=True)
         return P.compiled(req["id"], "invalid" if bad else "ok", ms, bad)
 
     def trial(self, req: dict) -> dict:
@@ -322,6 +325,8 @@ class SimBackend:
                 results.append(P.problem_result(i, "invalid", message=str(e)))
                 continue
             status, us, msg = simulate(family, problem, config, self.device)
+            if status == "ok" and fault == "shared_memory":
+                status, us, msg = "invalid", None, "out of resource: shared memory (simulated fault)"
             if status == "ok" and fault == "compile_error":
                 status, us, msg = "compile_error", None, "simulated compile error (fault injected)"
             elif status == "ok" and fault == "wrong_answer" and req["check"]:

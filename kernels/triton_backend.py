@@ -71,6 +71,8 @@ class TritonBackend:
             except ValueError as e:
                 raise BackendUnavailable(str(e)) from None
             self.dev = None  # set to "cuda" by _ensure_cuda() if a family must launch to compile
+            # the bench GPUs' shared memory per block (the conductor passes it): a binary over it is refused
+            self.smem_limit = int(os.environ.get("TRITUNE_COMPILE_SMEM", "0") or 0)
             arch = self.compile_driver.get_current_target().arch
             self.device = {"name": f"compile-only ({target})", "capability": [arch // 10, arch % 10], "sm_count": 1,
                            "shared_mem_per_block": 1, "l2_bytes": 0, "memory_bytes": 0, "hbm_GBps": None}
@@ -178,27 +180,33 @@ class TritonBackend:
                 continue
             seen.add(build_key)
             try:
-                self._compile_one(mod, family, problem, config)
+                shared = self._compile_one(mod, family, problem, config)
             except Exception as e:
                 status = self._failure(e)
                 return P.compiled(req["id"], status, (time.perf_counter() - start) * 1000, _first_line(e))
+            if shared > self.smem_limit > 0 and getattr(mod, "SHARED_MEMORY_BY_CONFIG", False):
+                return P.compiled(req["id"], "invalid", (time.perf_counter() - start) * 1000,
+                                  f"out of resource: shared memory, Required: {shared}, Hardware limit: "
+                                  f"{self.smem_limit} (found by a compile worker; the same at every M)", every_m=True)
         elapsed = time.perf_counter() - start
         self.profile.add("compile_request", elapsed)
         return P.compiled(req["id"], "ok", elapsed * 1000)
 
-    def _compile_one(self, mod, family: str, problem: dict, config: dict) -> None:
+    def _compile_one(self, mod, family: str, problem: dict, config: dict) -> int:
+        """Compiles one problem's kernels; the most shared memory one of them takes (0 where it launched on the GPU)."""
         if self.compile_driver is not None and hasattr(mod, "compile_only"):
             from . import compile_only
 
             try:
-                with compile_only.active(self.compile_driver):
+                with compile_only.active(self.compile_driver), compile_only.compiled_kernels() as kernels:
                     mod.compile_only(family, problem, config)
-                return
+                return max((k.metadata.shared for k in kernels), default=0)
             except compile_only.NeedsGpu:
                 pass
         self._ensure_cuda()
         mod.launch(family, self._entry(mod, family, problem)["copies"][0], config)
         self._sync()
+        return 0
 
     def _ensure_cuda(self) -> None:
         """A compile worker whose family has no compile_only opens its CUDA context on first need."""

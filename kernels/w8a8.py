@@ -27,6 +27,9 @@ from . import protocol
 from .tiles import grouped_tile
 
 FAMILIES = ("w8a8-int8", "w8a8-fp8")
+# A config's shared memory is the same at every M (M is not specialized): a compile worker that finds its binary
+# over the device's limit answers for every M (kernels/triton_backend.py compile).
+SHARED_MEMORY_BY_CONFIG = True
 CONFIG_KEYS = protocol.CONFIG_KEYS["w8a8-int8"]
 OUT_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -21,11 +21,13 @@ TRITUNE_SIM_FAULTS; 3 torch/triton/GPU missing for the backend (one line on stde
 
 Environment:
     TRITUNE_SIM_DEVICE   sim: device name in hello (default "NVIDIA SIM-H200").
-    TRITUNE_SIM_FAULTS   sim: JSON list of {"fault": "hang|crash|illegal_address|compile_error|wrong_answer",
+    TRITUNE_SIM_FAULTS   sim: JSON list of {"fault": "hang|crash|illegal_address|compile_error|wrong_answer|shared_memory",
                          "match": {<config key or "family">: value, ...}}; a trial request whose config holds all
                          the match pairs gets that fault (deterministic). A request's own `fault` field wins.
                          hang: never answers; crash: exits 1 mid-request; illegal_address: CUDA-like message on
-                         stderr, exit 4; compile_error / wrong_answer: a normal result with that status.
+                         stderr, exit 4; compile_error / wrong_answer: a normal result with that status;
+                         shared_memory: trials invalid (out of resource), and a compile request answers invalid
+                         for every M, as a compile worker that finds a binary over the GPU's limit does.
     TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way.
     TRITUNE_SIM_COMPILE_MS sim: model compile latency (default 0 = off): a binary not in the cache sleeps
                          0.5-1x this many ms in a compile request or the first trial needing it; the cache is

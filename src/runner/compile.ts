@@ -39,6 +39,10 @@ export class CompilePool {
   /** Compiles finished (for the run summary), and ms the bench workers waited on one in flight. */
   compiled = 0;
   waitedMs = 0;
+  /** Why a compile job's config fails at every M of it (the compile worker's every_m answers), by job key. */
+  private readonly refusals = new Map<string, string>();
+  /** Configs refused so, for the run summary. */
+  refused = 0;
 
   constructor(
     private readonly size: number,
@@ -93,6 +97,11 @@ export class CompilePool {
     this.entries.delete(key);
   }
 
+  /** The message of a compile job whose config fails at every M of it (found by its compile worker), else null. */
+  refusal(key: string): string | null {
+    return this.refusals.get(key) ?? null;
+  }
+
   state(key: string): CompileState {
     const e = this.entries.get(key);
     return !e ? 'none' : e.finished ? 'done' : e.started ? 'running' : 'queued';
@@ -143,6 +152,10 @@ export class CompilePool {
     const got = await worker.request({ type: 'compile', family: job.family, config: job.config, problems: job.problems }, this.timeoutMs);
     if (got.ok && (got.value.type === 'compiled' || got.value.type === 'error')) {
       this.compiled += got.value.type === 'compiled' ? 1 : 0;
+      if (got.value.type === 'compiled' && got.value.every_m && got.value.status !== 'ok') {
+        this.refusals.set(job.key, got.value.message ?? got.value.status);
+        this.refused++;
+      }
       if (this.stopped) worker.kill();
       else this.idle.push(worker);
     } else {

@@ -141,7 +141,9 @@ function openFamilyJournal(family: Family, jobs: ShapeJob[], opts: TuneOptions, 
 /** Compile workers, started now; they compile for the bench workers' target without a CUDA context of their own (cuda backend). */
 function startCompilePool(opts: TuneOptions, spec: WorkerSpecFor, hello: Hello, jobs: ShapeJob[]): CompilePool {
   const [major, minor] = hello.device.capability;
-  const compileEnv: Record<string, string> = opts.backend === 'cuda' ? { TRITUNE_COMPILE_TARGET: `cuda:${major * 10 + minor}` } : {};
+  // the target to compile for, and the bench GPUs' shared memory per block: a binary over it is refused for every M
+  const compileEnv: Record<string, string> =
+    opts.backend === 'cuda' ? { TRITUNE_COMPILE_TARGET: `cuda:${major * 10 + minor}`, TRITUNE_COMPILE_SMEM: String(hello.device.shared_mem_per_block) } : {};
   const compile = new CompilePool(
     opts.compileWorkers,
     (i) => {

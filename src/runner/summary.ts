@@ -14,6 +14,8 @@ export interface RunSummary {
   restarts: number;
   /** Configs the CPU compile workers compiled, and ms the GPUs' units waited on one. */
   compiled: number;
+  /** Of those, configs refused at every M for shared memory over the GPUs' (never sent to a GPU). */
+  refused: number;
   compile_wait_ms: number;
   /** ms the bench workers spent in configs' first launches: near 0 when compile workers built every binary. */
   first_launch_ms: number;
@@ -22,7 +24,7 @@ export interface RunSummary {
 
 export function summarize(
   slots: GpuSlot[],
-  run: { wallMs: number; freshTrials: number; failedTrials: number; compiled: number; compileWaitMs: number },
+  run: { wallMs: number; freshTrials: number; failedTrials: number; compiled: number; refused: number; compileWaitMs: number },
 ): RunSummary {
   const timed = slots.reduce((t, s) => t + s.timedMs, 0);
   const gpuWall = run.wallMs * slots.length;
@@ -35,6 +37,7 @@ export function summarize(
     busy: gpuWall > 0 ? timed / gpuWall : null,
     restarts: slots.reduce((n, s) => n + s.restarts, 0),
     compiled: run.compiled,
+    refused: run.refused,
     compile_wait_ms: run.compileWaitMs,
     first_launch_ms: slots.reduce((t, s) => t + s.firstLaunchMs, 0),
     per_gpu: slots.map((s) => ({ gpu: s.index, device: s.device, trials: s.problems, worker_wall_ms: s.wallMs, timed_ms: s.timedMs, restarts: s.restarts })),

@@ -69,6 +69,23 @@ function trialsOf(out: BenchOutcome, unit: Unit, ask: Ask, ms: number[], gpu: nu
 }
 
 /**
+ * Journals one ask's config as failed at the given Ms without measuring it: its compile worker found a binary over
+ * the GPUs' shared memory, in a family whose shared memory is the same at every M (CompilePool.refusal).
+ */
+export function refuse(unit: Unit, slot: GpuSlot, ask: Ask, ms: number[], message: string, opts: { record: FamilyJournal }): JournalTrial[] {
+  const results = ms.map((_, index) => ({ index, status: 'invalid' as const, us: null, spread: null, samples: 0, max_err: null, message }));
+  const out: BenchOutcome = { ok: true, restarted: false, result: { type: 'result', id: 'compile-refusal', simulated: false, compile_ms: null, wall_ms: 0, timed_ms: 0, results } };
+  return record(trialsOf(out, unit, ask, ms, slot.index), unit, ask, opts.record);
+}
+
+function record(fresh: JournalTrial[], unit: Unit, ask: Ask, journal: FamilyJournal): JournalTrial[] {
+  journal.journal.append(fresh);
+  const ck = configKey(ask.config);
+  for (const t of fresh) journal.known.set(trialKey(unit.job.key, t.M, ck, t.effort), t);
+  return fresh;
+}
+
+/**
  * Measures one ask's config at the given Ms in one request on the GPU and journals the trials at once.
  * Null when the run is being interrupted (a request killed by Ctrl-C, or its GPU given up, is not a result).
  */
@@ -83,9 +100,5 @@ export async function measure(
   const problems = ms.map((M) => kernelFamily(family).problem(shape, M));
   const out = await slot.bench({ type: 'trial', family, config: ask.config, problems, check: true, effort: ask.effort }, opts.timeoutMs * problems.length);
   if (opts.stopping()) return null;
-  const fresh = trialsOf(out, unit, ask, ms, slot.index);
-  opts.record.journal.append(fresh);
-  const ck = configKey(ask.config);
-  for (const t of fresh) opts.record.known.set(trialKey(unit.job.key, t.M, ck, t.effort), t);
-  return fresh;
+  return record(trialsOf(out, unit, ask, ms, slot.index), unit, ask, opts.record);
 }

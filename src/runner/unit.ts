@@ -4,7 +4,7 @@ import type { CompilePool } from './compile.js';
 import type { GpuSlot } from './pool.js';
 import type { Unit } from './units.js';
 import { unitStrategy, type SearchChoice } from './unit-search.js';
-import { answerFromJournal, evaluationOf, measure, type FamilyJournal } from './unit-trials.js';
+import { answerFromJournal, evaluationOf, measure, refuse, type FamilyJournal } from './unit-trials.js';
 import { CompileHint, compileJobOf, nextCompiled } from './unit-compile.js';
 
 /** What a finished unit hands to the final selection: its strategy, whose ledger holds every time measured. */
@@ -54,7 +54,8 @@ async function answerRound(unit: Unit, slot: GpuSlot, asks: Ask[], hint: Compile
     if (pick === null) return null;
     pending.splice(pending.indexOf(pick), 1);
     await ctx.compile.ready(jobOf(pick).key);
-    const fresh = await measure(unit, slot, asks[pick]!, missing.get(pick)!, ctx);
+    const refusal = ctx.compile.refusal(jobOf(pick).key);
+    const fresh = refusal !== null ? refuse(unit, slot, asks[pick]!, missing.get(pick)!, refusal, ctx) : await measure(unit, slot, asks[pick]!, missing.get(pick)!, ctx);
     if (!fresh) return null;
     for (const t of fresh) evals[pick]!.push(evaluationOf(asks[pick]!.config, t));
     ctx.onTrials(fresh, 0);

@@ -52,7 +52,7 @@ export function writeFiles(
 export function reportRun(written: Written, driven: Driven, run: { opts: TuneOptions; progress: Progress; slots: GpuSlot[]; compile: CompilePool }): void {
   const sim = run.opts.backend === 'sim';
   const { rows, files } = written;
-  const summary = summarize(run.slots, { wallMs: driven.wallMs, freshTrials: driven.freshTrials, failedTrials: driven.failedTrials, compiled: run.compile.compiled, compileWaitMs: run.compile.waitedMs });
+  const summary = summarize(run.slots, { wallMs: driven.wallMs, freshTrials: driven.freshTrials, failedTrials: driven.failedTrials, compiled: run.compile.compiled, refused: run.compile.refused, compileWaitMs: run.compile.waitedMs });
   if (sim) summary.busy = null; // the simulator's timed_ms is simulated GPU time, not wall time it spent
   if (run.opts.json) {
     run.progress.event('done', { files, simulated: sim, ...summary, results: rows });
@@ -69,7 +69,7 @@ function summaryLine(s: ReturnType<typeof summarize>, sim: boolean): string {
     `${s.trials} trials (${s.failed} failed) in ${(s.wall_ms / 1000).toFixed(1)} s on ${s.gpus} GPU(s)${label}: ` +
     `${s.ms_per_trial === null ? '-' : s.ms_per_trial.toFixed(2)} ms of GPU wall per trial, ` +
     `GPUs busy timing ${s.busy === null ? '-' : (100 * s.busy).toFixed(0)}%, ${s.restarts} worker restart(s); ` +
-    `${s.compiled} compiled ahead, ${(s.compile_wait_ms / 1000).toFixed(1)} s waiting on them, ` +
+    `${s.compiled} compiled ahead (${s.refused} over the GPUs' shared memory, not measured), ${(s.compile_wait_ms / 1000).toFixed(1)} s waiting on them, ` +
     `${(s.first_launch_ms / 1000).toFixed(1)} s in first launches on the GPUs`
   );
 }

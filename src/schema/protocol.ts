@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 2;
 export const WireConfig = z.record(z.string(), z.number().int());
 
 /** Faults the sim backend can inject, so the conductor's recovery paths can be tested on CPU. */
-export const SimFault = z.enum(['hang', 'crash', 'illegal_address', 'compile_error', 'wrong_answer']);
+export const SimFault = z.enum(['hang', 'crash', 'illegal_address', 'compile_error', 'wrong_answer', 'shared_memory']);
 export type SimFault = z.infer<typeof SimFault>;
 
 /**
@@ -123,6 +123,9 @@ export const Compiled = z.strictObject({
   status: z.enum(['ok', 'invalid', 'compile_error']),
   compile_ms: z.number().nonnegative(),
   message: z.string().nullable().default(null),
+  /** The status holds for every M of the request (a binary over the device's shared memory, in a family whose shared
+   * memory does not depend on M): the conductor records those trials without measuring them. */
+  every_m: z.boolean().default(false),
 });
 
 /** A request the worker could not parse or serve; the worker goes on. */

@@ -142,3 +142,20 @@ test('--shard 0/2 and 1/2, then tune merge: byte-identical to the unsharded run'
   assert.deepEqual(readdirSync(join(dir, 'out-env', 'w8a8-int8')), readdirSync(join(dir, 'out-1', 'w8a8-int8')));
   assert.equal(readFileSync(join(dir, 'out-env', 'w8a8-int8', one('out-1')[0]!), 'utf8'), readFileSync(join(dir, 'out-1', 'w8a8-int8', one('out-1')[0]!), 'utf8'));
 });
+
+test('a config whose binary is over the GPUs\' shared memory is refused by its compile worker: journaled invalid, never measured', () => {
+  const ref = clean.exhaustive!;
+  const bad = loser(ref);
+  const dir = workdir();
+  const r = runSync(dir, [...BASE_ARGS, ...GPUS, ...EXHAUSTIVE, '--compile-workers', '1', '--json'], {
+    TRITUNE_SIM_FAULTS: JSON.stringify([{ fault: 'shared_memory', match: bad }]),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+  const hits = journalTrials(dir).filter((t) => JSON.stringify(t.config) === JSON.stringify(bad));
+  assert.ok(hits.length > 0 && hits.every((t) => t.status === 'invalid' && t.us === null));
+  const refusedTrials = hits.filter((t) => /found by a compile worker/.test(t.message ?? ''));
+  assert.ok(refusedTrials.length > 0 && done.refused! >= 1, 'no trial was refused by its compile worker');
+  assert.deepEqual(comparable(outputs(dir)), comparable(ref.files));
+  assert.equal(new Set(journalTrials(dir).map(trialId)).size, ref.trials.length);
+});

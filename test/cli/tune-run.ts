@@ -96,6 +96,7 @@ export interface JTrial {
   status: string;
   us: number | null;
   gpu: number;
+  message?: string | null;
   at: string;
 }
 

@@ -101,3 +101,21 @@ def test_compile_worker_builds_a_server_layer_without_a_gpu(tmp_path):
     assert invalid["status"] == "invalid" and "SPLIT_K" in invalid["message"]
     cubins = list((tmp_path / "cache").rglob("fused_moe_kernel.cubin"))
     assert 2 <= len(cubins) <= 4, cubins
+
+
+def test_a_binary_over_the_gpus_shared_memory_is_refused_for_every_m(tmp_path):
+    """With the GPUs' limit (TRITUNE_COMPILE_SMEM, from the bench workers' hello) below what the config's binary
+    takes, the compile worker answers invalid for every M (the server's kernel takes as much at every M); above it, ok."""
+    problems = [{"M": m, "E": 8, "N": 128, "K": 256, "top_k": 2} for m in (1, 64)]
+    req = {"type": "compile", "id": "c", "family": "vllm-moe", "config": VLLM_MOE, "problems": problems}
+    answers = {}
+    for limit in ("4096", "232448"):
+        proc = subprocess.run([sys.executable, "kernels/worker.py", "--backend", "cuda"], input=json.dumps(req) + "\n",
+                              cwd=ROOT, env=_env(TRITON_CACHE_DIR=str(tmp_path / "cache"), TRITUNE_COMPILE_SMEM=limit),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        answers[limit] = json.loads(proc.stdout.splitlines()[1])
+    small, h200 = answers["4096"], answers["232448"]
+    assert small["status"] == "invalid" and small["every_m"] is True, small
+    assert "shared memory" in small["message"] and "Hardware limit: 4096" in small["message"]
+    assert h200["status"] == "ok" and h200["every_m"] is False, h200

@@ -51,7 +51,7 @@ async function conduct(opts: TuneOptions, progress: Progress, slots: GpuSlot[], 
   const { jobs, units, plan } = planRun(opts, specs, hello, progress);
   if (opts.dryRun) {
     await Promise.all(slots.map((s) => s.stop()));
-    if (!opts.json) process.stdout.write(renderPlan(plan, opts.backend === 'sim') + '\n');
+    if (!opts.json) process.stdout.write(renderPlan(plan) + '\n');
     return EXIT.ok;
   }
   const journals = openJournals(jobs, opts, hello, progress);

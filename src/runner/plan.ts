@@ -1,14 +1,15 @@
 import { join } from 'node:path';
+import type { Family } from '../schema/index.js';
 import { PRUNE_REASONS } from '../families/index.js';
 import { configPath } from '../store/naming.js';
-import { formatSeconds } from '../report/progress.js';
 import type { ShapeJob, Unit } from './units.js';
 import { plannedTrials, type SearchChoice } from './unit-search.js';
+import { describeEstimate, estimateRun, type Estimate } from './estimate.js';
 
 /** What a run will do, before it does it: printed by --dry-run, and as the first --json event. */
 export interface Plan {
   shapes: Array<{
-    family: string;
+    family: Family;
     shape: string;
     layers: string[];
     file: string;
@@ -23,18 +24,9 @@ export interface Plan {
   units: number;
   gpus: number;
   trials: number;
-  estimated_s: number;
-}
-
-/**
- * Time estimate: GPU time per trial (about 3 ms on cuda; sim: its configured delay) spread over the GPUs,
- * or the compile time of the distinct configs (about 0.4 s of one CPU core each) over the compile workers.
- */
-export function estimateSeconds(trials: number, configs: number, gpus: number, compileWorkers: number, backend: string): number {
-  const perTrial = backend === 'sim' ? Number(process.env.TRITUNE_SIM_DELAY_MS ?? 0) / 1000 + 0.001 : 0.003;
-  const gpu = (trials * perTrial) / Math.max(1, gpus);
-  const compile = backend === 'sim' ? 0 : (configs * 0.4) / Math.max(1, compileWorkers + gpus);
-  return Math.max(gpu, compile);
+  /** The estimate's seconds (null: none for this backend), and the estimate with what it assumed. */
+  estimated_s: number | null;
+  estimate: Estimate;
 }
 
 export function makePlan(
@@ -42,10 +34,8 @@ export function makePlan(
   units: Unit[],
   opts: SearchChoice & { out: string; device: string; triton: string | null; gpus: number; compileWorkers: number; backend: string },
 ): Plan {
-  let configs = 0;
   const shapes = jobs.map((job) => {
     const trials = units.filter((u) => u.job === job).reduce((n, u) => n + plannedTrials(u, opts), 0);
-    configs += job.space.configs.length;
     const prunedPairs: Record<string, number> = {};
     for (const counts of Object.values(job.space.prunedByM)) {
       for (const [r, n] of Object.entries(counts)) prunedPairs[r] = (prunedPairs[r] ?? 0) + (n ?? 0);
@@ -64,17 +54,19 @@ export function makePlan(
     };
   });
   const trials = shapes.reduce((n, s) => n + s.trials, 0);
+  const estimate = estimateRun(shapes, { device: opts.device, backend: opts.backend, gpus: opts.gpus, compileWorkers: opts.compileWorkers, units: units.length });
   return {
     shapes,
     units: units.length,
     gpus: opts.gpus,
     trials,
-    estimated_s: Math.round(estimateSeconds(trials, configs, opts.gpus, opts.compileWorkers, opts.backend)),
+    estimated_s: estimate.seconds === null ? null : Math.round(estimate.seconds),
+    estimate,
   };
 }
 
 /** The plan as text for --dry-run. */
-export function renderPlan(plan: Plan, simulated: boolean): string {
+export function renderPlan(plan: Plan): string {
   const lines: string[] = [];
   for (const s of plan.shapes) {
     lines.push(`${s.family} ${s.shape}  (${s.layers.join(', ')})`);
@@ -89,8 +81,7 @@ export function renderPlan(plan: Plan, simulated: boolean): string {
   const used = new Set(plan.shapes.flatMap((s) => [...Object.entries(s.pruned), ...Object.entries(s.pruned_pairs)].filter(([, n]) => n > 0).map(([r]) => r)));
   for (const r of used) lines.push(`  ${r}: ${PRUNE_REASONS[r as keyof typeof PRUNE_REASONS] ?? r}`);
   lines.push(
-    `${plan.shapes.length} shape(s), ${plan.units} unit(s) on ${plan.gpus} GPU(s), ${plan.trials} trials, ` +
-      `estimated ${formatSeconds(plan.estimated_s)}${simulated ? ' (simulated backend)' : ''}`,
+    `${plan.shapes.length} shape(s), ${plan.units} unit(s) on ${plan.gpus} GPU(s), ${plan.trials} trials, ${describeEstimate(plan.estimate)}`,
   );
   return lines.join('\n');
 }

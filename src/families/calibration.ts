@@ -1,0 +1,72 @@
+import type { Family } from '../schema/index.js';
+
+/**
+ * What `--dry-run`'s time estimate knows of a device: the one place its numbers live. Each was calibrated on
+ * measured `tune` runs (docs/BENCHMARKS.md, "Compiling ahead for every family on CPU workers" for the runs named
+ * A-E below, "Conductor" for the W8A8 runs); test/runner/estimate.test.ts holds the estimate to those runs.
+ */
+
+/** What a family's trials and compiles cost inside a tuning run on one device (contention included). */
+export interface FamilyCost {
+  /**
+   * Bench worker wall per planned trial: building inputs, the reference check, first launches, capture and timed
+   * replays, and the waits between requests; a request's own costs (one config over several Ms) are folded in.
+   */
+  gpuSecondsPerTrial: number;
+  /** One compile worker's wall per compile job (one config over its unit's Ms) while every worker compiles. */
+  compileSecondsPerJob: number;
+  /**
+   * Planned trials per compile job: counted, not fitted, in sim replays of the measured jobs (the best-first
+   * search with the family's compile keys; W8A8 shares binaries across shapes, hence its 7.9).
+   */
+  trialsPerCompileJob: number;
+}
+
+export interface DeviceCalibration {
+  /** The device name a bench worker's hello reports. */
+  device: string;
+  /** Before the first compile lands: compile workers importing torch, Triton and a server's code, first problems built. */
+  startupSeconds: number;
+  families: Record<Family, FamilyCost>;
+}
+
+/**
+ * NVIDIA H200, one GPU, 16 cores, 14 compile workers (13 for w4a16), empty Triton cache, budget as in each run.
+ * A run is bounded by the slower of its GPU work and its compile supply; which one bound each run is read from its
+ * counters (GPU busy, summed compile waits), and that side's parameter is fitted to the run's wall after 12 s of
+ * start-up; the other side's parameter comes from a profile or a standalone measurement, as noted.
+ */
+const H200: DeviceCalibration = {
+  device: 'NVIDIA H200',
+  startupSeconds: 12,
+  families: {
+    // run 3 (42.9 s, 6640 trials): compile-bound (the bench worker idled 47 % waiting); per trial the worker
+    // profile's 3.43 ms, per binary fitted (round latency included). w8a8-fp8 has no run: same kernel and binaries.
+    'w8a8-int8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
+    'w8a8-fp8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
+    // run D (qwen3-4b, budget 1000, 88.6 s, 4039 trials): compile-bound (22 % busy, 235.6 s of compile waits);
+    // per trial: the timed share (0.22 x 88.6 s / 4039 = 4.8 ms) plus W8A8's host 3.4 ms; per job fitted.
+    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 0.95, trialsPerCompileJob: 3.9 },
+    // run E (qwen3-30b-a3b, default budget, 90.2 s, 1293 trials): GPU-bound (30.4 s of compile waits); per trial
+    // fitted; per job bench/compile_ahead.py's standalone 1.1 s x 3.3 / 3.1 (vLLM's in-run s per job / its standalone s).
+    'moe-w4a16': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 1.2, trialsPerCompileJob: 2.8 },
+    // run A (bf16, budget 600, 109.1 s, 743 trials): GPU-bound (its bench worker spent 82.8 s in requests);
+    // per trial fitted; per job measured in the run (1017 s over 307 jobs).
+    'vllm-moe': { gpuSecondsPerTrial: 0.12, compileSecondsPerJob: 3.3, trialsPerCompileJob: 2.6 },
+    // run B (fp8_w8a8_block, budget 600, 89.3 s, 701 trials): both sides about even (115.5 s of compile waits,
+    // A's 68.6 s); per trial fitted, per job fitted to the same wall.
+    'sglang-moe': { gpuSecondsPerTrial: 0.105, compileSecondsPerJob: 4.0, trialsPerCompileJob: 2.75 },
+    // run C (both servers, Qwen3-30B-A3B attention, budget 600, 43.7 s, 2384 trials): compile-bound (20 % busy,
+    // 75.4 s of waits); per trial the timed share (3.7 ms) plus W8A8's host 3.4 ms; per job fitted.
+    'vllm-w8a8-block': { gpuSecondsPerTrial: 0.0071, compileSecondsPerJob: 0.5, trialsPerCompileJob: 2.9 },
+    'sglang-w8a8-block': { gpuSecondsPerTrial: 0.0071, compileSecondsPerJob: 0.5, trialsPerCompileJob: 2.9 },
+  },
+};
+
+const CALIBRATIONS: DeviceCalibration[] = [H200];
+
+/** The device's calibration; a device never measured gets the H200's (`own: false`), which the plan says. */
+export function calibrationFor(device: string): { calibration: DeviceCalibration; own: boolean } {
+  const own = CALIBRATIONS.find((c) => c.device === device);
+  return own ? { calibration: own, own: true } : { calibration: H200, own: false };
+}

@@ -1,0 +1,71 @@
+/**
+ * Every `tune` run docs/BENCHMARKS.md records with its wall time, on one device kind (NVIDIA H200), as data: the
+ * command's job, what it ran on, and what it measured ("wall": the run summary's, from the bench workers' hello to
+ * the last trial). `held`: the estimate must come within ±50 % of it; otherwise why not (the run's code differs from
+ * today's in what the estimate models, or the estimate does not fit it and that is said in BENCHMARKS.md).
+ */
+export interface MeasuredRun {
+  name: string;
+  /** The job as `tune` was given it, without --backend, --gpus, --state, --out, --json. */
+  args: string[];
+  gpus: number;
+  compileWorkers: number;
+  wallS: number;
+  /** Trials measured, where the section gives them. */
+  trials?: number;
+  held: true | string;
+}
+
+const QWEN_MOE = ['--model', 'qwen3-30b-a3b'];
+const LAYER = ['--shapes', '128x768x2048:8'];
+const W8A8 = ['--model', 'qwen3-4b', '--kernel', 'w8a8-int8'];
+
+export const MEASURED_RUNS: MeasuredRun[] = [
+  // "Compiling ahead for every family on CPU workers": the current code, one H200, 16 cores
+  { name: 'A vllm-moe bf16', args: [...QWEN_MOE, '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 109.1, trials: 743, held: true },
+  { name: 'B sglang-moe fp8 block', args: [...QWEN_MOE, '--kernel', 'sglang-moe', '--quant', 'fp8_w8a8_block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 89.3, trials: 701, held: true },
+  {
+    name: 'C block fp8 Qwen3-30B-A3B attention, both servers',
+    args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'vllm-w8a8-block', 'sglang-w8a8-block', '--budget', '600'],
+    gpus: 1,
+    compileWorkers: 14,
+    wallS: 43.7,
+    trials: 2384,
+    held: true,
+  },
+  { name: 'D w4a16 Qwen3-4B, budget 1000', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16', '--budget', '1000'], gpus: 1, compileWorkers: 13, wallS: 88.6, trials: 4039, held: true },
+  { name: 'E moe-w4a16 Qwen3-30B-A3B', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.2, trials: 1293, held: true },
+
+  // "Conductor": W8A8 with GPU-free compile workers (runs 3 and 5: today's W8A8 path)
+  { name: 'W8A8 run 3 (ef52fce)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 42.9, trials: 6640, held: true },
+  { name: 'W8A8 run 5, 1 GPU (2239888, 32 cores)', args: W8A8, gpus: 1, compileWorkers: 30, wallS: 41.5, trials: 6648, held: true },
+  { name: 'W8A8 run 5, 2 GPUs (2239888, 32 cores)', args: W8A8, gpus: 2, compileWorkers: 29, wallS: 26.9, trials: 6650, held: true },
+  { name: 'W8A8 run 1 (16a65a5)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 127.2, trials: 6654, held: 'compile workers with CUDA contexts, one unit at a time per GPU' },
+  { name: 'W8A8 run 2, 1 GPU (ee0f2b8)', args: W8A8, gpus: 1, compileWorkers: 12, wallS: 66.2, trials: 6647, held: 'compile workers with CUDA contexts, one compile per (shape, config)' },
+  { name: 'W8A8 run 2, 2 GPUs (ee0f2b8)', args: W8A8, gpus: 2, compileWorkers: 24, wallS: 47.3, trials: 6657, held: 'compile workers with CUDA contexts, one compile per (shape, config)' },
+  { name: 'W8A8 run 2, 4 GPUs (ee0f2b8)', args: W8A8, gpus: 4, compileWorkers: 48, wallS: 39.8, trials: 6652, held: 'compile workers with CUDA contexts, one compile per (shape, config)' },
+  { name: 'W8A8 run 4, 1 GPU (be49035)', args: W8A8, gpus: 1, compileWorkers: 32, wallS: 57.0, trials: 6892, held: 'speculative compiles of the whole space (off since), incumbents measured' },
+  { name: 'W8A8 run 4, 2 GPUs (be49035)', args: W8A8, gpus: 2, compileWorkers: 61, wallS: 35.0, trials: 6887, held: 'speculative compiles of the whole space (off since), incumbents measured' },
+  { name: 'W8A8 run 4, 4 GPUs (be49035)', args: W8A8, gpus: 4, compileWorkers: 59, wallS: 27.3, trials: 6894, held: 'speculative compiles of the whole space (off since), incumbents measured' },
+
+  // server fused-MoE runs before compile-ahead (their compile workers launched on the GPU); their walls are close to
+  // today's for the same jobs (A: 105 -> 109.1 s, B: 92 -> 89.3 s), the GPU side bounding both
+  { name: 'vllm-moe bf16, torch stand-ins', args: [...LAYER, '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 105, trials: 743, held: 'torch stand-ins for the compiled ops (replaced since)' },
+  { name: 'vllm-moe fp8 block, torch stand-ins', args: [...LAYER, '--kernel', 'vllm-moe', '--quant', 'fp8_w8a8_block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 77, trials: 685, held: 'torch stand-ins for the compiled ops (replaced since)' },
+  { name: 'vllm-moe int4, torch stand-ins', args: [...LAYER, '--kernel', 'vllm-moe', '--quant', 'int4_w4a16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 132, trials: 613, held: 'torch stand-ins for the compiled ops (replaced since)' },
+  { name: 'vllm-moe bf16, single-kernel stand-ins', args: [...LAYER, '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 95, trials: 750, held: true },
+  { name: 'vllm-moe fp8 block, single-kernel stand-ins', args: [...LAYER, '--kernel', 'vllm-moe', '--quant', 'fp8_w8a8_block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 73, trials: 684, held: true },
+  { name: 'sglang-moe bf16, single-kernel stand-ins', args: [...LAYER, '--kernel', 'sglang-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 93, trials: 742, held: true },
+  { name: 'vllm-moe int4', args: [...QWEN_MOE, '--kernel', 'vllm-moe', '--quant', 'int4_w4a16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 110, held: true },
+  { name: 'sglang-moe int4', args: [...QWEN_MOE, '--kernel', 'sglang-moe', '--quant', 'int4_w4a16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 120, held: true },
+  { name: 'sglang-moe fp8 block', args: [...QWEN_MOE, '--kernel', 'sglang-moe', '--quant', 'fp8_w8a8_block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 92, held: true },
+  { name: 'vllm-moe TP2 bf16', args: [...QWEN_MOE, '--tp', '2', '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 66, held: 'not fitted: 1.6x the estimate, which has one cost per trial for every vLLM layer (SGLang TP2 took 91 s)' },
+  { name: 'sglang-moe TP2 bf16', args: [...QWEN_MOE, '--tp', '2', '--kernel', 'sglang-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 91, held: true },
+
+  // block GEMMs before compile-ahead for them (Qwen3-30B-A3B's attention went from cut off at 80 s to 43.7 s)
+  { name: 'block fp8 Qwen3-8B, both servers', args: ['--model', 'qwen3-8b-fp8', '--kernel', 'vllm-w8a8-block', 'sglang-w8a8-block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 110, held: true },
+
+  // W4A16 families before compile-ahead for them (now about half the wall)
+  { name: 'w4a16 Qwen3-4B, budget 1000 (b43f44a)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16', '--budget', '1000'], gpus: 1, compileWorkers: 12, wallS: 195, trials: 4035, held: 'compiled on the GPU (no compile_only then)' },
+  { name: 'moe-w4a16 Qwen3-30B-A3B (b43f44a)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 12, wallS: 148, trials: 1315, held: 'compiled on the GPU (no compile_only then)' },
+];

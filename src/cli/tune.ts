@@ -38,8 +38,9 @@ interface RawOptions {
 }
 
 /**
- * Compile workers per GPU by default (about 0.4 s of one core per config vs a few ms of GPU to time it); on
- * cuda they open no CUDA context (kernels/compile_only.py), so only the free cores bound them.
+ * Compile workers per GPU by default: a config costs 0.5-4 s of one core to compile against 3-120 ms of GPU to time
+ * (src/families/calibration.ts); on cuda they open no CUDA context (kernels/compile_only.py), so only the free cores
+ * bound them.
  */
 const COMPILE_WORKERS_PER_GPU = 32;
 

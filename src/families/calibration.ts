@@ -50,9 +50,10 @@ const H200: DeviceCalibration = {
     // run E (qwen3-30b-a3b, default budget, 90.2 s, 1293 trials): GPU-bound (30.4 s of compile waits); per trial
     // fitted; per job bench/compile_ahead.py's standalone 1.1 s x 3.3 / 3.1 (vLLM's in-run s per job / its standalone s).
     'moe-w4a16': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 1.2, trialsPerCompileJob: 2.8 },
-    // run A (bf16, budget 600, 109.1 s, 743 trials): GPU-bound (its bench worker spent 82.8 s in requests);
-    // per trial fitted; per job measured in the run (1017 s over 307 jobs).
-    'vllm-moe': { gpuSecondsPerTrial: 0.12, compileSecondsPerJob: 3.3, trialsPerCompileJob: 2.6 },
+    // run A again at 7833aaa (the input cache counting held bytes; 107.7 s, 748 trials): compile-bound, its bench
+    // worker in requests 45.2 s (0.06 s per trial), its compile workers 1132 s over 287 jobs (3.9 s each), both
+    // from the workers' profiles. (Run A itself, before that fix, was GPU-bound at 0.12 s per trial.)
+    'vllm-moe': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 3.9, trialsPerCompileJob: 2.6 },
     // run B (fp8_w8a8_block, budget 600, 89.3 s, 701 trials): both sides about even (115.5 s of compile waits,
     // A's 68.6 s); per trial fitted, per job fitted to the same wall.
     'sglang-moe': { gpuSecondsPerTrial: 0.105, compileSecondsPerJob: 4.0, trialsPerCompileJob: 2.75 },

@@ -50,11 +50,11 @@ const MOE: PlannedWork[] = [{ family: 'vllm-moe', trials: 794 }];
 
 test('the estimate says what it assumed: the calibration, trials and seconds per trial, compile jobs and workers, start-up', () => {
   const e = estimateRun(MOE, { device: 'NVIDIA H200', backend: 'cuda', gpus: 1, compileWorkers: 14, units: 4 });
-  assert.match(describeEstimate(e), /^estimated 1m47s \(H200 calibration: 794 trials x 120 ms on 1 GPU\(s\) = 1m35s; 305 compile jobs x 3\.3 s over 14 compile workers = 1m12s; \+ 12s start-up\)$/);
+  assert.match(describeEstimate(e), /^estimated 1m37s \(H200 calibration: 794 trials x 60 ms on 1 GPU\(s\) = 48s; 305 compile jobs x 3\.9 s over 14 compile workers = 1m25s; \+ 12s start-up\)$/);
   // a device never measured gets the H200's numbers, and says so
   const a100 = estimateRun(MOE, { device: 'NVIDIA A100-SXM4-80GB', backend: 'cuda', gpus: 1, compileWorkers: 14, units: 4 });
   assert.equal(a100.seconds, e.seconds);
-  assert.match(describeEstimate(a100), /^estimated 1m47s \(no calibration for NVIDIA A100-SXM4-80GB: the H200's numbers: /);
+  assert.match(describeEstimate(a100), /^estimated 1m37s \(no calibration for NVIDIA A100-SXM4-80GB: the H200's numbers: /);
 });
 
 test('the GPU side is spread over the GPUs that get a unit; without compile workers the bench workers compile too', () => {

@@ -185,6 +185,7 @@ class TritonBackend:
                 status = self._failure(e)
                 return P.compiled(req["id"], status, (time.perf_counter() - start) * 1000, _first_line(e))
             if shared > self.smem_limit > 0 and getattr(mod, "SHARED_MEMORY_BY_CONFIG", False):
+                self.profile.add("compile_request", time.perf_counter() - start)
                 return P.compiled(req["id"], "invalid", (time.perf_counter() - start) * 1000,
                                   f"out of resource: shared memory, Required: {shared}, Hardware limit: "
                                   f"{self.smem_limit} (found by a compile worker; the same at every M)", every_m=True)

@@ -34,3 +34,13 @@ def test_compile_worker_warms_the_bench_worker_through_the_shared_cache(tmp_path
     assert res["compile_ms"] >= 100 and s >= 0.1  # not compiled ahead: the bench worker pays for it
     res, s = timed(lambda: bench.trial({**req, "config": other}))
     assert s < 0.05  # in this process now
+
+
+def test_a_server_family_compiles_every_m(tmp_path):
+    """The servers' kernels specialize on M-derived integers (kernels/server_moe.py compile_variant): two Ms are two
+    binaries, so a compile of both sleeps twice, where W8A8's one binary sleeps once."""
+    env = {"TRITUNE_SIM_COMPILE_MS": "200", "TRITUNE_SIM_COMPILE_CACHE": str(tmp_path)}
+    layer = [{"M": m, "N": 768, "K": 2048, "E": 128, "top_k": 8} for m in (1, 64)]
+    got, s = timed(lambda: SimBackend(env=env).compile({"id": "c", "family": "vllm-moe", "config": {**CONFIG},
+                                                        "problems": layer}))
+    assert s >= 0.2  # two binaries of 100-200 ms each

@@ -1,7 +1,8 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { configKey } from '../space/key.js';
-import type { Ask, Evaluation, Strategy, StrategyOptions } from './types.js';
+import type { Ask, Evaluation, Strategy, StrategyOptions, TimedConfig } from './types.js';
 import { Ledger } from './ledger.js';
+import { Neighbourhood } from './neighbours.js';
 import { prng, shuffled } from './prng.js';
 
 /** Tuning knobs of the budgeted search (fixed: they were chosen on the committed exhaustive journals). */
@@ -10,12 +11,13 @@ export const KNOBS = {
   budgetFraction: 0.2,
   /** Share of an M's budget spent on the random screen before the local search. */
   screenFraction: 0.1,
-  /** Configs expanded per M and round (their one-axis neighbours are measured). */
-  expandPerRound: 1,
-  /** Neighbours measured per expansion, the most promising first (the rest wait for a later expansion). */
-  perExpansion: 6,
-  /** A config slower than the M's best by more than this is not worth expanding. */
-  expandWithin: 0.05,
+  /** Neighbours measured per M and round, the most promising first (the rest wait for a later round). */
+  perExpansion: 3,
+  /**
+   * The config an M expands next is the one with the lowest time x (1 + this x neighbours already measured from
+   * it): a config whose most promising neighbours did not beat it yields to a close runner-up.
+   */
+  expandDecay: 0.005,
   /** Winners of each neighbouring M tried at this M (neighbour seeding). */
   neighbourTop: 3,
   /** Score of a neighbour never measured at any M (1 = as good as a best config elsewhere). */
@@ -54,27 +56,30 @@ export function bestFirstPlan(opts: StrategyOptions): number {
 
 /**
  * The default strategy, `best-first`: per M, a seeded random screen at quick effort, then rounds of best-first
- * local search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, each M
- * within its share of the budget; finally the top few per M (and every seed) are re-timed together at full effort.
+ * local search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, all Ms
+ * drawing on one pool (the unit's budget), so an M that converged early leaves its share to the ones still
+ * climbing; finally the top few per M (and every seed) are re-timed together at full effort.
  */
 export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
   const fits = opts.fits ?? (() => true);
   const ms = [...opts.ms].sort((a, b) => a - b);
-  const byKey = new Map(opts.configs.map((c) => [configKey(c), c]));
-  const axes = axisValues(opts.configs);
+  const space = new Neighbourhood(opts.configs);
+  const key = (c: ConfigEntry) => space.key(c);
   const share = searchShares(opts);
-  const spent = new Map(ms.map((M) => [M, 0]));
+  let pool = [...share.values()].reduce((s, n) => s + n, 0);
+  /** Per M, how many neighbours were measured from each config it expanded. */
+  const expanded = new Map(ms.map((M) => [M, new Map<string, number>()]));
   const order = shuffled(opts.configs, prng(opts.seed));
   let round = 0;
   let phase: 'search' | 'final' | 'done' = 'search';
 
-  const room = (M: number) => share.get(M)! - spent.get(M)!;
+  const unmeasured = (config: ConfigEntry, M: number) => !ledger.seen(config, M) && !ledger.wasAsked(config, M, 'quick') && fits(config, M);
   const take = (pairs: Pair[], config: ConfigEntry, M: number): boolean => {
-    if (room(M) <= 0 || ledger.seen(config, M) || ledger.wasAsked(config, M, 'quick') || !fits(config, M)) return false;
-    if (pairs.some((p) => p.M === M && configKey(p.config) === configKey(config))) return false;
+    if (pool <= 0 || !unmeasured(config, M)) return false;
+    if (pairs.some((p) => p.M === M && key(p.config) === key(config))) return false;
     pairs.push({ config, M, effort: 'quick' });
-    spent.set(M, spent.get(M)! + 1);
+    pool--;
     return true;
   };
 
@@ -82,9 +87,10 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     const pairs: Pair[] = opts.seeds.flatMap((config) => ms.map((M) => ({ config, M, effort: 'quick' as const })));
     for (const M of ms) {
       const n = Math.ceil(KNOBS.screenFraction * share.get(M)!);
+      let taken = 0;
       for (const c of order) {
-        if (spent.get(M)! >= n) break;
-        if (fits(c, M)) take(pairs, c, M);
+        if (taken >= n) break;
+        if (take(pairs, c, M)) taken++;
       }
     }
     return pairs;
@@ -92,73 +98,76 @@ export function bestFirst(opts: StrategyOptions): Strategy {
 
   function localSearch(): Pair[] {
     const pairs: Pair[] = [];
+    const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
     ms.forEach((M, i) => {
-      const ranked = ledger.ranked(M, 'quick');
-      const bestUs = ranked[0]?.us;
-      if (bestUs === undefined) return;
-      for (const j of [i - 1, i + 1]) {
-        const other = ms[j];
-        if (other !== undefined) for (const m of ledger.ranked(other, 'quick').slice(0, KNOBS.neighbourTop)) take(pairs, m.config, M);
-      }
-      // best-first: expand the fastest configs that still have unmeasured neighbours; past expandWithin of
-      // the best only while nothing better is left, so the budget is spent where it can still pay
-      let n = 0;
-      for (const { config, us } of ranked) {
-        if (n >= KNOBS.expandPerRound || room(M) <= 0) break;
-        if (n > 0 && us > bestUs * (1 + KNOBS.expandWithin)) break;
-        const fresh = neighbours(config, axes, byKey).filter((nb) => !ledger.seen(nb, M) && !ledger.wasAsked(nb, M, 'quick') && fits(nb, M));
-        if (!fresh.length) continue;
-        n++;
-        for (const nb of promising(fresh, M).slice(0, KNOBS.perExpansion)) take(pairs, nb, M);
-      }
+      for (const other of [ms[i - 1], ms[i + 1]])
+        if (other !== undefined) for (const m of ranked.get(other)!.slice(0, KNOBS.neighbourTop)) take(pairs, m.config, M);
     });
+    const promising = ranker(ranked);
+    for (const M of ms) {
+      // best-first: the config with the best priority that still has unmeasured neighbours
+      for (const { config } of byPriority(ranked.get(M)!, expanded.get(M)!)) {
+        if (pool <= 0) break;
+        const fresh = space.of(config).filter((nb) => unmeasured(nb, M));
+        if (!fresh.length) continue;
+        let n = 0;
+        for (const nb of promising(fresh, M).slice(0, KNOBS.perExpansion)) if (take(pairs, nb, M)) n++;
+        expanded.get(M)!.set(key(config), (expanded.get(M)!.get(key(config)) ?? 0) + n);
+        break;
+      }
+    }
     return pairs;
   }
 
-  /**
-   * Candidates ordered by how they did at the other Ms (time over that M's best, the nearest M first counts
-   * most); unmeasured ones keep their place after them. The best-looking go first while the budget lasts.
-   */
-  function promising(candidates: ConfigEntry[], M: number): ConfigEntry[] {
-    const elsewhere = ms
-      .filter((other) => other !== M)
-      .map((other) => {
-        const ranked = ledger.ranked(other, 'quick');
-        return { top: ranked[0]?.us, times: new Map(ranked.map((m) => [configKey(m.config), m.us])), weight: 1 + 0.05 * Math.abs(Math.log2(other / M)) };
-      });
-    const score = (c: ConfigEntry): number => {
-      const key = configKey(c);
-      let best = Infinity;
-      for (const { top, times, weight } of elsewhere) {
-        const mine = times.get(key);
-        if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * weight);
-      }
-      return best === Infinity ? KNOBS.unknownScore : best;
-    };
-    return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
+  /** Configs in the order an M expands them: time x (1 + expandDecay x neighbours already measured from it). */
+  function byPriority(ranked: TimedConfig[], counts: Map<string, number>): TimedConfig[] {
+    return ranked
+      .map((m, i) => ({ m, i, p: m.us * (1 + KNOBS.expandDecay * (counts.get(key(m.config)) ?? 0)) }))
+      .sort((a, b) => a.p - b.p || a.i - b.i)
+      .map((x) => x.m);
   }
 
   /**
-   * The local search's likely next round: per M, neighbours of its fastest configs so far (the ledger's and
-   * this round's untold quick times together), not yet measured or asked, the most promising first; Ms
+   * Orders candidates by how they did at the other Ms (time over that M's best, the nearest M first counts
+   * most); unmeasured ones keep their place after them. The best-looking go first while the budget lasts.
+   */
+  function ranker(ranked: Map<number, TimedConfig[]>) {
+    const timesAt = new Map(ms.map((M) => [M, { top: ranked.get(M)![0]?.us, times: new Map(ranked.get(M)!.map((m) => [key(m.config), m.us])) }]));
+    return (candidates: ConfigEntry[], M: number): ConfigEntry[] => {
+      const elsewhere = ms.filter((other) => other !== M).map((other) => ({ ...timesAt.get(other)!, weight: 1 + 0.05 * Math.abs(Math.log2(other / M)) }));
+      const score = (c: ConfigEntry): number => {
+        const k = key(c);
+        let best = Infinity;
+        for (const { top, times, weight } of elsewhere) {
+          const mine = times.get(k);
+          if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * weight);
+        }
+        return best === Infinity ? KNOBS.unknownScore : best;
+      };
+      return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
+    };
+  }
+
+  /**
+   * The local search's likely next round: per M, neighbours of the configs it will likely expand (the ledger's
+   * and this round's untold quick times together), not yet measured or asked, the most promising first; Ms
    * interleaved so every M gets its first candidates early. Reads state only.
    */
   function likelyNext(partial: Evaluation[], limit: number): ConfigEntry[] {
+    if (pool <= 0) return [];
+    const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
+    const promising = ranker(ranked);
     const perM = ms.map((M) => {
       const mine = partial.filter((e) => e.M === M && e.effort === 'quick' && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
-      const top = [...ledger.ranked(M, 'quick'), ...mine].sort((a, b) => a.us - b.us).slice(0, 2);
-      const asked = new Set(partial.filter((e) => e.M === M).map((e) => configKey(e.config)));
+      const top = byPriority([...ranked.get(M)!, ...mine].sort((a, b) => a.us - b.us), expanded.get(M)!).slice(0, 2);
+      const asked = new Set(partial.filter((e) => e.M === M).map((e) => key(e.config)));
       const fresh = new Map<string, ConfigEntry>();
-      for (const { config } of top)
-        for (const nb of neighbours(config, axes, byKey)) {
-          const k = configKey(nb);
-          if (!asked.has(k) && !ledger.seen(nb, M) && !ledger.wasAsked(nb, M, 'quick') && fits(nb, M)) fresh.set(k, nb);
-        }
-      return room(M) > 0 ? promising([...fresh.values()], M).slice(0, KNOBS.perExpansion) : [];
+      for (const { config } of top) for (const nb of space.of(config)) if (!asked.has(key(nb)) && unmeasured(nb, M)) fresh.set(key(nb), nb);
+      return promising([...fresh.values()], M).slice(0, KNOBS.perExpansion);
     });
     const out = new Map<string, ConfigEntry>();
     for (let i = 0; out.size < limit && perM.some((l) => i < l.length); i++)
-      for (const l of perM) if (l[i] && out.size < limit) out.set(configKey(l[i]!), l[i]!);
+      for (const l of perM) if (l[i] && out.size < limit) out.set(key(l[i]!), l[i]!);
     return [...out.values()];
   }
 
@@ -193,46 +202,4 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     finalists: () => ledger.finalists(),
     evaluations: () => ledger.evaluations(),
   };
-}
-
-/** The sorted values each axis takes across the configs. */
-function axisValues(configs: readonly ConfigEntry[]): Map<string, number[]> {
-  const out = new Map<string, Set<number>>();
-  for (const c of configs) for (const [k, v] of Object.entries(c)) (out.get(k) ?? out.set(k, new Set()).get(k)!).add(v);
-  return new Map([...out].map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
-}
-
-/** Axis pairs that move together: warps with the tile they cover, stages with the K step they pipeline. */
-const COUPLED: Array<[string, string]> = [
-  ['num_warps', 'BLOCK_SIZE_M'],
-  ['num_warps', 'BLOCK_SIZE_N'],
-  ['num_warps', 'BLOCK_SIZE_K'],
-  ['num_stages', 'BLOCK_SIZE_K'],
-  ['BLOCK_SIZE_M', 'BLOCK_SIZE_K'],
-  ['BLOCK_SIZE_N', 'BLOCK_SIZE_K'],
-  ['SPLIT_K', 'BLOCK_SIZE_M'],
-  ['SPLIT_K', 'BLOCK_SIZE_N'],
-];
-
-/**
- * Configs of the space one step away along one axis, or along two coupled axes at once (a bigger tile often
- * needs more warps, so neither single move improves); pruned configs are not in the space, so never proposed.
- */
-function neighbours(config: ConfigEntry, axes: Map<string, number[]>, byKey: Map<string, ConfigEntry>): ConfigEntry[] {
-  const c = config as Record<string, number>;
-  const steps = (axis: string): number[] => {
-    const values = axes.get(axis);
-    if (!values || c[axis] === undefined) return [];
-    const i = values.indexOf(c[axis]!);
-    return [values[i - 1], values[i + 1]].filter((v): v is number => v !== undefined);
-  };
-  const moves: Array<Record<string, number>> = [];
-  for (const axis of axes.keys()) for (const v of steps(axis)) moves.push({ [axis]: v });
-  for (const [a, b] of COUPLED) for (const va of steps(a)) for (const vb of steps(b)) moves.push({ [a]: va, [b]: vb });
-  const out: ConfigEntry[] = [];
-  for (const m of moves) {
-    const nb = byKey.get(configKey({ ...c, ...m }));
-    if (nb) out.push(nb);
-  }
-  return out;
 }

@@ -10,6 +10,7 @@ export interface Timing {
 
 interface PairTimings {
   config: ConfigEntry;
+  key: string;
   quick?: Timing;
   full?: Timing;
 }
@@ -54,7 +55,7 @@ export class Ledger {
       const perM = this.rows.get(e.M);
       if (!perM) continue;
       const key = configKey(e.config);
-      const row = perM.get(key) ?? { config: e.config };
+      const row = perM.get(key) ?? { config: e.config, key };
       if (row[e.effort] === undefined) {
         this.count++;
         this.perM.set(e.M, (this.perM.get(e.M) ?? 0) + 1);
@@ -82,12 +83,12 @@ export class Ledger {
 
   /** Configs timed at M at this effort, fastest first (failed ones left out). */
   ranked(M: number, effort: Effort): TimedConfig[] {
-    const out: TimedConfig[] = [];
+    const out: Array<TimedConfig & { key: string }> = [];
     for (const row of this.rows.get(M)?.values() ?? []) {
       const us = row[effort]?.us;
-      if (typeof us === 'number') out.push({ config: row.config, us });
+      if (typeof us === 'number') out.push({ config: row.config, us, key: row.key });
     }
-    return out.sort((a, b) => a.us - b.us || (configKey(a.config) < configKey(b.config) ? -1 : 1));
+    return out.sort((a, b) => a.us - b.us || (a.key < b.key ? -1 : 1)).map(({ config, us }) => ({ config, us }));
   }
 
   /** Whether anything was measured (or failed) for this pair at any effort. */

@@ -24,33 +24,49 @@ export interface ReplayScore {
 
 const parseShape = (key: string) => Object.fromEntries(key.split(',').map((p) => p.split('=')).map(([k, v]) => [k!, Number(v)])) as { N: number; K: number };
 
+/** How a replay is run: the budget as a function of the pairs a strategy instance faces, and how Ms are grouped. */
+export interface ScoreOptions {
+  /** The strategy's budget for an instance facing this many (config, M) pairs; the strategy's default when absent. */
+  budget?: (pairs: number) => number;
+  /**
+   * Groups a shape's Ms into strategy instances, as `tune` groups them into units (src/runner/units.ts chunkMs);
+   * each instance is seeded with the default configs of its own Ms, as a unit is. Absent: one instance per shape.
+   */
+  units?: (ms: number[]) => number[][];
+}
+
 /**
  * Replays a strategy over every weight shape of an exhaustive journal, against the exhaustive optimum of the
  * same space (the family's default configs included, as every strategy evaluates them): how close its picks
  * land and what it spends. What the proof test and docs/BENCHMARKS.md's Search section report.
  */
-export function scoreStrategy(journal: ReplayJournal, family: Family, space: string, strategy: string, seeds: number[], budget?: (pairs: number) => number): ReplayScore {
+export function scoreStrategy(journal: ReplayJournal, family: Family, space: string, strategy: string, seeds: number[], opts: ScoreOptions = {}): ReplayScore {
   const device = journal.header?.device as DeviceInfo;
   const score: ReplayScore = { strategy, entries: [], evaluations: 0, exhaustiveEvaluations: 0, missing: 0 };
   for (const shape of journal.shapes()) {
     const { N, K } = parseShape(shape);
-    const ms = journal.ms(shape);
-    const sp = enumerateSpace(family, space, { shape: { N, K }, ms, device });
-    const defaults = [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ M, N, K })).map((c) => [configKey(c), c])).values()];
-    for (const M of ms) for (const c of sp.configs) if (sp.fitsM(c, M) && !journal.trial(shape, c, M, 'full')) score.missing++;
+    const allMs = journal.ms(shape);
+    const sp = enumerateSpace(family, space, { shape: { N, K }, ms: allMs, device });
+    const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ M, N, K })).map((c) => [configKey(c), c])).values()];
+    const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
+    for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) score.missing++;
     if (score.missing) continue;
-    const optimum = new Map(ms.map((M) => [M, journal.optimum(shape, M, [...sp.configs.filter((c) => sp.fitsM(c, M)), ...defaults])!.us]));
-    const ex = createStrategy('exhaustive', { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults });
-    replay(ex, journal, shape);
-    for (const seed of seeds) {
-      const s = createStrategy(strategy, { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults, seed, budget: budget?.(sp.pairs) });
-      replay(s, journal, shape);
-      for (const [M, picked] of s.best()) {
-        const us = journal.trial(shape, picked.config as ConfigEntry, M, 'full')!.us!;
-        score.entries.push({ shape, M, seed, ratio: us / optimum.get(M)! });
+    const optimum = new Map(allMs.map((M) => [M, journal.optimum(shape, M, [...fitting(M), ...defaultsOf(allMs)])!.us]));
+    for (const ms of opts.units?.(allMs) ?? [allMs]) {
+      const defaults = defaultsOf(ms);
+      const pairs = ms.reduce((n, M) => n + fitting(M).length, 0);
+      const ex = createStrategy('exhaustive', { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults });
+      replay(ex, journal, shape);
+      for (const seed of seeds) {
+        const s = createStrategy(strategy, { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults, seed, budget: opts.budget?.(pairs) });
+        replay(s, journal, shape);
+        for (const [M, picked] of s.best()) {
+          const us = journal.trial(shape, picked.config as ConfigEntry, M, 'full')!.us!;
+          score.entries.push({ shape, M, seed, ratio: us / optimum.get(M)! });
+        }
+        score.evaluations += s.evaluations();
+        score.exhaustiveEvaluations += ex.evaluations();
       }
-      score.evaluations += s.evaluations();
-      score.exhaustiveEvaluations += ex.evaluations();
     }
   }
   return score;

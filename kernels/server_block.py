@@ -19,11 +19,11 @@ Rules stated here and mirrored in src/families/server-block.ts (test/families/mi
 
 try:  # imported as kernels.server_block or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .server_family import config_keys_problem, server
+    from .server_family import SERVER_FAMILIES, config_keys_problem, server
     from .servers import block
 except ImportError:
     import protocol
-    from server_family import config_keys_problem, server
+    from server_family import SERVER_FAMILIES, config_keys_problem, server
     from servers import block
 
 FAMILIES = ("vllm-w8a8-block", "sglang-w8a8-block")
@@ -68,7 +68,7 @@ def compile_only(family: str, problem: dict, config: dict) -> None:
 
     p = normalize_problem(family, problem)
     mod = server(family)
-    with compiling.launching(mod.origin()):
+    with compiling.launching(SERVER_FAMILIES[family].server):
         mod.launch(mod.compile_inputs(p), config)
 
 

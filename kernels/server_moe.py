@@ -18,10 +18,10 @@ Rules stated here and mirrored in src/families/server-moe.ts (test/families/mirr
 
 try:  # imported as kernels.server_moe or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .server_family import config_keys_problem, server
+    from .server_family import SERVER_FAMILIES, config_keys_problem, server
 except ImportError:
     import protocol
-    from server_family import config_keys_problem, server
+    from server_family import SERVER_FAMILIES, config_keys_problem, server
 
 FAMILIES = ("vllm-moe", "sglang-moe")
 # A config's shared memory is the same at every M (M enters only integer arguments): a compile worker that finds a
@@ -95,7 +95,7 @@ def compile_only(family: str, problem: dict, config: dict) -> None:
 
     p = normalize_problem(family, problem)
     mod = server(family)
-    with compiling.launching(mod.origin()):
+    with compiling.launching(SERVER_FAMILIES[family].server):
         mod.launch(mod.compile_inputs(layer(p)), config)
 
 

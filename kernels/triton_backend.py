@@ -42,6 +42,13 @@ def classify(exc: BaseException) -> str:
     return next(status for needle, status in ERROR_TABLE if needle in text)
 
 
+def _build_key(mod, family: str, problem: dict) -> str:
+    """Which binary a problem runs: its family's compile_variant, or the problem without M (kernels/family.py)."""
+    variant = mod.compile_variant(family, problem) if hasattr(mod, "compile_variant") else \
+        {k: v for k, v in problem.items() if k != "M"}
+    return json.dumps(variant, sort_keys=True)
+
+
 def _plant_rule() -> dict | None:
     """TRITUNE_PLANT_WRONG_ANSWER: JSON config subset; matching configs get one corrupted output element
     (5 % of its row's largest value), so a run can show that the correctness gate catches it."""
@@ -173,9 +180,7 @@ class TritonBackend:
             reason = mod.invalid_reason(family, problem, config)
             if reason:
                 return P.compiled(req["id"], "invalid", 0.0, reason)
-            variant = mod.compile_variant(family, problem) if hasattr(mod, "compile_variant") else \
-                {k: v for k, v in problem.items() if k != "M"}
-            build_key = json.dumps(variant, sort_keys=True)
+            build_key = _build_key(mod, family, problem)
             if build_key in seen:
                 continue
             seen.add(build_key)
@@ -245,9 +250,7 @@ class TritonBackend:
             if reason:
                 results.append(P.problem_result(i, "invalid", message=reason))
                 continue
-            variant = mod.compile_variant(family, problem) if hasattr(mod, "compile_variant") else \
-                {k: v for k, v in problem.items() if k != "M"}
-            build_key = json.dumps(variant, sort_keys=True)
+            build_key = _build_key(mod, family, problem)
             if build_key in failed:
                 results.append(P.problem_result(i, failed[build_key][0], message=failed[build_key][1]))
                 continue

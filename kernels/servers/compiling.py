@@ -17,14 +17,14 @@ import contextlib
 import torch
 
 from .. import compile_only
-from . import fast_ops
+from . import fast_ops, shim
 
 
 @contextlib.contextmanager
-def launching(origin: str):
-    """The block's server launches compile without running; `origin` is where the server's code came from."""
-    if origin == "installed":
-        raise compile_only.NeedsGpu("an installed server's compiled ops need CUDA tensors")
+def launching(server: str):
+    """The block's launches of `server` (its package name) compile without running."""
+    if shim.installed(server):
+        raise compile_only.NeedsGpu(f"an installed {server}'s compiled ops need CUDA tensors")
     with fast_ops.anywhere(), compile_only.launches_compile_only():
         yield
 

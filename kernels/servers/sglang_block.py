@@ -36,11 +36,6 @@ check = block.check
 compile_inputs = block.compile_inputs
 
 
-def origin() -> str:
-    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
-    return sglang_source.modules().origin
-
-
 def _launcher(problem: dict) -> block_server.Launcher:
     return LAUNCHERS[block.normalize_problem(problem)["quant"]]
 

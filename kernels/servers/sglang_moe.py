@@ -39,10 +39,6 @@ reference = moe.reference
 check = moe.check
 
 
-def origin() -> str:
-    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
-    return sglang_source.modules().origin
-
 
 def block_shape(problem: dict) -> list[int] | None:
     """The block_shape SGLang passes for this quantization (int4: [0, group], which picks the GPTQ/AWQ kernel)."""

@@ -28,11 +28,6 @@ check = block.check
 compile_inputs = block.compile_inputs
 
 
-def origin() -> str:
-    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
-    return vllm_source.modules().origin
-
-
 def normalize_problem(problem: dict) -> dict:
     p = block.normalize_problem(problem)
     if p["quant"] not in QUANTS:

@@ -32,10 +32,6 @@ reference = moe.reference
 check = moe.check
 
 
-def origin() -> str:
-    """Where the server's code came from: "installed" or "cache" (the pinned release)."""
-    return vllm_source.modules().origin
-
 
 def block_shape(problem: dict) -> list[int] | None:
     """The block_shape vLLM's quant config carries for this quantization."""

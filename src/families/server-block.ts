@@ -75,7 +75,7 @@ function serverBlock(server: Server): KernelFamily {
       const [bn, bk] = blockOf(s);
       return s.N * s.K + Math.ceil(s.N / bn) * Math.floor(s.K / bk) * 4 + M * s.K + M * Math.floor(s.K / bk) * 4 + 2 * M * s.N;
     },
-    compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
+    compileKey: (_s, shapeKey, _c, configKey, ms) => `${server.name}|${configKey}|${shapeKey}|M:${ms.join(',')}`, // every M its own binary
     compileOnly: true,
     specializesOnM: true,
     peak: (s) => (quantOf(s) === 'int8' ? 'int8' : 'fp8'),

@@ -212,7 +212,7 @@ function serverMoe(server: Server): KernelFamily {
     problem: (s, M) => ({ M, N: s.N, K: s.K, E: s.E, top_k: s.top_k ?? 1, quant: quantOf(s), ...(s.group_size !== undefined ? { group_size: s.group_size } : {}) }),
     flops: (s, M) => 6 * M * (s.top_k ?? 1) * s.N * s.K,
     bytes: (s, M) => expectedActiveExperts(s.E ?? 1, s.top_k ?? 1, M) * expertBytes(s) + 4 * M * s.K,
-    compileKey: (_s, shapeKey, _c, configKey) => `${server.name}|${configKey}|${shapeKey}`,
+    compileKey: (_s, shapeKey, _c, configKey, ms) => `${server.name}|${configKey}|${shapeKey}|M:${ms.join(',')}`, // every M its own binary
     compileOnly: true,
     specializesOnM: true,
     peak: (s) => PEAK[quantOf(s)],

@@ -10,16 +10,15 @@ const QUEUED_WAIT_MS = 2000;
 
 /**
  * The compile job of one of a unit's configs, over the given Ms. Where binaries differ by M it covers every M of
- * the unit and its key names the unit's Ms: the hint's job and each later ask's are then one job, and another
- * unit of the same shape gets its own.
+ * the unit, and the family's compileKey names what of those Ms decides the binaries: the hint's job and each later
+ * ask's are then one job, and another unit of the same shape gets its own unless its Ms build the same binaries.
  */
 export function compileJobOf(unit: Unit, config: ConfigEntry, ms: number[]): CompileJob {
   const { family, shape, key: shapeKey } = unit.job;
   const kf = kernelFamily(family);
   const over = kf.specializesOnM ? unit.ms : ms;
-  const key = kf.compileKey(shape, shapeKey, config as Record<string, number>, configKey(config), over);
   return {
-    key: kf.specializesOnM ? `${key}|M:${over.join(',')}` : key,
+    key: kf.compileKey(shape, shapeKey, config as Record<string, number>, configKey(config), over),
     family,
     config: config as Record<string, number>,
     problems: over.map((M) => kf.problem(shape, M)),

@@ -3,6 +3,7 @@ the file the server release ships (where it ships one under the name) and cuBLAS
 activation and 128x128 weight block scales), per weight shape and M.
 
     python3 bench/block.py --tuned OUT --shapes 6144x4096,4096x4096 --servers vllm sglang --out OUT/block_bench.json
+                           [--previous EARLIER_OUT]
     TRITON_INTERPRET=1 python3 bench/block.py --smoke       # no GPU: tiny shapes, checks only
 
 --tuned is the --out folder of `tune --kernel vllm-w8a8-block sglang-w8a8-block`: each server's lookup is pointed at
@@ -47,27 +48,28 @@ def cublas(inputs: block.Inputs):
                      ScalingType.BlockWise128x128, output_dtype=inputs.out_dtype)
 
 
-def configs(mod, p: dict, tuned: Path | None) -> dict:
-    """{name: config} the server would run at M: from the tuned folder, from its release's folder, its default."""
+def configs(mod, p: dict, trees: dict) -> dict:
+    """{name: config} the server would run at M: from each named `tune --out` folder (tuned, previous), from its
+    release's folder, its default."""
     out = {}
-    if tuned is not None:
-        with mod.reading_from(p, tuned / FOLDERS[mod.SERVER]):
+    for name, tree in trees.items():
+        with mod.reading_from(p, tree / FOLDERS[mod.SERVER]):
             if mod.file_configs(p) is not None:
-                out["tuned"] = mod.lookup_config(p)
+                out[name] = mod.lookup_config(p)
     if mod.file_configs(p) is not None:  # the package's own configs folder: the release's shipped files
         out["shipped"] = mod.lookup_config(p)
     out["default"] = mod.default_config(p)
     return out
 
 
-def bench(mod, N: int, K: int, M: int, tuned: Path | None, device: str, timed: bool) -> dict:
+def bench(mod, N: int, K: int, M: int, trees: dict, device: str, timed: bool) -> dict:
     from kernels import timing
 
     p = {"M": M, "N": N, "K": K, "quant": "fp8"}
     copies = timing.copies_needed(block.min_bytes(p), torch.cuda.get_device_properties(0).L2_cache_size) if timed else 1
     inputs = [mod.make_inputs(p, device, seed=i) for i in range(copies)]
     ref = mod.reference(inputs[0])
-    row = {"server": mod.SERVER, "N": N, "K": K, "M": M, "configs": configs(mod, p, tuned), "runs": {}}
+    row = {"server": mod.SERVER, "N": N, "K": K, "M": M, "configs": configs(mod, p, trees), "runs": {}}
     runs = {name: (lambda x, c=c: mod.launch(x, c)) for name, c in row["configs"].items()}
     if timed:
         runs["cublas"] = cublas
@@ -89,6 +91,7 @@ def bench(mod, N: int, K: int, M: int, tuned: Path | None, device: str, timed: b
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tuned", type=Path, help="a `tune --out` folder holding the block GEMM files")
+    ap.add_argument("--previous", type=Path, help="another such folder (an earlier tuning), measured beside it")
     ap.add_argument("--shapes", default="6144x4096,4096x4096,24576x4096,4096x12288", help="NxK,... (per-rank weights)")
     ap.add_argument("--servers", nargs="+", default=list(SERVERS), choices=list(SERVERS))
     ap.add_argument("--batch-sizes", default=",".join(map(str, MS)))
@@ -109,11 +112,12 @@ def main(argv=None) -> int:
         ms, device, timed = [int(m) for m in args.batch_sizes.split(",")], "cuda", True
     print(f"torch {torch.__version__}, device {torch.cuda.get_device_name(0) if timed else 'cpu (interpreter)'}")
     rows, bad = [], []
+    trees = {name: tree for name, tree in (("tuned", args.tuned), ("previous", args.previous)) if tree is not None}
     for server in args.servers:
         mod = SERVERS[server]
         for N, K in shapes:
             for M in ms:
-                row = bench(mod, N, K, M, args.tuned, device, timed)
+                row = bench(mod, N, K, M, trees, device, timed)
                 rows.append(row)
                 cells = [f"{n} {r['us']}us" if "us" in r else f"{n} {'ok' if r.get('passes') else r.get('error', 'WRONG')}"
                          for n, r in row["runs"].items()]

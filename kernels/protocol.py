@@ -21,6 +21,9 @@ with open(FAMILIES_JSON, encoding="utf-8") as _f:
 
 FAMILIES = tuple(FAMILY_TABLES)
 CONFIG_KEYS = {family: tuple(t["config_keys"]) for family, t in FAMILY_TABLES.items()}
+# Keys a family's file leaves out where every one holds its `absent` value; `boolean` ones are 0 / 1 in a config
+# (src/schema/formats.ts optionalKeys, fileEntryOf, configOfFileEntry).
+OPTIONAL_KEYS = {family: t.get("optional_keys", {}) for family, t in FAMILY_TABLES.items()}
 BACKENDS = ("cuda", "interpret", "sim")
 SIM_FAULTS = ("hang", "crash", "illegal_address", "compile_error", "wrong_answer", "shared_memory")
 # Statuses the worker itself sets; 'timeout' and 'crash' are set by the conductor.
@@ -67,6 +70,25 @@ def normalize_problem(family: str, problem: dict) -> dict:
         if "enum" in field and value not in field["enum"]:
             raise ValueError(f"problem.{key} must be one of {tuple(field['enum'])}, got {value!r}")
         out[key] = value
+    return out
+
+
+def file_entry(family: str, config: dict) -> dict:
+    """A config as the family's file holds it, and so as the reader hands it to the kernel."""
+    optional = OPTIONAL_KEYS[family]
+    absent = all(config.get(k) == o["absent"] for k, o in optional.items())
+    return {k: (bool(v) if optional.get(k, {}).get("boolean") else v) for k, v in config.items()
+            if not (k in optional and absent)}
+
+
+def config_of_file_entry(family: str, entry: dict) -> dict:
+    """The config a file entry (or what a server passes its kernel) stands for, in the family's key order: optional
+    keys left out take their absent values, booleans become 0 / 1."""
+    optional = OPTIONAL_KEYS[family]
+    out = {}
+    for k in CONFIG_KEYS[family]:
+        v = entry.get(k, optional[k]["absent"] if k in optional else None)
+        out[k] = int(v) if isinstance(v, bool) else v
     return out
 
 

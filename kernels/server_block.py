@@ -9,7 +9,12 @@ kernels/servers/block.py's dequantize-then-matmul.
 
 Rules stated here and mirrored in src/families/server-block.ts (test/families/mirror.test.ts):
 - default_config: the config the server's launcher passes without a file (read from its own code).
-- invalid_reason: block_k a multiple of BLOCK_SIZE_K. Both kernels apply one activation and one weight scale per K
+- configs and files: SGLang's configs carry SWAP_AB (0 / 1) and SPLIT_K, which pick its SM90 fp8 kernel; what reaches
+  the server is the entry as a file holds it (protocol.file_entry: both left out for the other kernel, SWAP_AB a
+  boolean), and what the server passes its kernel reads back as a config (protocol.config_of_file_entry).
+- invalid_reason: SWAP_AB / SPLIT_K only for fp8 (SGLang's int8 kernel has neither; a GPU other than SM90 runs the
+  fp8 kernel without them too, which src/families/server-block.ts prunes by the device). block_k a multiple of
+  BLOCK_SIZE_K. Both kernels apply one activation and one weight scale per K
   tile: vLLM's and SGLang's int8 kernel index it as k * BLOCK_SIZE_K // block_k, SGLang's fp8 kernel steps it every
   block_k // BLOCK_SIZE_K tiles; a tile wider than block_k spans two scales and uses one (measured: 14 % error on
   the interpreter), and SGLang's fp8 lookup rewrites a narrower one that does not divide block_k to block_k.
@@ -42,8 +47,7 @@ def normalize_problem(family: str, problem: dict) -> dict:
 def default_config(family: str, problem: dict) -> dict:
     """What the server launches this GEMM with when it has no tuned file, in file key order."""
     p = normalize_problem(family, problem)
-    c = server(family).default_config(p)
-    return {k: c[k] for k in protocol.CONFIG_KEYS[family]}
+    return protocol.config_of_file_entry(family, server(family).default_config(p))
 
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
@@ -51,6 +55,9 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     bad_keys = config_keys_problem(protocol.CONFIG_KEYS[family], config)
     if bad_keys:
         return bad_keys
+    sm90 = protocol.file_entry(family, config).keys() & protocol.OPTIONAL_KEYS[family].keys()  # written: the SM90 kernel
+    if sm90 and p["quant"] != "fp8":
+        return f"{' and '.join(sorted(sm90))} select SGLang's SM90 fp8 kernel; its {p['quant']} kernel has neither"
     bk = config["BLOCK_SIZE_K"]
     if p["block_k"] % bk:
         return f"BLOCK_SIZE_K {bk} does not divide block_k {p['block_k']} (one scale per K tile)"
@@ -69,7 +76,7 @@ def compile_only(family: str, problem: dict, config: dict) -> None:
     p = normalize_problem(family, problem)
     mod = server(family)
     with compiling.launching(SERVER_FAMILIES[family].server):
-        mod.launch(mod.compile_inputs(p), config)
+        mod.launch(mod.compile_inputs(p), protocol.file_entry(family, config))
 
 
 def compile_variant(family: str, problem: dict) -> dict:
@@ -83,7 +90,7 @@ def reference(family: str, inputs):
 
 
 def launch(family: str, inputs, config: dict):
-    return server(family).launch(inputs, config)
+    return server(family).launch(inputs, protocol.file_entry(family, config))
 
 
 def check(family: str, out, ref) -> tuple[bool, float]:

@@ -47,7 +47,8 @@ SERVER_QUANT_COST = {
     "int8_w8a8": (1.0, 1.0, 1150e12), "int8_w8a16": (2.0, 1.0, 790e12), "int4_w4a16": (2.0, 0.5, 790e12),
 }
 SERVER_MOE = ("vllm-moe", "sglang-moe")
-# the servers' block-quantized GEMMs: a dense W8A8 GEMM of the checkpoint's type, without split-K
+# the servers' block-quantized GEMMs: a dense W8A8 GEMM of the checkpoint's type (split-K: SGLang's SM90 kernel; its
+# SWAP_AB is not modelled)
 SERVER_BLOCK = {"vllm-w8a8-block": "w8a8-fp8", "sglang-w8a8-block": "w8a8-fp8"}
 BLOCK_QUANT_COST = {"fp8": FAMILY_COST["w8a8-fp8"], "int8": FAMILY_COST["w8a8-int8"]}
 
@@ -146,7 +147,8 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
         if bad:
             return "invalid", None, bad
         gemm = {"M": problem["M"], "N": problem["N"], "K": problem["K"]}
-        return simulate(SERVER_BLOCK[family], gemm, {**config, "SPLIT_K": 1}, device,
+        dense = {k: v for k, v in config.items() if k != "SWAP_AB"}
+        return simulate(SERVER_BLOCK[family], gemm, {**dense, "SPLIT_K": config.get("SPLIT_K", 1)}, device,
                         BLOCK_QUANT_COST[problem.get("quant", "fp8")])
     if family == "moe-w4a16" and problem.get("gemm") == "layer":
         total = 0.0

@@ -34,7 +34,7 @@ class Launcher:
     module: Callable[[], ModuleType]  # the loaded server module (loads the server on first call)
     launcher: str  # (A, B, As, Bs, block_size, output_dtype) -> C
     lookup: str  # get_w8a8_block_<dtype>_configs(N, K, block_n, block_k) -> {M: config} | None
-    kernels: tuple[str, ...]  # the module globals the launcher launches (any of them, by device and config)
+    kernels: tuple[str, ...]  # the module globals the launcher launches (by device and config), the GEMM's first
     not_config: tuple[str, ...] = ()  # launch kwargs that are not config keys (SGLang's needs_masking)
 
 
@@ -59,14 +59,16 @@ def launch(launcher: Launcher, inputs: block.Inputs, config: dict) -> torch.Tens
 
 
 class _Recorder:
-    """Stands in for a Triton kernel: `kernel[grid](*args, **kwargs)` keeps the kwargs and launches nothing."""
+    """Stands in for Triton kernels: `kernel[grid](*args, **kwargs)` launches nothing and keeps the first launch's
+    kwargs (the GEMM's; SGLang's split-K reduction, launched after it, takes none)."""
 
     def __init__(self):
         self.kwargs = None
 
     def __getitem__(self, grid):
         def run(*_args, **kwargs):
-            self.kwargs = kwargs
+            if self.kwargs is None:
+                self.kwargs = kwargs
 
         return run
 

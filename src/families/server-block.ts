@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { BlockQuant, ConfigEntry } from '../schema/index.js';
 import { blockQuantOf } from '../models/block.js';
-import { SERVER_SPACE, denseBlockM } from './rules.js';
-import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
+import { SERVER_SPACE, cdiv, denseBlockM, splitOnFullGrid } from './rules.js';
+import type { Axes, Config, KernelFamily, MRule, PruneReason, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /**
  * The servers' own block-quantized W8A8 GEMM (kernels/server_block.py): vLLM's w8a8_triton_block_scaled_mm (fp8) and
@@ -17,17 +17,36 @@ const EXHAUSTIVE: Axes = SERVER_SPACE;
 /** The default space: GROUP_SIZE_M 1, 16 or 32 (the servers' default is 32; L2 reuse of the weight across M tiles). */
 const DEFAULT: Axes = { ...EXHAUSTIVE, GROUP_SIZE_M: [1, 16, 32] };
 
+/** SGLang's SM90 fp8 keys (src/schema/config.ts SGLangBlockEntry): the transposed MMA, and split-K up to 16 (the values
+ * SGLang's own H200 files use; its launcher asserts a power of two). */
+const SM90_AXES: Axes = { SWAP_AB: [0, 1], SPLIT_K: [1, 2, 4, 8, 16] };
+
+const sm90Kernel = (c: Config): boolean => c.SWAP_AB === 1 || (c.SPLIT_K ?? 1) > 1;
+
 const quantOf = (s: WeightShape): BlockQuant => (s.quant ?? 'fp8') as BlockQuant;
 const blockOf = (s: WeightShape): [number, number] => [s.block_n ?? 128, s.block_k ?? 128];
 
 // kernels/server_block.py invalid_reason: one activation and one weight scale per K tile
-const shapeRules: ShapeRule[] = [(c, s) => (blockOf(s)[1] % c.BLOCK_SIZE_K! ? 'block_k_vs_weight_block' : null)];
+const blockKRule: ShapeRule = (c, s) => (blockOf(s)[1] % c.BLOCK_SIZE_K! ? 'block_k_vs_weight_block' : null);
+
+/** SGLang's SM90 kernel runs for fp8 on compute capability 9.0 only; elsewhere its keys reach a kernel without them
+ * (kernels/server_block.py invalid_reason states the dtype half; the device half fails in the server itself). */
+const sm90Only: ShapeRule = (c, s, d) => (sm90Kernel(c) && (quantOf(s) !== 'fp8' || d.capability[0] !== 9 || d.capability[1] !== 0) ? 'sm90_fp8_keys' : null);
+
+/** Heuristics of the SM90 keys, like splitOnFullGrid: the transpose pays where the token tile is narrower than the
+ * MMA (every SWAP_AB entry SGLang ships has BLOCK_SIZE_M <= 64), and a split past the K tiles only adds empty CTAs. */
+const sm90Heuristics: ShapeRule[] = [
+  (c) => (c.SWAP_AB === 1 && c.BLOCK_SIZE_M! > 64 ? 'swap_ab_wide_m' : null),
+  (c, s) => ((c.SPLIT_K ?? 1) > cdiv(s.K, c.BLOCK_SIZE_K!) ? 'split_k_no_k' : null),
+];
 
 interface Server {
   name: 'vllm-w8a8-block' | 'sglang-w8a8-block';
   quants: BlockQuant[];
   /** The default config's num_stages (the rest: BLOCK_SIZE_M 64, the block, GROUP_SIZE_M 32, 4 warps). */
   stages: number;
+  /** Axes beyond the six keys, with the rules they bring (SGLang's SM90 kernel). */
+  extra?: { axes: Axes; shapeRules: ShapeRule[]; mRules: MRule[]; kernelRules: PruneReason[]; absent: Config };
   deviceSlug: NonNullable<KernelFamily['deviceSlug']>;
 }
 
@@ -43,20 +62,22 @@ const SGLANG: Server = {
   name: 'sglang-w8a8-block',
   quants: ['fp8', 'int8'],
   stages: 3,
+  extra: { axes: SM90_AXES, shapeRules: [sm90Only, ...sm90Heuristics], mRules: [splitOnFullGrid], kernelRules: ['sm90_fp8_keys'], absent: { SWAP_AB: 0, SPLIT_K: 1 } },
   deviceSlug: (name) => name.replace(/ /g, '_'), // get_device_name().replace(" ", "_")
 };
 
 function serverBlock(server: Server): KernelFamily {
+  const extra = server.extra;
   return {
     name: server.name,
-    spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
-    shapeRules,
-    mRules: [denseBlockM],
-    kernelRules: ['block_k_vs_weight_block'],
+    spaces: { default: { ...DEFAULT, ...extra?.axes }, exhaustive: { ...EXHAUSTIVE, ...extra?.axes } },
+    shapeRules: [blockKRule, ...(extra?.shapeRules ?? [])],
+    mRules: [denseBlockM, ...(extra?.mRules ?? [])],
+    kernelRules: ['block_k_vs_weight_block', ...(extra?.kernelRules ?? [])],
     sharedMemoryBytes: () => 0, // left to Triton: a config over the limit fails its trial as invalid
     defaultConfig: (p: ShapeAtM) => {
       const [bn, bk] = blockOf(p);
-      return { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 32, num_warps: 4, num_stages: server.stages } as ConfigEntry;
+      return { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: bn, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 32, num_warps: 4, num_stages: server.stages, ...extra?.absent } as ConfigEntry;
     },
     gemms: (shape) => [shape],
     shapesOf: (model, { quant }) => {

@@ -41,6 +41,8 @@ export const PRUNE_REASONS = {
   gemv_registers: 'W4A16 GEMV path (BLOCK_SIZE_M 16): accumulator over 64 fp32 registers per thread (per M)',
   block_k_vs_quant_block: 'BLOCK_SIZE_K does not divide the fp8 weight block (the server caps it there)',
   block_k_vs_weight_block: "BLOCK_SIZE_K does not divide the weight block's block_k (one scale per K tile)",
+  sm90_fp8_keys: "SWAP_AB / SPLIT_K select SGLang's SM90 fp8 kernel: not this GPU or dtype",
+  swap_ab_wide_m: 'SWAP_AB with BLOCK_SIZE_M over 64 (the transpose pays for narrow token tiles)',
   wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;

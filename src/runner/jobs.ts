@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entrySchema, type ConfigEntry, type DeviceInfo, type Family, type ModelShapes, type ServerQuant } from '../schema/index.js';
+import { configOfFileEntry, entrySchema, fileEntrySchema, optionalKeys, type ConfigEntry, type DeviceInfo, type Family, type ModelShapes, type ServerQuant } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { inShard, type Shard } from './shard.js';
 import { kernelFamily, type WeightShape } from '../families/index.js';
@@ -74,7 +74,7 @@ export function readIncumbents(spec: ShapeSpec, ms: number[], src: IncumbentSour
 
 /** A shipped file's entry at each M as its server picks it; entries the family's schema refuses are left out. */
 function shippedAtMs(spec: ShapeSpec, path: string, ms: number[]): Map<number, ConfigEntry> {
-  let body: Record<string, Record<string, number>>;
+  let body: Record<string, Record<string, unknown>>;
   try {
     body = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
@@ -82,14 +82,17 @@ function shippedAtMs(spec: ShapeSpec, path: string, ms: number[]): Map<number, C
   }
   const keys = Object.keys(body).filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
   const schema = entrySchema(spec.family);
+  const fileSchema = fileEntrySchema(spec.family);
+  const optional = optionalKeys(spec.family);
   const out = new Map<number, ConfigEntry>();
   for (const M of ms) {
     if (keys.length === 0) break;
     const key = keys.reduce((best, k) => (Math.abs(k - M) < Math.abs(best - M) ? k : best));
     // vLLM's launchers set SPLIT_K themselves, so its files may lack the key its wna16 kernel needs
-    const entry = { ...body[String(key)], ...('SPLIT_K' in schema.shape && !('SPLIT_K' in body[String(key)]!) ? { SPLIT_K: 1 } : {}) };
-    const parsed = schema.safeParse(entry);
-    if (parsed.success) out.set(M, parsed.data as ConfigEntry);
+    const raw = body[String(key)]!;
+    const entry = { ...raw, ...('SPLIT_K' in schema.shape && !('SPLIT_K' in optional) && !('SPLIT_K' in raw) ? { SPLIT_K: 1 } : {}) };
+    const parsed = fileSchema.safeParse(entry);
+    if (parsed.success) out.set(M, configOfFileEntry(spec.family, parsed.data as Record<string, unknown>) as ConfigEntry);
   }
   return out;
 }

@@ -27,9 +27,17 @@ export type MoEW4A16Entry = z.infer<typeof MoEW4A16Entry>;
 /** SGLang's fused-MoE configs: the six keys only (its kernels have no SPLIT_K). */
 export const SGLangMoEEntry = z.strictObject({ ...baseEntry });
 export type VllmMoEEntry = z.infer<typeof VllmMoEEntry>;
-/** The servers' block-quantized W8A8 GEMM configs: the six keys (what both servers' launchers pass on every device). */
+/** vLLM's block-quantized W8A8 GEMM configs: the six keys (what its launcher passes on every device). */
 export const ServerBlockEntry = z.strictObject({ ...baseEntry });
-export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry | VllmMoEEntry;
+/**
+ * SGLang's block-quantized W8A8 GEMM configs. On SM90 an fp8 entry with SWAP_AB true or SPLIT_K > 1 runs another
+ * kernel (_w8a8_block_fp8_matmul_hopper: the MMA transposed so the weight tile fills the MMA's M side; K split over
+ * SPLIT_K CTAs whose fp32 partials a second kernel sums). In a config SWAP_AB is 0 or 1 like every axis; in a file it
+ * is a boolean, and both keys are left out where they are 0 and 1 (SGLANG_BLOCK_OPTIONAL_KEYS).
+ */
+export const SGLangBlockEntry = z.strictObject({ ...baseEntry, SWAP_AB: z.union([z.literal(0), z.literal(1)]), SPLIT_K: powerOfTwo(1, 64) });
+export type SGLangBlockEntry = z.infer<typeof SGLangBlockEntry>;
+export type ConfigEntry = W8A8Entry | W4A16Entry | MoEW4A16Entry | VllmMoEEntry | SGLangBlockEntry;
 
 /**
  * A tuned-config file body: M (decimal string) -> config. Key order and duplicates cannot be seen

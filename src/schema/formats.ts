@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import { FAMILIES, type Family } from './family.js';
-import { MoEW4A16Entry, SGLangMoEEntry, ServerBlockEntry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
+import { z } from 'zod';
+import { MoEW4A16Entry, SGLangBlockEntry, SGLangMoEEntry, ServerBlockEntry, VllmMoEEntry, W4A16Entry, W8A8Entry, tunedConfigBody } from './config.js';
 import { MoEProblem, ServerBlockProblem, ServerMoEProblem, W4A16Problem, W8A8Problem } from './problem.js';
 
 /**
@@ -23,7 +23,19 @@ export interface FamilyFormat {
   /** Where the files go under an output root: the family's name, or the server's own layout (`{triton}`: the
    * Triton version with `_` for `.`, as SGLang names its folders). */
   folder: string;
+  /**
+   * Keys a file leaves out where the reader's default stands for them: all of them are written, or none where every
+   * one holds its `absent` value (a reader fills that in); a `boolean` key is 0 / 1 in a config, false / true in a file.
+   */
+  optionalKeys?: Readonly<Record<string, { absent: number; boolean?: true }>>;
 }
+
+/**
+ * SGLang's SM90 keys (fp8_kernel.w8a8_block_fp8_matmul_triton): its launcher reads config.get("SWAP_AB", False) and
+ * config.get("SPLIT_K", 1) and passes the entry on as **config, so an entry that holds them without selecting the SM90
+ * kernel (SWAP_AB false and SPLIT_K 1) reaches the other kernel with keys it lacks, and fails.
+ */
+const SGLANG_BLOCK_OPTIONAL_KEYS = { SWAP_AB: { absent: 0, boolean: true }, SPLIT_K: { absent: 1 } } as const;
 
 /** vLLM's and SGLang's fused-MoE file names (their get_config_file_name): N is the server's, dtype and block shape only
  * where the quantization has them; SGLang writes the block shape with a space and marks per-channel int8. */
@@ -84,7 +96,8 @@ export const FAMILY_FORMATS = {
   },
   'sglang-w8a8-block': {
     problem: ServerBlockProblem,
-    entry: ServerBlockEntry,
+    entry: SGLangBlockEntry,
+    optionalKeys: SGLANG_BLOCK_OPTIONAL_KEYS,
     dtype: null,
     dtypes: ['fp8_w8a8', 'int8_w8a8'],
     fileName: SGLANG_BLOCK_NAME,
@@ -99,8 +112,58 @@ export const entrySchema = (family: Family): z.ZodObject => FAMILY_FORMATS[famil
 /** The family's config keys in the order they are written. */
 export const entryKeys = (family: Family): string[] => Object.keys(entrySchema(family).shape);
 
-/** A tuned-config file body of this family (see tunedConfigBody). */
-export const tunedConfigFile = (family: Family) => tunedConfigBody(entrySchema(family));
+/** The family's keys that a file may leave out (FamilyFormat.optionalKeys), or none. */
+export const optionalKeys = (family: Family): NonNullable<FamilyFormat['optionalKeys']> =>
+  (FAMILY_FORMATS[family] as FamilyFormat).optionalKeys ?? {};
+
+/** One entry as a file holds it: the config's schema, optional keys optional and booleans as such, and the rule that
+ * keys present are not all at their absent values. */
+export function fileEntrySchema(family: Family): z.ZodType {
+  const optional = optionalKeys(family);
+  const names = Object.keys(optional);
+  if (!names.length) return entrySchema(family);
+  const shape = Object.fromEntries(
+    Object.entries(entrySchema(family).shape).map(([k, v]) => [k, k in optional ? (optional[k]!.boolean ? z.boolean() : (v as z.ZodType)).optional() : v]),
+  );
+  return z.strictObject(shape).refine((e) => !names.some((k) => k in e) || !isAbsent(family, configOfFileEntry(family, e)), {
+    message: `${names.join(' and ')} as written here are what leaving them out means, and the reader passes them to a kernel that lacks them: leave them out`,
+  });
+}
+
+const isAbsent = (family: Family, config: Record<string, number>): boolean =>
+  Object.entries(optionalKeys(family)).every(([k, o]) => config[k] === o.absent);
+
+/** A config as its family's file holds it: optional keys left out where all are absent, booleans as true / false. */
+export function fileEntryOf(family: Family, config: Record<string, number>): Record<string, number | boolean> {
+  const optional = optionalKeys(family);
+  const out: Record<string, number | boolean> = {};
+  const absent = isAbsent(family, config);
+  for (const [k, v] of Object.entries(config)) {
+    const o = optional[k];
+    if (o && absent) continue;
+    out[k] = o?.boolean ? v !== 0 : v;
+  }
+  return out;
+}
+
+/** The config a file entry stands for: the reader's value for every optional key left out, booleans as 0 / 1. */
+export function configOfFileEntry(family: Family, entry: Record<string, unknown>): Record<string, number> {
+  const optional = optionalKeys(family);
+  const out: Record<string, number> = {};
+  for (const k of entryKeys(family)) {
+    const v = entry[k];
+    if (v === undefined && optional[k]) out[k] = optional[k]!.absent;
+    else if (typeof v === 'boolean') out[k] = v ? 1 : 0;
+    else if (v !== undefined) out[k] = v as number;
+  }
+  return out;
+}
+
+/** A tuned-config body of this family as configs (what a reader gives and a writer takes; see tunedConfigBody). */
+export const tunedConfigs = (family: Family) => tunedConfigBody(entrySchema(family));
+
+/** A tuned-config file body of this family (see tunedConfigBody), entries as the file holds them. */
+export const tunedConfigFile = (family: Family) => tunedConfigBody(fileEntrySchema(family));
 
 /** The `{field}` names of a grammar template, in order. */
 export const templateFields = (template: string): string[] => [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FAMILIES } from './family.js';
-import { FAMILY_FORMATS, entryKeys } from './formats.js';
+import { FAMILY_FORMATS, entryKeys, optionalKeys } from './formats.js';
 
 /** One problem field as the Python side checks it: its kind, whether a request must carry it, its default, its values. */
 interface FieldTable {
@@ -39,7 +39,7 @@ function problemTable(problem: z.ZodObject): Record<string, FieldTable> {
 
 /**
  * The tables both languages need, generated from src/schema into schemas/families.json (`npm run gen:schemas`; a
- * test fails when it is stale): per family its dtype tag, name grammars, config keys and problem fields.
+ * test fails when it is stale): per family its dtype tag, name grammars, config keys (and those a file may leave out) and problem fields.
  */
 export function familyTables(): Record<string, unknown> {
   const families = Object.fromEntries(
@@ -47,7 +47,7 @@ export function familyTables(): Record<string, unknown> {
       const fmt = FAMILY_FORMATS[f];
       const dtypes = (fmt as { dtypes?: readonly string[] }).dtypes;
       const names = { dtype: fmt.dtype, ...(dtypes ? { dtypes } : {}), file_name: fmt.fileName, shape_key: fmt.shapeKey, folder: fmt.folder };
-      return [f, { ...names, config_keys: entryKeys(f), problem: problemTable(fmt.problem) }];
+      return [f, { ...names, config_keys: entryKeys(f), optional_keys: optionalKeys(f), problem: problemTable(fmt.problem) }];
     }),
   );
   return { $comment: 'generated from src/schema by `npm run gen:schemas`; do not edit', families };

@@ -1,4 +1,4 @@
-import { entryKeys, Meta, type Family, type TunedConfigFile } from '../schema/index.js';
+import { entryKeys, fileEntryOf, Meta, type Family, type TunedConfigFile } from '../schema/index.js';
 
 /** Numeric order of M keys. */
 export const byM = (a: string, b: string): number => Number(a) - Number(b);
@@ -14,15 +14,16 @@ const indent = (text: string): string => text.replace(/\n/g, '\n    ');
 
 /**
  * The exact bytes of a tuned-config file: 4-space indent, M ascending, each entry's keys in the
- * family's order, a trailing newline (what vLLM's own tuning script writes).
+ * family's order, a trailing newline (what vLLM's own tuning script writes); each config as the file holds it
+ * (fileEntryOf: optional keys left out where absent, booleans).
  */
 export function formatTunedConfig(family: Family, entries: TunedConfigFile): string {
   const order = entryKeys(family);
   const lines = Object.keys(entries)
     .sort(byM)
     .map((m) => {
-      const e = entries[m] as Record<string, number>;
-      const ordered: Record<string, number> = {};
+      const e = fileEntryOf(family, entries[m] as Record<string, number>);
+      const ordered: Record<string, number | boolean> = {};
       for (const k of order) if (k in e) ordered[k] = e[k]!;
       return `    ${JSON.stringify(m)}: ${indent(JSON.stringify(ordered, null, 4))}`;
     });

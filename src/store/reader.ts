@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { Meta, MKey, tunedConfigFile, type Family, type TunedConfigFile } from '../schema/index.js';
+import { Meta, MKey, configOfFileEntry, tunedConfigFile, type ConfigEntry, type Family, type TunedConfigFile } from '../schema/index.js';
 import { formatIssue } from '../schema/issues.js';
 import { parseConfigFileName } from './naming.js';
 import { topLevelKeys } from './rawkeys.js';
@@ -53,14 +53,17 @@ export function keyOrderProblems(text: string): string[] {
   return problems;
 }
 
-/** Reads a tuned-config body of `family` from raw text: JSON, then key order and duplicates, then zod. */
+/** Reads a tuned-config body of `family` from raw text: JSON, then key order and duplicates, then zod; the entries as
+ * configs (the keys a file may leave out filled in, booleans as 0 / 1: configOfFileEntry). */
 export function parseTunedConfig(text: string, family: Family): Read<TunedConfigFile> {
   const json = parseJson(text);
   if (!json.ok) return json;
   const problems = [...keyOrderProblems(text), ...protoKeys(json.value)];
   const r = tunedConfigFile(family).safeParse(json.value);
   if (!r.success) problems.push(...r.error.issues.map(formatIssue));
-  return problems.length ? { ok: false, problems: problems.map(printable) } : { ok: true, value: r.data as TunedConfigFile };
+  if (problems.length || !r.success) return { ok: false, problems: problems.map(printable) };
+  const configs = Object.fromEntries(Object.entries(r.data as Record<string, Record<string, unknown>>).map(([m, e]) => [m, configOfFileEntry(family, e) as ConfigEntry]));
+  return { ok: true, value: configs };
 }
 
 /** Reads a sidecar `<name>.meta.json` from raw text. */

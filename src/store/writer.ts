@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { Meta, MKey, tunedConfigFile, type ConfigEntry, type Family, type TunedConfigFile } from '../schema/index.js';
+import { Meta, MKey, tunedConfigs, type ConfigEntry, type Family, type TunedConfigFile } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import { writeFilesAtomically } from './atomic.js';
 import { formatMeta, formatTunedConfig, sortByM } from './format.js';
@@ -99,7 +99,7 @@ export function writeTunedConfig(req: WriteRequest): WriteResult {
   }
 
   const entries = sortByM({ ...oldEntries, ...normKeys(req.entries, 'entries') });
-  const checked = tunedConfigFile(req.family).safeParse(entries);
+  const checked = tunedConfigs(req.family).safeParse(entries);
   if (!checked.success) throw new UserError(`not writing ${path}: new entries fail validation (${formatIssue(checked.error.issues[0]!)})`);
 
   const newMetaEntries = normKeys(req.meta.entries, 'meta.entries');

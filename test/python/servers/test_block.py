@@ -8,7 +8,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: the
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from kernels import server_block  # noqa: E402
+from kernels import protocol, server_block  # noqa: E402
 from kernels.servers import block, sglang_block, sglang_source, vllm_block, vllm_source  # noqa: E402
 
 SERVERS = {"vllm": vllm_block, "sglang": sglang_block}
@@ -52,8 +52,9 @@ def test_a_k_tile_wider_than_block_k_is_wrong_and_ruled_out(mod, quant):
     ok, err = run(mod, p, wide)
     assert not ok and err > 0.05, err
     family = f"{mod.SERVER}-w8a8-block"
-    assert "does not divide block_k 128" in server_block.invalid_reason(family, p, wide)
-    assert server_block.invalid_reason(family, p, SMALL) is None
+    config = lambda entry: protocol.config_of_file_entry(family, entry)  # noqa: E731 (SGLang's: SWAP_AB, SPLIT_K too)
+    assert "does not divide block_k 128" in server_block.invalid_reason(family, p, config(wide))
+    assert server_block.invalid_reason(family, p, config(SMALL)) is None
 
 
 @pytest.mark.parametrize("mod", SERVERS.values(), ids=SERVERS)
@@ -100,3 +101,14 @@ def test_the_torch_activation_quantizer_is_the_servers(server, quant):
     ours_q, ours_s = block.quantize_activation(x, quant, 128, reciprocal=server == "vllm")
     assert torch.equal(s, ours_s), (s - ours_s).abs().max()
     assert torch.equal(q.float(), ours_q.float()), (q.float() != ours_q.float()).sum()
+
+
+def test_sglang_sm90_keys_are_fp8_only():
+    """SGLang's int8 block GEMM has no SWAP_AB or SPLIT_K: a config that would write them is ruled out for int8, and
+    the fp8 one keeps them (its SM90 kernel; which GPU runs it is the conductor's rule, src/families/server-block.ts)."""
+    six = protocol.config_of_file_entry("sglang-w8a8-block", SMALL)
+    for sm90 in ({"SWAP_AB": 1}, {"SPLIT_K": 2}):
+        int8 = server_block.invalid_reason("sglang-w8a8-block", {"M": 9, "N": 128, "K": 512, "quant": "int8"}, {**six, **sm90})
+        assert int8 and "int8 kernel has neither" in int8
+        assert server_block.invalid_reason("sglang-w8a8-block", {"M": 9, "N": 128, "K": 512, "quant": "fp8"}, {**six, **sm90}) is None
+    assert server_block.invalid_reason("sglang-w8a8-block", {"M": 9, "N": 128, "K": 512, "quant": "int8"}, six) is None

@@ -15,11 +15,13 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
 
+import inspect  # noqa: E402
 import json  # noqa: E402
 import pathlib  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import types  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -68,7 +70,7 @@ def exported(tmp_path_factory):
 
 @pytest.fixture
 def on_h200_nvl(monkeypatch):
-    """Both servers' device-name functions answering as the files' GPU, and SGLang's lookup as on CUDA."""
+    """Both servers' device-name functions answering as the files' GPU (an SM90 one), and SGLang's lookup as on CUDA."""
     platform = vllm_source.modules().fp8_utils.current_platform
     cached = sys.modules["vllm.utils.platform_utils"].get_device_name_as_file_name
     monkeypatch.setattr(type(platform), "get_device_name", lambda self, device_id=0: DEVICE)
@@ -76,6 +78,7 @@ def on_h200_nvl(monkeypatch):
     for module in (fp8, int8):
         monkeypatch.setattr(module, "get_device_name", lambda device_id=0: DEVICE)
     monkeypatch.setattr(fp8, "_is_cuda", True)
+    monkeypatch.setattr(fp8, "get_platform", lambda: types.SimpleNamespace(is_sm90=True))
     cached.cache_clear()
     yield
     cached.cache_clear()
@@ -162,3 +165,99 @@ def test_the_committed_files_are_the_ones_the_server_loads(server, monkeypatch):
         with mod.reading_from(p, root):
             assert mod.file_configs(p) == {int(m): c for m, c in json.loads(path.read_text()).items()}, path
     cached.cache_clear()
+
+
+def _sglang_sm90(monkeypatch, is_sm90: bool):
+    """SGLang's platform question for its block fp8 GEMM, answered as an H200 (SM90) or as another GPU."""
+    fp8 = sglang_source.gemm("fp8_kernel")
+    monkeypatch.setattr(fp8, "get_platform", lambda: types.SimpleNamespace(is_sm90=is_sm90))
+
+
+def _tritune_file(entries: dict) -> str:
+    """The bytes tritune writes for these sglang-w8a8-block configs (src/store/format.ts, the built CLI's)."""
+    script = ("import { formatTunedConfig } from './dist/src/store/format.js';"
+              "process.stdout.write(formatTunedConfig('sglang-w8a8-block', JSON.parse(process.argv[1])));")
+    return subprocess.run(["node", "--input-type=module", "-e", script, json.dumps(entries)], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+SIX = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 3}
+
+
+def test_sglang_sm90_entries_select_its_hopper_kernel_and_match_the_reference(on_h200_nvl, monkeypatch, tmp_path):
+    """SGLang's SM90 keys as tritune writes them: SWAP_AB a boolean and SPLIT_K beside it where a config selects the
+    SM90 kernel, neither where it does not. SGLang's lookup reads the file, its launcher (asked as on an H200) runs
+    _w8a8_block_fp8_matmul_hopper for those entries, its split-K reduction after it, and the product matches the
+    dequantize-then-matmul reference; the plain entry runs the other kernel."""
+    _sglang_sm90(monkeypatch, True)
+    configs = {"1": {**SIX, "SWAP_AB": 1, "SPLIT_K": 4}, "8": {**SIX, "SWAP_AB": 0, "SPLIT_K": 2},
+               "32": {**SIX, "SWAP_AB": 1, "SPLIT_K": 1}, "64": {**SIX, "SWAP_AB": 0, "SPLIT_K": 1}}
+    text = _tritune_file(configs)
+    body = json.loads(text)
+    assert body["1"] == {**SIX, "SWAP_AB": True, "SPLIT_K": 4} and body["8"] == {**SIX, "SWAP_AB": False, "SPLIT_K": 2}
+    assert body["64"] == SIX, "the plain kernel's entry must not carry keys it lacks"
+    p = problem("fp8", 256, 512)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / sglang_block.config_file_name(p)).write_text(text)
+    fp8 = sglang_source.gemm("fp8_kernel")
+    launched = []
+    for name in ("_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"):
+        kernel = getattr(fp8, name)
+        monkeypatch.setattr(fp8, name, _Counting(kernel, name, launched))
+    with sglang_block.reading_from(p, tmp_path):
+        for M, want in ((1, ["_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"]),
+                        (8, ["_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"]),
+                        (32, ["_w8a8_block_fp8_matmul_hopper"]), (64, ["_w8a8_block_fp8_matmul"])):
+            config = sglang_block.lookup_config({**p, "M": M})
+            assert config == body[str(M)]
+            launched.clear()
+            inputs = sglang_block.make_inputs({**p, "M": M}, "cpu")
+            ok, err = sglang_block.check(sglang_block.launch(inputs, config), sglang_block.reference(inputs))
+            assert launched == want, (M, launched)
+            assert ok, f"M={M} {config}: max relative error {err}"
+
+
+class _Counting:
+    """A Triton kernel that notes its name when launched, then launches."""
+
+    def __init__(self, kernel, name, launched):
+        self.kernel, self.name, self.launched = kernel, name, launched
+
+    def __getitem__(self, grid):
+        self.launched.append(self.name)
+        return self.kernel[grid]
+
+
+def test_sglang_reads_what_tritune_reads_in_its_shipped_sm90_files():
+    """SGLang's own H200 files with SWAP_AB / SPLIT_K entries: tritune's reader takes every entry to the config whose
+    file entry (protocol.file_entry, as the worker hands it to SGLang) is the entry itself."""
+    from kernels import protocol
+
+    shipped = sorted((sglang_source.fetch.release_dir(sglang_source.SGLANG) / "sglang/kernels/ops/gemm/configs").glob("*H200*.json"))
+    seen = 0
+    for path in shipped:
+        for entry in json.loads(path.read_text()).values():
+            if entry is None or "waves_per_eu" in entry or "GROUP_SIZE_M" not in entry:
+                continue
+            config = protocol.config_of_file_entry("sglang-w8a8-block", entry)
+            assert protocol.file_entry("sglang-w8a8-block", config) == entry, path.name
+            seen += "SWAP_AB" in entry
+    assert seen >= 30, f"only {seen} SM90 entries in SGLang's shipped H200 files"
+
+
+def test_sglang_sm90_keys_off_sm90_reach_a_kernel_without_them(on_h200_nvl, monkeypatch):
+    """Why tritune prunes SWAP_AB / SPLIT_K off SM90 and leaves them out of the plain kernel's entries: SGLang passes
+    an entry on as **config, and elsewhere its launcher picks the kernel that has neither key. On a GPU Triton refuses
+    such a launch (JITFunction: "Keyword argument ... specified but unrecognised"); the interpreter drops unknown
+    keywords, so the kernel's own parameters are what is checked here."""
+    _sglang_sm90(monkeypatch, False)
+    fp8 = sglang_source.gemm("fp8_kernel")
+    launched = []
+    for name in ("_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper"):
+        monkeypatch.setattr(fp8, name, _Counting(getattr(fp8, name), name, launched))
+    inputs = sglang_block.make_inputs(problem("fp8", 256, 512, 8), "cpu")
+    sglang_block.launch(inputs, {**SIX, "SWAP_AB": True, "SPLIT_K": 2})
+    assert launched == ["_w8a8_block_fp8_matmul"]
+    params = inspect.signature(fp8._w8a8_block_fp8_matmul.kernel.fn).parameters
+    assert "SWAP_AB" not in params and "SPLIT_K" not in params
+    assert {"SWAP_AB", "SPLIT_K"} <= set(inspect.signature(fp8._w8a8_block_fp8_matmul_hopper.kernel.fn).parameters)

@@ -24,14 +24,16 @@ const load = (f: string) => loaded.get(f) ?? loaded.set(f, ReplayJournal.load(jo
 const familyOf = (f: string): Family => load(f).header!.fingerprint.family;
 
 /**
- * Per family: the fewest shapes a journal must cover (W8A8: Qwen3-4B's 4; W4A16: half of them; MoE: Qwen3-30B-A3B
- * has one expert layer), and the budget (a fraction of the exhaustive pairs) the <= 10 % bar is proved at. MoE's is
- * lower: with one shape and fewer pairs per M, its seeds and final re-time weigh more (about 4 % of the pairs).
+ * Per family: the fewest shapes a journal must cover (W8A8: Qwen3-4B's 4, in one run; W4A16 and MoE may come in
+ * several journals of a shape or more, recorded in separate runs), and the budget (a fraction of the exhaustive
+ * pairs) the <= 10 % bar is proved at. MoE's is lower: its seeds (a default config per range of M*top_k/E) and final
+ * re-time weigh more against its ~350 pairs per M (on the sim journals of the committed plans, a 9 % budget spends
+ * 9.2 % for W4A16 and 10.0 % for MoE, 8 % spends 9.1 % for MoE).
  */
 const BARS: Partial<Record<Family, { minShapes: number; budget: number }>> = {
   'w8a8-int8': { minShapes: 4, budget: 0.09 },
-  w4a16: { minShapes: 2, budget: 0.09 },
-  'moe-w4a16': { minShapes: 1, budget: 0.055 },
+  w4a16: { minShapes: 1, budget: 0.09 },
+  'moe-w4a16': { minShapes: 1, budget: 0.08 },
 };
 
 test('committed GPU journals exist and are real measurements', () => {

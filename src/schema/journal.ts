@@ -29,6 +29,12 @@ export const JournalHeader = z.strictObject({
   device: DeviceInfo.optional(),
   /** The files behind fingerprint.sources (repository path -> sha256), so a refusal can name what changed. */
   source_files: z.record(z.string(), z.string()).optional(),
+  /**
+   * Shape key -> that weight shape's worker problem fields without M (the family's problem schema in
+   * src/schema/formats.ts checks them on replay). Written by scripts/record_journal.py, so an offline replay
+   * rebuilds each shape exactly (a MoE key leaves out top_k and gemm); `tune` journals do without.
+   */
+  shapes: z.record(z.string(), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))).optional(),
   command: z.string(),
   created: z.iso.datetime(),
 });

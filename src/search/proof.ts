@@ -3,6 +3,7 @@ import { kernelFamily } from '../families/index.js';
 import type { ConfigEntry, DeviceInfo, Family } from '../schema/index.js';
 import { createStrategy } from './index.js';
 import { ReplayJournal, replay } from './replay.js';
+import { journalShape } from './journal-shape.js';
 
 export interface EntryOutcome {
   shape: string;
@@ -21,8 +22,6 @@ export interface ReplayScore {
   /** Pairs of the space the journal does not hold (0 for an exhaustive journal). */
   missing: number;
 }
-
-const parseShape = (key: string) => Object.fromEntries(key.split(',').map((p) => p.split('=')).map(([k, v]) => [k!, Number(v)])) as { N: number; K: number };
 
 /** How a replay is run: the budget as a function of the pairs a strategy instance faces, and how Ms are grouped. */
 export interface ScoreOptions {
@@ -44,10 +43,10 @@ export function scoreStrategy(journal: ReplayJournal, family: Family, space: str
   const device = journal.header?.device as DeviceInfo;
   const score: ReplayScore = { strategy, entries: [], evaluations: 0, exhaustiveEvaluations: 0, missing: 0 };
   for (const shape of journal.shapes()) {
-    const { N, K } = parseShape(shape);
+    const weightShape = journalShape(journal, family, shape);
     const allMs = journal.ms(shape);
-    const sp = enumerateSpace(family, space, { shape: { N, K }, ms: allMs, device });
-    const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ M, N, K })).map((c) => [configKey(c), c])).values()];
+    const sp = enumerateSpace(family, space, { shape: weightShape, ms: allMs, device });
+    const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ ...weightShape, M })).map((c) => [configKey(c), c])).values()];
     const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
     for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) score.missing++;
     if (score.missing) continue;

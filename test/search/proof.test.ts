@@ -4,27 +4,51 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ReplayJournal } from '../../src/search/replay.js';
 import { scoreStrategy } from '../../src/search/proof.js';
+import { journalShape } from '../../src/search/journal-shape.js';
 import { configKey } from '../../src/space/index.js';
 import { kernelFamily } from '../../src/families/index.js';
+import type { Family } from '../../src/schema/index.js';
 
 /**
  * The proof without a GPU: exhaustive journals recorded on an H200 (scripts/record_journal.py driving the real
- * worker, see docs/BENCHMARKS.md) are replayed offline. The default strategy must land within 1 % of the
- * exhaustive optimum on >= 95 % of (shape, M) entries while spending <= 25 % of the exhaustive evaluations at its
- * default budget, and <= 10 % at a 9 % budget (the seeds and the final re-time come on top of a budget).
+ * worker, see docs/BENCHMARKS.md) are replayed offline, every journal found here, per family. The default strategy
+ * must land within 1 % of the exhaustive optimum on >= 95 % of (shape, M) entries while spending <= 25 % of the
+ * exhaustive evaluations at its default budget, and (issue 14's bar) <= 10 % at its family's budget below (the seeds
+ * and the final re-time come on top of a budget, so that budget sits under 10 %).
  */
 const DIR = join(process.cwd(), 'test', 'data', 'journals');
 const journals = readdirSync(DIR).filter((f) => f.endsWith('.jsonl.gz'));
 const loaded = new Map<string, ReplayJournal>();
 /** Each journal is read once for every test here (reading and validating one takes a while). */
 const load = (f: string) => loaded.get(f) ?? loaded.set(f, ReplayJournal.load(join(DIR, f))).get(f)!;
+const familyOf = (f: string): Family => load(f).header!.fingerprint.family;
+
+/**
+ * Per family: the fewest shapes a journal must cover (W8A8: Qwen3-4B's 4, in one run; W4A16 and MoE may come in
+ * several journals of a shape or more, recorded in separate runs), and the budget (a fraction of the exhaustive
+ * pairs) the <= 10 % bar is proved at. MoE's is lower: its seeds (a default config per range of M*top_k/E) and final
+ * re-time weigh more against its ~350 pairs per M (on the sim journals of the committed plans, a 9 % budget spends
+ * 9.2 % for W4A16 and 10.0 % for MoE, 8 % spends 9.1 % for MoE).
+ */
+const BARS: Partial<Record<Family, { minShapes: number; budget: number }>> = {
+  'w8a8-int8': { minShapes: 4, budget: 0.09 },
+  w4a16: { minShapes: 1, budget: 0.09 },
+  'moe-w4a16': { minShapes: 1, budget: 0.08 },
+};
 
 test('committed GPU journals exist and are real measurements', () => {
   assert.ok(journals.length > 0, `no *.jsonl.gz under ${DIR}`);
+  assert.ok(journals.some((f) => familyOf(f) === 'w8a8-int8'), 'the W8A8 journal is missing');
+  for (const family of Object.keys(BARS)) {
+    const mine = journals.filter((f) => familyOf(f) === family);
+    console.log(`${family}: ${mine.length ? mine.join(', ') : 'no journal here yet, so no proof for it'}`);
+  }
   for (const f of journals) {
     const j = load(f);
+    const bar = BARS[familyOf(f)];
+    assert.ok(bar, `${f}: no bar for family ${familyOf(f)} in this test`);
     assert.equal(j.header?.fingerprint.backend, 'cuda', `${f} is not a cuda journal`);
-    assert.ok(j.shapes().length >= 4, `${f}: ${j.shapes().length} shapes`);
+    assert.ok(j.shapes().length >= bar.minShapes, `${f}: ${j.shapes().length} shapes, fewer than ${bar.minShapes}`);
     for (const s of j.shapes()) assert.ok(j.ms(s).length >= 8, `${f} ${s}: ${j.ms(s).length} Ms`);
   }
 });
@@ -33,7 +57,7 @@ test('committed GPU journals exist and are real measurements', () => {
 function prove(f: string, bar: { budget?: number; maxSpent: number }): void {
   const j = load(f);
   const budget = bar.budget;
-  const score = scoreStrategy(j, j.header!.fingerprint.family, j.header!.fingerprint.space, 'best-first', [0, 1, 2, 3, 4], budget === undefined ? {} : { budget: (pairs) => Math.round(budget * pairs) });
+  const score = scoreStrategy(j, familyOf(f), j.header!.fingerprint.space, 'best-first', [0, 1, 2, 3, 4], budget === undefined ? {} : { budget: (pairs) => Math.round(budget * pairs) });
   assert.equal(score.missing, 0, 'the journal does not cover the whole space');
   const within = score.entries.filter((e) => e.ratio <= 1.01).length / score.entries.length;
   const spent = score.evaluations / score.exhaustiveEvaluations;
@@ -44,29 +68,32 @@ function prove(f: string, bar: { budget?: number; maxSpent: number }): void {
 }
 
 for (const f of journals) {
+  const budget = BARS[familyOf(f)]?.budget;
   test(`${f}: the default strategy is within 1 % of the exhaustive optimum on >= 95 % of entries, on <= 25 % of the evaluations`, () => {
     prove(f, { maxSpent: 0.25 });
   });
-  test(`${f}: at a 9 % budget, within 1 % of the exhaustive optimum on >= 95 % of entries, on <= 10 % of the evaluations`, () => {
-    prove(f, { budget: 0.09, maxSpent: 0.1 });
+  test(`${f}: at a ${budget === undefined ? '(no bar)' : `${+(budget * 100).toFixed(1)} %`} budget, within 1 % of the exhaustive optimum on >= 95 % of entries, on <= 10 % of the evaluations`, () => {
+    assert.ok(budget !== undefined, `no bar for family ${familyOf(f)} in this test`);
+    prove(f, { budget, maxSpent: 0.1 });
   });
-}
-
-test('the W8A8 shared-memory estimate is exact against the GPU: every out-of-resources size, and nothing that ran is pruned', () => {
-  for (const f of journals) {
+  test(`${f}: the shared-memory estimate prunes every config the GPU refused for shared memory, and nothing that ran${familyOf(f).startsWith('w8a8') ? ' (W8A8: exactly the size Triton reports)' : ''}`, () => {
     const j = load(f);
-    const family = j.header!.fingerprint.family;
+    const family = familyOf(f);
     const limit = j.header!.device!.shared_mem_per_block;
-    let checked = 0;
+    const shapes = new Map(j.shapes().map((s) => [s, journalShape(j, family, s)]));
+    let refused = 0;
     for (const t of j.trials()) {
-      const est = kernelFamily(family).sharedMemoryBytes(t.config, { N: 1, K: 1 });
+      const est = kernelFamily(family).sharedMemoryBytes(t.config, shapes.get(t.shape)!);
       const required = /out of resource: shared memory, Required: (\d+)/.exec(t.message ?? '')?.[1];
       if (required) {
-        assert.equal(est, Number(required), `${configKey(t.config)}`);
-        checked++;
+        assert.ok(est > limit, `${t.shape} ${configKey(t.config)}: the GPU needs ${required} B, the estimate ${est} B lets it through`);
+        if (family.startsWith('w8a8')) assert.equal(est, Number(required), `${configKey(t.config)}`);
+        refused++;
       }
       if (t.status === 'ok') assert.ok(est <= limit, `${configKey(t.config)} ran but the estimate ${est} > ${limit}`);
     }
-    assert.ok(checked > 0);
-  }
-});
+    console.log(`${f}: ${refused} trials refused by the GPU for shared memory`);
+    // W8A8 leaves shared memory to Triton, so its journal must hold refusals; W4A16 and MoE refuse by the estimate first
+    if (family.startsWith('w8a8')) assert.ok(refused > 0);
+  });
+}

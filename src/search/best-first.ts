@@ -22,6 +22,11 @@ export const KNOBS = {
   neighbourTop: 3,
   /** Score of a neighbour never measured at any M (1 = as good as a best config elsewhere). */
   unknownScore: 1.15,
+  /**
+   * Less from that score per axis value a never-measured neighbour shares with another M's winner (weighted 1 for
+   * the same M, 1/2 an octave away, ...): small, so it only orders the unknown neighbours among themselves.
+   */
+  agreement: 0.001,
   /** Finalists per M re-timed together at full effort. */
   finalists: 3,
 };
@@ -129,12 +134,17 @@ export function bestFirst(opts: StrategyOptions): Strategy {
 
   /**
    * Orders candidates by how they did at the other Ms (time over that M's best, the nearest M first counts
-   * most); unmeasured ones keep their place after them. The best-looking go first while the budget lasts.
+   * most); the ones never measured come after them, those sharing the most axis values with the other Ms'
+   * winners first (a move towards what won nearby). The best-looking go first while the budget lasts.
    */
   function ranker(ranked: Map<number, TimedConfig[]>) {
     const timesAt = new Map(ms.map((M) => [M, { top: ranked.get(M)![0]?.us, times: new Map(ranked.get(M)!.map((m) => [key(m.config), m.us])) }]));
     return (candidates: ConfigEntry[], M: number): ConfigEntry[] => {
       const elsewhere = ms.filter((other) => other !== M).map((other) => ({ ...timesAt.get(other)!, weight: 1 + 0.05 * Math.abs(Math.log2(other / M)) }));
+      const winners = ms.filter((other) => other !== M).flatMap((other) => {
+        const top = ranked.get(other)![0];
+        return top ? [{ config: top.config as Record<string, number>, weight: 1 / (1 + Math.abs(Math.log2(other / M))) }] : [];
+      });
       const score = (c: ConfigEntry): number => {
         const k = key(c);
         let best = Infinity;
@@ -142,7 +152,10 @@ export function bestFirst(opts: StrategyOptions): Strategy {
           const mine = times.get(k);
           if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * weight);
         }
-        return best === Infinity ? KNOBS.unknownScore : best;
+        if (best !== Infinity) return best;
+        let agreeing = 0;
+        for (const { config, weight } of winners) for (const [axis, v] of Object.entries(c)) if (config[axis] === v) agreeing += weight;
+        return KNOBS.unknownScore - KNOBS.agreement * agreeing;
       };
       return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
     };

@@ -26,6 +26,10 @@ Two kernels, chosen by the config (so the tuner chooses):
                         of A, so M=1 does one row's work. For decode.
     BLOCK_SIZE_M >= 32  the tl.dot path, kernels/w4a16_dot.py: tensor cores, the dequantized tile built in
                         registers and handed to tl.dot.
+    SWAP_AB = 1         (optional key, any BLOCK_SIZE_M) the tl.dot path computing the transposed product, the
+                        weight tile on the MMA's wide side and the tokens on its narrow one; BLOCK_SIZE_M 16 then
+                        runs it instead of the GEMV. Not yet an axis of the tuning space (its exhaustive journals
+                        were recorded without it): bench/w4a16_swap.py measures it.
 Packing, quantization, inputs and the reference live in kernels/w4a16_pack.py.
 
 Meta-parameters (the W4A16Entry config of src/schema/config.ts):
@@ -128,7 +132,7 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
         return f"BLOCK_SIZE_K*K_UNROLL={bk * unroll} > 2*K={2 * K}: mostly masked work"
     if split > 1 and split * M * N * 4 > MAX_WORKSPACE_BYTES:
         return f"split-K workspace {split}*M*N*4 bytes > {MAX_WORKSPACE_BYTES}"
-    if config["BLOCK_SIZE_M"] == GEMV_BLOCK_M:
+    if config["BLOCK_SIZE_M"] == GEMV_BLOCK_M and not config.get("SWAP_AB", 0):
         per_thread = gemv_rows(M) * (bk // 8) * config["BLOCK_SIZE_N"] // (32 * config["num_warps"])
         if per_thread > GEMV_MAX_ACC_PER_THREAD:
             return (f"GEMV accumulator rows*BLOCK_SIZE_K/8*BLOCK_SIZE_N/threads = {per_thread} fp32 registers per "
@@ -147,7 +151,8 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     quant = dict(GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
                  AWQ=problem["packing"] == "awq", EVEN_K=K % (bk * unroll) == 0)
-    if bm == GEMV_BLOCK_M:
+    swap = bool(config.get("SWAP_AB", 0))
+    if bm == GEMV_BLOCK_M and not swap:
         rows = gemv_rows(M)
         kernel_fn(w4a16_gemv_kernel, (_cdiv(M, rows) * _cdiv(N, bn), split))(
             a, qweight, scales, zeros, c, ws, counters, M, N, K, _cdiv(N, 8), **quant,
@@ -159,7 +164,7 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
             a, qweight, scales, zeros, c, ws, counters, M, N, K, _cdiv(N, 8), **quant,
             UPCAST=_INTERPRET and a.dtype == torch.bfloat16,
             BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
-            SPLIT_K=split, K_UNROLL=unroll, num_warps=config["num_warps"], num_stages=config["num_stages"],
+            SPLIT_K=split, K_UNROLL=unroll, SWAP_AB=swap, num_warps=config["num_warps"], num_stages=config["num_stages"],
         )
 
 

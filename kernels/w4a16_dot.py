@@ -79,6 +79,16 @@ def _dot(a, w, acc, UPCAST: tl.constexpr):
 
 
 @triton.jit
+def _dot_swapped(a, w, acc_t, UPCAST: tl.constexpr):
+    """acc_t + (a . w)^T = w^T . a^T: the weight tile on the MMA's M side, the tokens on its N side."""
+    w = w.to(a.dtype)
+    if UPCAST:
+        return tl.dot(tl.trans(w.to(tl.float32)), tl.trans(a.to(tl.float32)), acc_t)
+    else:
+        return tl.dot(tl.trans(w), tl.trans(a), acc_t)
+
+
+@triton.jit
 def split_k_store(acc, c_ptr, ws_ptr, cnt_ptr, tile, pid_k, offs_m, offs_n, M, N,
                   BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, SPLIT_K: tl.constexpr):
     """Store the fp32 tile; with SPLIT_K > 1 publish it as a partial, count arrivals, and let the last program of
@@ -114,6 +124,7 @@ def w4a16_dot_kernel(
     # meta-parameters
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
     GROUP_SIZE_M: tl.constexpr, SPLIT_K: tl.constexpr, K_UNROLL: tl.constexpr,
+    SWAP_AB: tl.constexpr = False,  # the transposed product (small M: the weight fills the MMA's wide side)
 ):
     # pid swizzle (grouped ordering, as in the matmul tutorial); axis 1 is the K split
     pid = tl.program_id(axis=0)
@@ -147,7 +158,10 @@ def w4a16_dot_kernel(
     else:
         n_groups = K // GROUP
 
-    acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
+    if SWAP_AB:
+        acc = tl.zeros((BLOCK_SIZE_N, BLOCK_SIZE_M), dtype=tl.float32)
+    else:
+        acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
     for it in range(it_start, it_end):
         for u in tl.static_range(K_UNROLL):
             k0 = (it * K_UNROLL + u) * BLOCK_SIZE_K
@@ -173,7 +187,12 @@ def w4a16_dot_kernel(
                 s, zf = _block_scales(s_ptr, z_ptr, k0, n_groups, offs_bn, N, stride_zg, BLOCK_SIZE_K,
                                       GROUP, BLOCK_SIZE_K, HAS_ZP, AWQ)
                 w = (x - zf) * s
-            acc = _dot(a, w, acc, UPCAST)
+            if SWAP_AB:
+                acc = _dot_swapped(a, w, acc, UPCAST)
+            else:
+                acc = _dot(a, w, acc, UPCAST)
+    if SWAP_AB:
+        acc = tl.trans(acc)
 
     if GROUP == 0:
         acc = acc * _group_rows(s_ptr, tl.zeros((1,), tl.int32), 1, offs_bn, N, False, AWQ)

@@ -18,7 +18,8 @@ from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py",
+                                    "w4a16_swap.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -135,3 +136,12 @@ def test_sidecar_table_has_a_row_per_m_and_the_ratios_of_the_sidecar(tmp_path):
     assert rows[1] == "| 16 | 50.0 | 100.0 | - | 2.00 | - | 2000 | 50 | 20.0 |"
     assert lines[-1] == ("Geomean: 2.000x over the default (2 M, slowest 2.000x); "
                          "4.000x over the shipped file (1 M, slowest 4.000x)")
+
+
+def test_w4a16_swap_smoke_checks_its_sweep_on_the_interpreter(capsys):
+    """bench/w4a16_swap.py --smoke: the first and last SWAP_AB configs of its sweep run and match the reference."""
+    from bench import w4a16_swap
+
+    assert all(c["SWAP_AB"] == 1 and c["BLOCK_SIZE_M"] == 16 for c in w4a16_swap.sweep())
+    assert w4a16_swap.main(["--smoke"]) == 0
+    assert capsys.readouterr().out.count(": ok") == 2

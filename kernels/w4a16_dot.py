@@ -1,4 +1,5 @@
-"""The W4A16 tl.dot path (BLOCK_SIZE_M >= 32 in the config; tensor cores) and the helpers both paths share.
+"""The W4A16 tl.dot path (BLOCK_SIZE_M >= 32 in the config, or any with SWAP_AB; tensor cores) and the helpers both
+paths share. SWAP_AB accumulates the transposed tile, W^T-side first (_dot_swapped), and transposes it once at the end.
 
 Each program computes one BLOCK_SIZE_M x BLOCK_SIZE_N tile over its share of K. Per K block it loads A
 [BM, BK] and the packed words, dequantizes in registers with a float trick (nibble | 0x4B000000 read as fp32

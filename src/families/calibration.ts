@@ -3,7 +3,7 @@ import type { Family } from '../schema/index.js';
 /**
  * What `--dry-run`'s time estimate knows of a device: the one place its numbers live. Each was calibrated on
  * measured `tune` runs (docs/BENCHMARKS.md, "Compiling ahead for every family on CPU workers" for the runs named
- * A-E below, "Conductor" for the W8A8 runs); test/runner/estimate.test.ts holds the estimate to those runs.
+ * A-E below, "SGLang's block fp8 GEMM with its SM90 kernel keys" for F and G, "Conductor" for the W8A8 runs); test/runner/estimate.test.ts holds the estimate to those runs.
  */
 
 /** What a family's trials and compiles cost inside a tuning run on one device (contention included). */
@@ -60,7 +60,11 @@ const H200: DeviceCalibration = {
     // run C (both servers, Qwen3-30B-A3B attention, budget 600, 43.7 s, 2384 trials): compile-bound (20 % busy,
     // 75.4 s of waits); per trial the timed share (3.7 ms) plus W8A8's host 3.4 ms; per job fitted.
     'vllm-w8a8-block': { gpuSecondsPerTrial: 0.0071, compileSecondsPerJob: 0.5, trialsPerCompileJob: 2.9 },
-    'sglang-w8a8-block': { gpuSecondsPerTrial: 0.0071, compileSecondsPerJob: 0.5, trialsPerCompileJob: 2.9 },
+    // run F (SGLang with its SM90 keys, Qwen3-8B-FP8, budget 1200, 129.8 s, 4997 trials): compile-bound (11 % busy,
+    // 425.8 s of waits); from the workers' profiles: bench requests 56.8 s (11 ms a trial), compile workers 1649 s
+    // over 2363 jobs (0.70 s; run G: 0.82 s, hence 0.74), 2.1 trials a job (G: 2.06). The SM90 keys' larger
+    // space (split-K's second kernel among them) gives fewer trials per binary than run C's six keys had.
+    'sglang-w8a8-block': { gpuSecondsPerTrial: 0.011, compileSecondsPerJob: 0.74, trialsPerCompileJob: 2.1 },
   },
 };
 

@@ -13,6 +13,8 @@ export interface MeasuredRun {
   wallS: number;
   /** Trials measured, where the section gives them. */
   trials?: number;
+  /** The run's --out held the committed tuned-configs/ files first (re-tuned over them): their entries are incumbents. */
+  overCommitted?: true;
   held: true | string;
 }
 
@@ -25,6 +27,7 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'A vllm-moe bf16', args: [...QWEN_MOE, '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 109.1, trials: 743, held: true },
   { name: 'A again, input cache counting held bytes (7833aaa)', args: [...QWEN_MOE, '--kernel', 'vllm-moe', '--quant', 'bf16', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 107.7, trials: 748, held: true },
   { name: 'B sglang-moe fp8 block', args: [...QWEN_MOE, '--kernel', 'sglang-moe', '--quant', 'fp8_w8a8_block', '--budget', '600'], gpus: 1, compileWorkers: 14, wallS: 89.3, trials: 701, held: true },
+  // C and 'block fp8 Qwen3-8B, both servers' ran SGLang's six keys (before its SM90 keys); today's plan has the larger space
   {
     name: 'C block fp8 Qwen3-30B-A3B attention, both servers',
     args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'vllm-w8a8-block', 'sglang-w8a8-block', '--budget', '600'],
@@ -35,6 +38,9 @@ export const MEASURED_RUNS: MeasuredRun[] = [
     held: true,
   },
   { name: 'D w4a16 Qwen3-4B, budget 1000', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16', '--budget', '1000'], gpus: 1, compileWorkers: 13, wallS: 88.6, trials: 4039, held: true },
+  // "SGLang's block fp8 GEMM with its SM90 kernel keys": the space 10x vLLM's, started from the committed files
+  { name: 'F sglang block fp8 Qwen3-8B, SM90 keys, budget 1200', args: ['--model', 'qwen3-8b-fp8', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 129.8, trials: 4997, overCommitted: true, held: true },
+  { name: 'G sglang block fp8 Qwen3-30B-A3B attention, SM90 keys, budget 1200', args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 87.9, trials: 2515, overCommitted: true, held: true },
   { name: 'E moe-w4a16 Qwen3-30B-A3B', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.2, trials: 1293, held: true },
 
   // "Conductor": W8A8 with GPU-free compile workers (runs 3 and 5: today's W8A8 path)

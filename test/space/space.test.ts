@@ -83,3 +83,17 @@ test('a space file is hashed into the space id; bad files are one-line user erro
   assert.throws(() => enumerateSpace('w8a8-int8', join(dir, 'nope.json'), { shape: { N: 1, K: 1 }, ms: [1], device: H200 }), UserError);
   assert.throws(() => enumerateSpace('w4a16', good, { shape: { N: 1, K: 1 }, ms: [1], device: H200 }), /is for w8a8-int8, not w4a16/);
 });
+
+test("SGLang's SM90 keys: searched for fp8 on compute capability 9.0 only, the transpose with narrow token tiles only", () => {
+  const shape = { N: 4096, K: 4096, quant: 'fp8' as const, block_n: 128, block_k: 128 };
+  const sm90 = (c: Record<string, number>) => c.SWAP_AB === 1 || c.SPLIT_K! > 1;
+  const h200 = enumerateSpace('sglang-w8a8-block', 'default', { shape, ms: [1, 4096], device: H200 });
+  assert.ok(h200.configs.some(sm90), 'an H200 searches the SM90 kernel');
+  assert.ok(h200.configs.every((c) => (c as Record<string, number>).SWAP_AB === 0 || c.BLOCK_SIZE_M <= 64));
+  assert.ok(!h200.fitsM({ ...h200.configs.find((c) => (c as Record<string, number>).SPLIT_K === 16 && c.BLOCK_SIZE_M === 16)! }, 4096), 'no split on a full grid');
+  const a100 = enumerateSpace('sglang-w8a8-block', 'default', { shape, ms: [1], device: { ...H200, name: 'NVIDIA A100-SXM4-80GB', capability: [8, 0], sm_count: 108 } });
+  assert.ok(!a100.configs.some(sm90) && a100.pruned.sm90_fp8_keys! > 0, 'elsewhere SGLang would hand the keys to a kernel without them');
+  const int8 = enumerateSpace('sglang-w8a8-block', 'default', { shape: { ...shape, quant: 'int8' }, ms: [1], device: H200 });
+  assert.ok(!int8.configs.some(sm90), "SGLang's int8 kernel has neither key");
+  assert.ok(!enumerateSpace('vllm-w8a8-block', 'default', { shape, ms: [1], device: H200 }).configs.some((c) => 'SWAP_AB' in c), 'vLLM has no such keys');
+});

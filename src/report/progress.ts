@@ -26,6 +26,8 @@ export class Progress {
   private counts: Counts = { done: 0, total: 0, failed: 0, resumed: 0 };
   private gpus = new Map<number, GpuView>();
   private started = Date.now();
+  /** The plan's estimate of the run's seconds (null: none), the ETA's prior until the run's own rate is known. */
+  private estimatedSeconds: number | null = null;
   private lastDraw = 0;
   private drawn = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -58,9 +60,10 @@ export class Progress {
     return this.timer !== null;
   }
 
-  start(total: number, resumed: number): void {
+  start(total: number, resumed: number, estimatedSeconds: number | null = null): void {
     this.counts = { done: resumed, total, failed: 0, resumed };
     this.started = Date.now();
+    this.estimatedSeconds = estimatedSeconds;
     this.timer = setInterval(() => this.draw(false), this.mode === 'tty' ? 500 : this.plainEveryMs);
     this.timer.unref();
     this.draw(true);
@@ -88,12 +91,21 @@ export class Progress {
     this.event('gpu', { ...view });
   }
 
-  /** Seconds left at the rate of this run's own (not resumed) trials; null before any. */
+  /**
+   * Seconds left: at the rate of this run's own (not resumed) trials, blended with the plan's estimate less the time
+   * spent while few trials are in (the first ones wait for compiles, so their rate alone says hours for a run of a
+   * minute or two); the rate alone once a quarter of the fresh trials are done. Null with neither.
+   */
   etaSeconds(): number | null {
-    const fresh = this.counts.done - this.counts.resumed;
-    if (fresh <= 0) return null;
-    const rate = fresh / ((Date.now() - this.started) / 1000);
-    return Math.max(0, Math.round((this.counts.total - this.counts.done) / rate));
+    const { done, resumed, total } = this.counts;
+    const fresh = done - resumed;
+    const elapsed = (Date.now() - this.started) / 1000;
+    const byRate = fresh > 0 ? Math.max(0, (total - done) / (fresh / elapsed)) : null;
+    const byPlan = this.estimatedSeconds === null ? null : Math.max(0, this.estimatedSeconds - elapsed);
+    if (byPlan === null) return byRate === null ? null : Math.round(byRate);
+    if (byRate === null) return Math.round(byPlan);
+    const trust = Math.min(1, fresh / Math.max(1, 0.25 * (total - resumed)));
+    return Math.round(trust * byRate + (1 - trust) * byPlan);
   }
 
   stop(): void {

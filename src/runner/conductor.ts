@@ -58,7 +58,7 @@ async function conduct(opts: TuneOptions, progress: Progress, slots: GpuSlot[], 
   cleanups.push(() => journals.forEach((j) => j.journal.abandon())); // an error must not leave the journals locked
   const compile = startCompilePool(opts, spec, hello, jobs);
   const interrupt = interruptOnSignal(slots, compile, cleanups);
-  const driven = await driveUnits(units, live, plan.trials, { opts, progress, journals, compile, interrupt });
+  const driven = await driveUnits(units, live, plan.trials, plan.estimated_s, { opts, progress, journals, compile, interrupt });
   await Promise.all(slots.map((s) => s.stop()));
   await compile.stop();
   for (const j of journals.values()) j.journal.close();

@@ -40,14 +40,14 @@ export interface Driven {
  * configs to compile, another's are measured), each unit start to end on one GPU; a unit of a GPU given up
  * goes back to the queue for another.
  */
-export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: number, dc: DriveContext): Promise<Driven> {
+export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: number, estimatedSeconds: number | null, dc: DriveContext): Promise<Driven> {
   const { opts, progress, compile, interrupt } = dc;
   const queue: Unit[] = [...units];
   const outcomes: UnitOutcome[] = [];
   const t0 = Date.now();
   let freshTrials = 0;
   let failedTrials = 0;
-  progress.start(plannedTotal, 0);
+  progress.start(plannedTotal, 0, estimatedSeconds);
   const lookAhead = Math.max(2, Math.ceil((2 * opts.compileWorkers) / live.length));
   // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
   const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / live.length))));

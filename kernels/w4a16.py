@@ -26,10 +26,10 @@ Two kernels, chosen by the config (so the tuner chooses):
                         of A, so M=1 does one row's work. For decode.
     BLOCK_SIZE_M >= 32  the tl.dot path, kernels/w4a16_dot.py: tensor cores, the dequantized tile built in
                         registers and handed to tl.dot.
-    SWAP_AB = 1         (optional key, any BLOCK_SIZE_M) the tl.dot path computing the transposed product, the
-                        weight tile on the MMA's wide side and the tokens on its narrow one; BLOCK_SIZE_M 16 then
-                        runs it instead of the GEMV. Not yet an axis of the tuning space (its exhaustive journals
-                        were recorded without it): bench/w4a16_swap.py measures it.
+    SWAP_AB = 1         (optional key, absent = 0) the tl.dot path computing the transposed product, the weight
+                        tile on the MMA's wide side and the tokens on its narrow one; BLOCK_SIZE_M 16 then runs it
+                        instead of the GEMV. In the exhaustive space only so far (the default space's exhaustive
+                        journals were recorded without it); bench/w4a16_swap.py measures it.
 Packing, quantization, inputs and the reference live in kernels/w4a16_pack.py.
 
 Meta-parameters (the W4A16Entry config of src/schema/config.ts):
@@ -65,6 +65,8 @@ CONFIG_KEYS = (
     "BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M",
     "num_warps", "num_stages", "SPLIT_K", "K_UNROLL",
 )
+# Keys an entry may leave out, with the value that stands for them (src/schema/formats.ts optionalKeys)
+OPTIONAL_KEYS = {"SWAP_AB": 0}
 # A split-K workspace is SPLIT_K * M * N fp32; beyond this a config is refused (memory, and it cannot win).
 MAX_WORKSPACE_BYTES = 1 << 30
 GEMV_BLOCK_M = 16  # BLOCK_SIZE_M that selects the GEMV path
@@ -84,9 +86,9 @@ def default_config(family: str, problem: dict) -> dict:
     stand in with the Triton matmul tutorial's first config (128x256x64, GROUP_SIZE_M 8, 8 warps, 3 stages)."""
     if problem["M"] < 256:
         return {"BLOCK_SIZE_M": 32, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 8,
-                "num_warps": 4, "num_stages": 2, "SPLIT_K": 8, "K_UNROLL": 1}
+                "num_warps": 4, "num_stages": 2, "SPLIT_K": 8, "K_UNROLL": 1, "SWAP_AB": 0}
     return {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 8,
-            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1}
+            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "SWAP_AB": 0}
 
 
 def _smem_bytes(problem: dict, config: dict) -> int:
@@ -114,6 +116,11 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     missing = [k for k in CONFIG_KEYS if k not in config]
     if missing:
         return f"config lacks {', '.join(missing)}"
+    extra = [k for k in config if k not in CONFIG_KEYS and k not in OPTIONAL_KEYS]
+    if extra:
+        return f"unknown config key(s) {', '.join(extra)}"
+    if config.get("SWAP_AB", 0) not in (0, 1) or isinstance(config.get("SWAP_AB"), bool):
+        return f"SWAP_AB={config['SWAP_AB']!r} must be 0 or 1"
     for k in CONFIG_KEYS:
         v = config[k]
         if not isinstance(v, int) or isinstance(v, bool) or v <= 0:

@@ -14,6 +14,9 @@ const DEFAULT: Axes = {
   num_stages: [2, 3, 4],
   SPLIT_K: [1, 2, 4, 8],
   K_UNROLL: [1, 2],
+  // the transposed product is measured (docs/BENCHMARKS.md, bench/w4a16_swap.py) but not yet searched by default: the
+  // exhaustive journals that prove the default search were recorded without it
+  SWAP_AB: [0],
 };
 
 const EXHAUSTIVE: Axes = {
@@ -25,6 +28,7 @@ const EXHAUSTIVE: Axes = {
   num_stages: [2, 3, 4, 5],
   SPLIT_K: [1, 2, 4, 8],
   K_UNROLL: [1, 2, 4],
+  SWAP_AB: [0, 1],
 };
 
 const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
@@ -40,30 +44,34 @@ const sharedMemoryBytes = (c: Config): number =>
 /** Rows of A one GEMV program takes (kernels/w4a16.py gemv_rows): min(16, next_pow2(M)). */
 const gemvRows = (M: number): number => Math.min(16, nextPow2(M));
 
-/** BLOCK_SIZE_M 16 is the GEMV path; a program takes gemvRows(M) rows into a [rows, BLOCK_SIZE_K/8, BLOCK_SIZE_N]
- * fp32 register tile, refused beyond 64 per thread. */
+/** BLOCK_SIZE_M 16 without SWAP_AB is the GEMV path (kernels/w4a16.py _run). */
+const isGemv = (c: Config): boolean => c.BLOCK_SIZE_M === 16 && c.SWAP_AB !== 1;
+
+/** The GEMV takes gemvRows(M) rows into a [rows, BLOCK_SIZE_K/8, BLOCK_SIZE_N] fp32 register tile, refused beyond 64
+ * per thread. */
 const gemvRegisters: MRule = (c, _s, M) =>
-  c.BLOCK_SIZE_M === 16 && Math.floor((gemvRows(M) * (c.BLOCK_SIZE_K! / 8) * c.BLOCK_SIZE_N!) / (32 * c.num_warps!)) > 64
+  isGemv(c) && Math.floor((gemvRows(M) * (c.BLOCK_SIZE_K! / 8) * c.BLOCK_SIZE_N!) / (32 * c.num_warps!)) > 64
     ? 'gemv_registers'
     : null;
 
 /**
  * Both kernels take M unspecialized and N, K and the zero-point row stride ceil(N/8) as plain ints (kernels/w4a16.py
  * compile_variant); their constexprs beyond the config are the group size, zero points, EVEN_K (K % (BLOCK_SIZE_K *
- * K_UNROLL) == 0) and, on the GEMV path (BLOCK_SIZE_M 16), its rows per program, the one thing of M in a binary.
+ * K_UNROLL) == 0) and, on the GEMV path (BLOCK_SIZE_M 16 without SWAP_AB), its rows per program, the one thing of M in a
+ * binary.
  * Activation dtype and packing are the defaults here (bf16, plain). So shapes that agree on those share binaries.
  */
 function compileKey(s: WeightShape, _shapeKey: string, c: Config, configKey: string, ms: number[]): string {
   const evenK = s.K % (c.BLOCK_SIZE_K! * c.K_UNROLL!) === 0;
-  const rows = c.BLOCK_SIZE_M === 16 ? [...new Set(ms.map(gemvRows))].sort((a, b) => a - b).join(',') : '-';
+  const rows = isGemv(c) ? [...new Set(ms.map(gemvRows))].sort((a, b) => a - b).join(',') : '-';
   const ints = `N:${tritonInt(s.N)}|N8:${tritonInt(cdiv(s.N, 8))}|K:${tritonInt(s.K)}`;
   return `w4a16|${configKey}|${ints}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? true}|even:${evenK}|rows:${rows}`;
 }
 
 /** kernels/w4a16.py default_config: vLLM's Triton AWQ GEMM below 256 tokens, the Triton tutorial's first config above. */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
-  if (p.M < 256) return { BLOCK_SIZE_M: 32, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 32, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 2, SPLIT_K: 8, K_UNROLL: 1 };
-  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1 };
+  if (p.M < 256) return { BLOCK_SIZE_M: 32, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 32, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 2, SPLIT_K: 8, K_UNROLL: 1, SWAP_AB: 0 };
+  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, SWAP_AB: 0 };
 }
 
 const groups = (s: WeightShape): number => (s.group_size === -1 ? 1 : Math.floor(s.K / (s.group_size ?? 128)));
@@ -76,6 +84,8 @@ export const w4a16: KernelFamily = {
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
     sharedMemoryRule(sharedMemoryBytes),
+    // a heuristic, like splitOnFullGrid: the transpose pays where the token tile is narrower than the MMA
+    (c) => (c.SWAP_AB === 1 && c.BLOCK_SIZE_M! > 64 ? 'swap_ab_wide_m' : null),
   ],
   mRules: [
     (c, s, M) => (c.SPLIT_K! > 1 && c.SPLIT_K! * M * s.N * 4 > MAX_WORKSPACE_BYTES ? 'split_k_workspace' : null),

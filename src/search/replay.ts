@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { JournalRecord, type ConfigEntry, type JournalHeader, type JournalTrial } from '../schema/index.js';
+import { JournalRecord, configOfFileEntry, type ConfigEntry, type JournalHeader, type JournalTrial } from '../schema/index.js';
 import { configKey } from '../space/key.js';
 import type { Ask, Evaluation, Strategy, TimedConfig } from './types.js';
 
@@ -21,9 +21,12 @@ export class ReplayJournal {
 
   constructor(records: JournalRecord[]) {
     this.header = (records.find((r) => r.type === 'header') as JournalHeader | undefined) ?? null;
+    const family = this.header?.fingerprint.family;
     for (const r of records) {
       if (r.type !== 'trial') continue;
-      const key = configKey(r.config);
+      // a key the family gained since the recording is at the value that stands for its absence (the kernel's
+      // default, what ran): the journal's configs read as a file written before it would (configOfFileEntry)
+      const key = configKey(family ? configOfFileEntry(family, r.config) : r.config);
       const perM = this.byShape.get(r.shape) ?? this.byShape.set(r.shape, new Map()).get(r.shape)!;
       const perConfig = perM.get(r.M) ?? perM.set(r.M, new Map()).get(r.M)!;
       const cell = perConfig.get(key) ?? perConfig.set(key, {}).get(key)!;

@@ -71,8 +71,9 @@ test('a W4A16 plan from a model preset records and replays; a W8A8 plan keeps it
 
 test('a deadline inside a shape leaves the shapes before it whole and that one out; no whole shape leaves no journal', () => {
   plan('slow', ['--kernel', 'moe-w4a16', '--ms', '1', '--shapes', '128x768x2048:8,128x384x2048:8']);
-  // 128 configs at M=1 per shape at 30 ms each: about 4 s a shape, the deadline 6 s in
-  const r = record('slow', 'slow.jsonl', ['--deadline-s', '6'], { TRITUNE_SIM_DELAY_MS: '30' });
+  // 128 configs at M=1 per shape at 60 ms each: about 8 s a shape, the deadline 12 s in (4 s of slack for the
+  // workers' own start and work on a loaded machine; the second shape cannot end before about 16 s)
+  const r = record('slow', 'slow.jsonl', ['--deadline-s', '12'], { TRITUNE_SIM_DELAY_MS: '60' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /E=128,N=384,K=2048,group_size=128 full: \d+\/128 pairs \(cut by the deadline: left out\)/);
   const j = ReplayJournal.load(join(dir, 'slow.jsonl'));

@@ -79,7 +79,7 @@ def _pow2(v) -> bool:
 def config_problem(family: str, config: dict) -> str | None:
     """Why this config is malformed for the family (keys, powers of two), or None."""
     keys = P.CONFIG_KEYS[family]
-    missing = [k for k in keys if k not in config]
+    missing = [k for k in keys if k not in config and k not in P.OPTIONAL_KEYS[family]]  # optional: absent value
     extra = [k for k in config if k not in keys]
     if missing or extra:
         return f"config keys do not match {family}: missing {missing}, unknown {extra}"

@@ -53,6 +53,7 @@ import os
 
 import torch
 
+from kernels import protocol
 from kernels.compile_only import placeholder
 from kernels.w4a16_dot import w4a16_dot_kernel
 from kernels.w4a16_gemv import w4a16_gemv_kernel
@@ -66,7 +67,7 @@ CONFIG_KEYS = (
     "num_warps", "num_stages", "SPLIT_K", "K_UNROLL",
 )
 # Keys an entry may leave out, with the value that stands for them (src/schema/formats.ts optionalKeys)
-OPTIONAL_KEYS = {"SWAP_AB": 0}
+OPTIONAL_KEYS = {k: o["absent"] for k, o in protocol.OPTIONAL_KEYS["w4a16"].items()}
 # A split-K workspace is SPLIT_K * M * N fp32; beyond this a config is refused (memory, and it cannot win).
 MAX_WORKSPACE_BYTES = 1 << 30
 GEMV_BLOCK_M = 16  # BLOCK_SIZE_M that selects the GEMV path

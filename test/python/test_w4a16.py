@@ -153,23 +153,12 @@ def test_family_interface():
                                     {**cfg(bm=32, bn=16, bk=32, unroll=2), "SWAP_AB": 1}],
                          ids=["bm16-split3", "bm32-unroll2"])
 @pytest.mark.parametrize("group_size", [32, -1])
-def test_swap_ab_runs_the_transposed_dot_and_matches(config, group_size, monkeypatch):
+def test_swap_ab_runs_the_transposed_dot_and_matches(config, group_size, launches):
     """SWAP_AB (not yet a tuned axis, bench/w4a16_swap.py): BLOCK_SIZE_M 16 then runs the tl.dot path, transposed,
     instead of the GEMV; the product matches the reference, split-K included."""
-    launched = []
-    for mod, name in ((W, "w4a16_dot_kernel"), (W, "w4a16_gemv_kernel")):
-        kernel = getattr(mod, name)
-        monkeypatch.setattr(mod, name, _Noting(kernel, name, launched))
+    launched = launches(W, "w4a16_dot_kernel", "w4a16_gemv_kernel")
     run(problem(M=7, N=40, K=384, group_size=group_size, packing="awq"), config)
     assert launched == ["w4a16_dot_kernel"]
     assert W.invalid_reason(F, problem(M=16), {**cfg(bm=16, bn=256, bk=256), "SWAP_AB": 1}) is None, \
         "the GEMV's register rule is not the dot path's"
 
-
-class _Noting:
-    def __init__(self, kernel, name, launched):
-        self.kernel, self.name, self.launched = kernel, name, launched
-
-    def __getitem__(self, grid):
-        self.launched.append(self.name)
-        return self.kernel[grid]

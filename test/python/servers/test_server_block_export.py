@@ -184,7 +184,7 @@ def _tritune_file(entries: dict) -> str:
 SIX = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 3}
 
 
-def test_sglang_sm90_entries_select_its_hopper_kernel_and_match_the_reference(on_h200_nvl, monkeypatch, tmp_path):
+def test_sglang_sm90_entries_select_its_hopper_kernel_and_match_the_reference(on_h200_nvl, monkeypatch, tmp_path, launches):
     """SGLang's SM90 keys as tritune writes them: SWAP_AB a boolean and SPLIT_K beside it where a config selects the
     SM90 kernel, neither where it does not. SGLang's lookup reads the file, its launcher (asked as on an H200) runs
     _w8a8_block_fp8_matmul_hopper for those entries, its split-K reduction after it, and the product matches the
@@ -200,10 +200,7 @@ def test_sglang_sm90_entries_select_its_hopper_kernel_and_match_the_reference(on
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / sglang_block.config_file_name(p)).write_text(text)
     fp8 = sglang_source.gemm("fp8_kernel")
-    launched = []
-    for name in ("_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"):
-        kernel = getattr(fp8, name)
-        monkeypatch.setattr(fp8, name, _Counting(kernel, name, launched))
+    launched = launches(fp8, "_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k")
     with sglang_block.reading_from(p, tmp_path):
         for M, want in ((1, ["_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"]),
                         (8, ["_w8a8_block_fp8_matmul_hopper", "_reduce_block_fp8_split_k"]),
@@ -215,17 +212,6 @@ def test_sglang_sm90_entries_select_its_hopper_kernel_and_match_the_reference(on
             ok, err = sglang_block.check(sglang_block.launch(inputs, config), sglang_block.reference(inputs))
             assert launched == want, (M, launched)
             assert ok, f"M={M} {config}: max relative error {err}"
-
-
-class _Counting:
-    """A Triton kernel that notes its name when launched, then launches."""
-
-    def __init__(self, kernel, name, launched):
-        self.kernel, self.name, self.launched = kernel, name, launched
-
-    def __getitem__(self, grid):
-        self.launched.append(self.name)
-        return self.kernel[grid]
 
 
 def test_sglang_reads_what_tritune_reads_in_its_shipped_sm90_files():
@@ -245,16 +231,14 @@ def test_sglang_reads_what_tritune_reads_in_its_shipped_sm90_files():
     assert seen >= 30, f"only {seen} SM90 entries in SGLang's shipped H200 files"
 
 
-def test_sglang_sm90_keys_off_sm90_reach_a_kernel_without_them(on_h200_nvl, monkeypatch):
+def test_sglang_sm90_keys_off_sm90_reach_a_kernel_without_them(on_h200_nvl, monkeypatch, launches):
     """Why tritune prunes SWAP_AB / SPLIT_K off SM90 and leaves them out of the plain kernel's entries: SGLang passes
     an entry on as **config, and elsewhere its launcher picks the kernel that has neither key. On a GPU Triton refuses
     such a launch (JITFunction: "Keyword argument ... specified but unrecognised"); the interpreter drops unknown
     keywords, so the kernel's own parameters are what is checked here."""
     _sglang_sm90(monkeypatch, False)
     fp8 = sglang_source.gemm("fp8_kernel")
-    launched = []
-    for name in ("_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper"):
-        monkeypatch.setattr(fp8, name, _Counting(getattr(fp8, name), name, launched))
+    launched = launches(fp8, "_w8a8_block_fp8_matmul", "_w8a8_block_fp8_matmul_hopper")
     inputs = sglang_block.make_inputs(problem("fp8", 256, 512, 8), "cpu")
     sglang_block.launch(inputs, {**SIX, "SWAP_AB": True, "SPLIT_K": 2})
     assert launched == ["_w8a8_block_fp8_matmul"]

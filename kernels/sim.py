@@ -262,7 +262,7 @@ class SimBackend:
     def _binaries(self, family: str, config: dict, problems: list) -> set[str]:
         """What a real worker compiles for these problems: W8A8 specializes on N, K divisibility by 16 and EVEN_K
         (compileKey in src/families/w8a8.ts); the other families per weight shape (every field but M) and what of M
-        their kernels specialize on (their compile_variant, modelled): W4A16 its GEMV rows, MoE W4A16 how Triton
+        their kernels specialize on (their compile_variant, modelled): W4A16 none of M, MoE W4A16 how Triton
         classes the number of routed pairs, the servers' kernels every M."""
         out = set()
         for raw in problems:
@@ -274,8 +274,7 @@ class SimBackend:
                 shape = [n % 16 == 0, k % 16 == 0, k % split == 0]
             else:
                 m, pairs = raw.get("M", 1), raw.get("M", 1) * raw.get("top_k", 1)
-                of_m = {"w4a16": min(16, 1 << max(0, m - 1).bit_length()),
-                        "moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)
+                of_m = {"w4a16": None, "moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)
                 shape = [sorted((k, v) for k, v in raw.items() if k != "M"), of_m]
             out.add(hashlib.sha256(json.dumps([family, config, shape], sort_keys=True).encode()).hexdigest()[:32])
         return out

@@ -1,4 +1,5 @@
-"""W4A16 dense problems: the packed layouts (kernels/w4a16.py's docstring), quantization, inputs, the reference."""
+"""W4A16 dense problems: the kernel's packed layout (kernels/w4a16.py's docstring), the conversions from AWQ and GPTQ
+checkpoints, quantization, inputs, the reference."""
 
 import torch
 
@@ -45,10 +46,22 @@ def unpack_int4(words: torch.Tensor, awq: bool) -> torch.Tensor:
 
 
 def awq_to_kernel_layout(qweight_awq: torch.Tensor) -> torch.Tensor:
-    """An AWQ checkpoint's qweight [K, N/8] (packed along N, AWQ order) -> the kernel's [K/8, N] packed along
-    K in the AWQ order (problem packing 'awq'). AWQ's qzeros [G, N/8] and scales [G, N] are used as they are."""
+    """An AWQ checkpoint's qweight [K, N/8] (packed along N, AWQ order) -> the kernel's qweight [N, K/8] (packed
+    along K, AWQ order). AWQ's qzeros [G, N/8] and scales [G, N] are the kernel's as they are."""
     q_kn = unpack_int4(qweight_awq, awq=True)  # [K, N]
-    return pack_int4(q_kn.t().contiguous(), awq=True).t().contiguous()  # pack along K, then [K/8, N]
+    return pack_int4(q_kn.t().contiguous(), awq=True)
+
+
+def gptq_to_kernel_layout(qweight_gptq: torch.Tensor, qzeros_gptq: torch.Tensor | None = None, v1: bool = True):
+    """A GPTQ checkpoint's qweight [K/8, N] (packed along K, plain order) -> the kernel's [N, K/8] in AWQ order, and
+    its qzeros [G, N/8] (plain order; the v1 format stores zero - 1) -> the kernel's [G, N/8] in AWQ order.
+    Returns (qweight, qzeros or None)."""
+    q_nk = unpack_int4(qweight_gptq.t().contiguous(), awq=False)  # [N, K]
+    qweight = pack_int4(q_nk, awq=True)
+    if qzeros_gptq is None:
+        return qweight, None
+    z = unpack_int4(qzeros_gptq, awq=False) + (1 if v1 else 0)  # [G, N rounded up to 8]
+    return qweight, pack_int4(z & 0xF, awq=True)
 
 
 class W4A16Inputs:
@@ -81,17 +94,17 @@ def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> W4A16
     """Random activations and random N(0, 0.02^2) weights quantized with `quantize`, packed for the kernel."""
     p = normalize_problem(family, problem)
     M, N, K = p["M"], p["N"], p["K"]
-    dtype, awq = ACT_DTYPES[p["act_dtype"]], p["packing"] == "awq"
+    dtype = ACT_DTYPES[p["act_dtype"]]
     gen = torch.Generator(device=device).manual_seed(seed)
     a = torch.randn((M, K), generator=gen, device=device, dtype=torch.float32).to(dtype)
     w = torch.randn((N, K), generator=gen, device=device, dtype=torch.float32) * 0.02
     q, scales, zeros = quantize(w, p["group_size"], p["zero_points"])
-    qweight = pack_int4(q, awq).t().contiguous()  # q [N, K] packed along K -> [N, K/8] -> [K/8, N]
+    qweight = pack_int4(q, awq=True)  # q [N, K] packed along K -> [N, K/8]
     qzeros = None
     if p["zero_points"]:
         padded = torch.zeros((zeros.shape[0], _cdiv(N, 8) * 8), dtype=torch.int32, device=device)
         padded[:, :N] = zeros
-        qzeros = pack_int4(padded, awq)
+        qzeros = pack_int4(padded, awq=True)
     counters = torch.zeros(_cdiv(M, 16) * _cdiv(N, 16), dtype=torch.int32, device=device)
     return W4A16Inputs(p, a, qweight, scales.to(dtype), qzeros, counters)
 
@@ -99,12 +112,12 @@ def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> W4A16
 def dequantize(inputs: W4A16Inputs) -> torch.Tensor:
     """W [N, K] in the activation dtype, from the packed tensors (the 'dequantize then matmul' baseline)."""
     p = inputs.problem
-    N, K, awq = p["N"], p["K"], p["packing"] == "awq"
+    N, K = p["N"], p["K"]
     g = K if p["group_size"] == -1 else p["group_size"]
-    q = unpack_int4(inputs.qweight.t().contiguous(), awq).float()  # [N, K]
+    q = unpack_int4(inputs.qweight, awq=True).float()  # [N, K]
     s = inputs.scales.float().t().repeat_interleave(g, dim=1)  # [N, K]
     if inputs.qzeros is not None:
-        z = unpack_int4(inputs.qzeros, awq)[:, :N].float().t().repeat_interleave(g, dim=1)
+        z = unpack_int4(inputs.qzeros, awq=True)[:, :N].float().t().repeat_interleave(g, dim=1)
     else:
         z = 8.0
     return ((q - z) * s).to(inputs.a.dtype)

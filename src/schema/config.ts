@@ -15,11 +15,8 @@ const baseEntry = {
 const SPLIT_K = z.number().int().min(1).max(64);
 
 export const W8A8Entry = z.strictObject({ ...baseEntry, SPLIT_K });
-/**
- * K_UNROLL: quantization groups (of BLOCK_SIZE_K) processed per main-loop iteration. SWAP_AB: 1 runs the tl.dot path on
- * the transposed product (kernels/w4a16.py), left out of a file where 0 (W4A16_OPTIONAL_KEYS).
- */
-export const W4A16Entry = z.strictObject({ ...baseEntry, SPLIT_K, K_UNROLL: powerOfTwo(1, 8), SWAP_AB: z.union([z.literal(0), z.literal(1)]) });
+/** K_UNROLL: K blocks (of BLOCK_SIZE_K) processed per main-loop iteration. */
+export const W4A16Entry = z.strictObject({ ...baseEntry, SPLIT_K, K_UNROLL: powerOfTwo(1, 8) });
 export const MoEW4A16Entry = z.strictObject({ ...baseEntry });
 /** vLLM's fused-MoE configs carry SPLIT_K (its wna16 kernel requires it; its other launchers set it to 1 themselves). */
 export const VllmMoEEntry = z.strictObject({ ...baseEntry, SPLIT_K: z.literal(1) });

@@ -35,9 +35,6 @@ export interface FamilyFormat {
  * config.get("SPLIT_K", 1) and passes the entry on as **config, so an entry that holds them without selecting the SM90
  * kernel (SWAP_AB false and SPLIT_K 1) reaches the other kernel with keys it lacks, and fails.
  */
-/** tritune's W4A16 kernel reads SWAP_AB with config.get("SWAP_AB", 0): files written before it hold none. */
-const W4A16_OPTIONAL_KEYS = { SWAP_AB: { absent: 0 } } as const;
-
 const SGLANG_BLOCK_OPTIONAL_KEYS = { SWAP_AB: { absent: 0, boolean: true }, SPLIT_K: { absent: 1 } } as const;
 
 /** vLLM's and SGLang's fused-MoE file names (their get_config_file_name): N is the server's, dtype and block shape only
@@ -56,7 +53,6 @@ export const FAMILY_FORMATS = {
   w4a16: {
     problem: W4A16Problem,
     entry: W4A16Entry,
-    optionalKeys: W4A16_OPTIONAL_KEYS,
     dtype: 'int4_w4a16',
     fileName: 'N={N},K={K},device_name={device},dtype={dtype},group_size={group_size}',
     shapeKey: 'N={N},K={K},group_size={group_size}',

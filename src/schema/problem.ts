@@ -23,8 +23,6 @@ export const W4A16Problem = z.strictObject({
   K: dim,
   group_size: GroupSize.default(128),
   zero_points: z.boolean().default(true),
-  /** 'awq' or 'plain' nibble order inside each int32 (see kernels/w4a16.py). */
-  packing: z.enum(['awq', 'plain']).default('plain'),
   act_dtype: OutDtype.default('bf16'),
 });
 

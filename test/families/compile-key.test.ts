@@ -8,20 +8,18 @@ import { kernelFamily, type WeightShape } from '../../src/families/index.js';
 const keyOf = (family: 'w4a16' | 'moe-w4a16', shape: WeightShape, config: Record<string, number>, ms: number[]) =>
   kernelFamily(family).compileKey(shape, '', config, configKey(config), ms);
 
-const GEMV = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
-const DOT = { ...GEMV, BLOCK_SIZE_M: 64 };
+const CFG = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
 
-test('w4a16: shapes share binaries by int classes; M counts on the GEMV path only', () => {
+test('w4a16: shapes share binaries by int classes; M never counts (one binary for every M)', () => {
   const s = { N: 4096, K: 4096, group_size: 128 };
-  assert.equal(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, N: 6144, K: 12288 }, GEMV, [1]));
-  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, N: 4100 }, GEMV, [1])); // N % 16 and ceil(N/8) % 16
-  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, zero_points: false }, GEMV, [1]));
-  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', { ...s, group_size: 32 }, GEMV, [1]));
+  assert.equal(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, N: 6144, K: 12288 }, CFG, [1]));
+  assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, N: 4100 }, CFG, [1])); // N % 16 and ceil(N/8) % 16
+  assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, zero_points: false }, CFG, [1]));
+  assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, group_size: 32 }, CFG, [1]));
   const g32 = { ...s, group_size: 32 };
-  assert.notEqual(keyOf('w4a16', g32, GEMV, [1]), keyOf('w4a16', { ...g32, K: 4096 + 32 }, GEMV, [1])); // EVEN_K
-  assert.notEqual(keyOf('w4a16', s, GEMV, [1]), keyOf('w4a16', s, GEMV, [2]));
-  assert.equal(keyOf('w4a16', s, GEMV, [16, 100]), keyOf('w4a16', s, GEMV, [4096])); // rows 16 for every M >= 16
-  assert.equal(keyOf('w4a16', s, DOT, [1]), keyOf('w4a16', s, DOT, [64, 256]));
+  assert.notEqual(keyOf('w4a16', g32, CFG, [1]), keyOf('w4a16', { ...g32, K: 4096 + 32 }, CFG, [1])); // EVEN_K
+  assert.equal(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', s, CFG, [2, 64, 4096]));
+  assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', s, { ...CFG, BLOCK_SIZE_M: 64 }, [1]));
 });
 
 test('moe-w4a16: every shape field and the Ms', () => {

@@ -18,8 +18,7 @@ from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py",
-                                    "w4a16_swap.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -42,22 +41,28 @@ def test_w8a8_row_prints_a_missing_baseline_as_na():
     assert "int_mm      n/a" in line  # torch._int_mm needs M > 16
 
 
-def test_w4a16_tl_dot_candidates_lie_in_the_default_space():
-    # step 1 checks (and compiles) the default space; the GEMV candidates (BLOCK_SIZE_M 16) are checked apart
+def test_w4a16_candidates_lie_in_the_default_space():
+    # step 1 checks (and compiles) the default space on g=128 with zero points; the sweep reuses those binaries
     space = w4a16.space()
     for M in w4a16.MS:
-        dot = [c for c in w4a16.candidates(M) if c["BLOCK_SIZE_M"] > 16]
-        assert all(c in space for c in dot), M
+        assert all(c in space for c in w4a16.candidates(M)), M
+
+
+def test_w4a16_cases_cover_the_three_models_and_the_other_quantizations_at_decode():
+    rows = w4a16.cases()
+    assert {r[0] for r in rows} == {"qwen3-4b", "qwen2.5-7b", "llama-3.1-8b"}
+    big = {(n, k) for _, n, k, m, q in rows if q["group_size"] == 32}
+    assert big == {(19456, 2560), (37888, 3584), (3584, 18944), (28672, 4096), (4096, 14336)}  # >= 16 MB of int4
 
 
 def test_w4a16_markdown_has_one_table_line_per_row():
     config = w4a16.candidates(1)[0]
-    row = {"model": "qwen3-4b", "N": 6144, "K": 2560, "M": 1, "cublas_us": 12.0, "deq_cublas_us": 30.0,
-           "default_us": 20.0, "best_us": 10.0, "best_tflops": 3.1, "best_GBps": 800.0, "best_hbm_pct": 19.0,
-           "speedup_vs_cublas": 1.2, "cublas_tflops": 2.6, "best_config": config}
+    row = {"model": "qwen3-4b", "N": 6144, "K": 2560, "M": 1, "group_size": 128, "zero_points": True,
+           "cublas_bf16_us": 12.0, "dequant_cublas_us": 30.0, "ours_us": 10.0, "vs_cublas_bf16": 1.2, "hbm_pct": 19.0,
+           "tflops": 3.1, "config": config, "source": "sweep"}
     md = w4a16.markdown([row, {**row, "M": 4}], 4.27e12, "NVIDIA H200").splitlines()
     body = [line for line in md if line.startswith("| qwen3-4b |")]
-    assert len(body) == 2 and body[0].endswith("| 1.20x | 3 | 16,32,64,4,2,1,1 |")
+    assert len(body) == 2 and body[0].endswith("| 1.20x | 19 | 3 | 16,64,128,4,3,1,1 | sweep |")
 
 
 def test_moe_layer_problems_are_the_up_and_down_gemms():
@@ -136,12 +141,3 @@ def test_sidecar_table_has_a_row_per_m_and_the_ratios_of_the_sidecar(tmp_path):
     assert rows[1] == "| 16 | 50.0 | 100.0 | - | 2.00 | - | 2000 | 50 | 20.0 |"
     assert lines[-1] == ("Geomean: 2.000x over the default (2 M, slowest 2.000x); "
                          "4.000x over the shipped file (1 M, slowest 4.000x)")
-
-
-def test_w4a16_swap_smoke_checks_its_sweep_on_the_interpreter(capsys):
-    """bench/w4a16_swap.py --smoke: the first and last SWAP_AB configs of its sweep run and match the reference."""
-    from bench import w4a16_swap
-
-    assert all(c["SWAP_AB"] == 1 and c["BLOCK_SIZE_M"] == 16 for c in w4a16_swap.sweep())
-    assert w4a16_swap.main(["--smoke"]) == 0
-    assert capsys.readouterr().out.count(": ok") == 2

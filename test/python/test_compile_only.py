@@ -95,9 +95,9 @@ with compile_only.active(compile_only.make_driver(compile_only.parse_target("cud
 print(json.dumps(out))
 """
 
-W4_GEMV = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4,
-           "num_stages": 2, "SPLIT_K": 2, "K_UNROLL": 1}
-W4_DOT = {**W4_GEMV, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 8, "SPLIT_K": 1, "K_UNROLL": 2}
+W4_DECODE = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 1, "num_warps": 4,
+             "num_stages": 2, "SPLIT_K": 2, "K_UNROLL": 1}
+W4_PREFILL = {**W4_DECODE, "BLOCK_SIZE_M": 32, "GROUP_SIZE_M": 8, "SPLIT_K": 1, "K_UNROLL": 2}
 MOE = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 32, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 2}
 
 
@@ -118,20 +118,19 @@ def _same_variant_same_keys(cases: list, results: list) -> None:
 
 
 def test_w4a16_compile_only_keys_match_launch():
-    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp, "packing": packing}, config)
-             for M in (1, 3, 64) for g, zp, packing in ((32, True, "awq"), (128, False, "plain"))
-             for config in (W4_GEMV, W4_DOT)]
-    cases += [("w4a16", {"M": 3, "N": 100, "K": 256, "group_size": -1, "act_dtype": "fp16"}, {**W4_DOT, "SPLIT_K": 1}),
-              ("w4a16", {"M": 3, "N": 100, "K": 200, "group_size": -1}, W4_GEMV)]  # ragged K, N not % 16
-    cases += [("w4a16", {"M": M, "N": 96, "K": 256}, W4_GEMV) for M in (2, 4, 5, 8, 9, 15, 16, 17, 33)]
+    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp}, config)
+             for M in (1, 3, 64) for g, zp in ((32, True), (128, False)) for config in (W4_DECODE, W4_PREFILL)]
+    cases += [("w4a16", {"M": 3, "N": 100, "K": 256, "group_size": -1, "act_dtype": "fp16"}, W4_PREFILL),
+              ("w4a16", {"M": 3, "N": 100, "K": 200, "group_size": -1}, W4_DECODE)]  # ragged K, N not % 16
+    cases += [("w4a16", {"M": M, "N": 96, "K": 256}, W4_DECODE) for M in (2, 4, 5, 8, 9, 15, 16, 17, 33)]
     # shapes that agree on N, ceil(N/8) and K modulo 16 share a binary (compileKey in src/families/w4a16.ts)
-    cases += [("w4a16", {"M": 3, "N": N, "K": K, "group_size": 32}, W4_GEMV) for N, K in ((128, 256), (384, 512))]
+    cases += [("w4a16", {"M": 3, "N": N, "K": K, "group_size": 32}, W4_DECODE) for N, K in ((128, 256), (384, 512))]
     results = _w4_keys(cases)
     for case, r in zip(cases, results):
         assert len(r["compile"]) == 1 and r["compile"] == r["launch"], (case, r)
     _same_variant_same_keys(cases, results)
-    gemv = {r["launch"][0] for case, r in zip(cases, results) if case[1].keys() == {"M", "N", "K"}}
-    assert len(gemv) == 4  # ROWS 2, 4, 8, 16: M enters the GEMV binary only through ROWS
+    every_m = {r["launch"][0] for case, r in zip(cases, results) if case[1].keys() == {"M", "N", "K"}}
+    assert len(every_m) == 1  # M never enters the binary
     assert results[-1]["launch"] == results[-2]["launch"]
 
 
@@ -152,7 +151,7 @@ def test_moe_w4a16_compile_only_keys_match_launch():
 
 
 def test_w4a16_compile_workers_compile_without_a_gpu(tmp_path):
-    w4 = {"type": "compile", "id": "w4", "family": "w4a16", "config": W4_GEMV,
+    w4 = {"type": "compile", "id": "w4", "family": "w4a16", "config": W4_DECODE,
           "problems": [{"M": M, "N": 96, "K": 256, "group_size": 32} for M in (1, 3, 4)]}
     moe = {"type": "compile", "id": "moe", "family": "moe-w4a16", "config": MOE,
            "problems": [{"M": 1, "E": 8, "top_k": 2, "N": 128, "K": 256, "gemm": "layer", "group_size": 32}]}
@@ -163,5 +162,5 @@ def test_w4a16_compile_workers_compile_without_a_gpu(tmp_path):
     _, w4_done, moe_done = (json.loads(line) for line in proc.stdout.splitlines())
     assert w4_done["status"] == "ok" and moe_done["status"] == "ok", (w4_done, moe_done)
     cubins = sorted(p.name for p in (tmp_path / "cache").rglob("*.cubin"))
-    # GEMV: ROWS 1 (M=1) and 4 (M=3, 4, one binary); the layer: up and down GEMMs and the SiLU-and-mul kernel
-    assert cubins == ["_moe_w4a16_kernel.cubin"] * 2 + ["_silu_and_mul_kernel.cubin"] + ["w4a16_gemv_kernel.cubin"] * 2
+    # W4A16: one binary for M = 1, 3 and 4; the layer: up and down GEMMs and the SiLU-and-mul kernel
+    assert cubins == ["_moe_w4a16_kernel.cubin"] * 2 + ["_silu_and_mul_kernel.cubin"] + ["w4a16_kernel.cubin"]

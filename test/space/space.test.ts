@@ -97,16 +97,3 @@ test("SGLang's SM90 keys: searched for fp8 on compute capability 9.0 only, the t
   assert.ok(!int8.configs.some(sm90), "SGLang's int8 kernel has neither key");
   assert.ok(!enumerateSpace('vllm-w8a8-block', 'default', { shape, ms: [1], device: H200 }).configs.some((c) => 'SWAP_AB' in c), 'vLLM has no such keys');
 });
-
-test("W4A16's SWAP_AB: searched in the exhaustive space only; with BLOCK_SIZE_M 16 it is the tl.dot path, not the GEMV", () => {
-  const shape = { N: 2560, K: 4096, group_size: 128 };
-  const def = enumerateSpace('w4a16', 'default', { shape, ms: [16], device: H200 });
-  assert.ok(def.configs.every((c) => (c as Record<string, number>).SWAP_AB === 0));
-  const ex = enumerateSpace('w4a16', 'exhaustive', { shape, ms: [16], device: H200 });
-  const wide = (c: Record<string, number>) => c.BLOCK_SIZE_M === 16 && c.BLOCK_SIZE_N === 256 && c.BLOCK_SIZE_K === 256 && c.num_warps === 4;
-  const swapped = ex.configs.find((c) => wide(c as Record<string, number>) && (c as Record<string, number>).SWAP_AB === 1)!;
-  const gemv = ex.configs.find((c) => wide(c as Record<string, number>) && (c as Record<string, number>).SWAP_AB === 0)!;
-  assert.ok(swapped && gemv);
-  assert.ok(ex.fitsM(swapped, 16) && !ex.fitsM(gemv, 16), "the GEMV's register rule is not the transposed dot's");
-  assert.ok(ex.pruned.swap_ab_wide_m! > 0);
-});

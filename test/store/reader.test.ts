@@ -71,14 +71,3 @@ test("SGLang's SM90 keys: booleans and left out in files, 0 / 1 and always prese
   // vLLM's block GEMM has no such keys
   assert.ok(!parseTunedConfig(`{"1": ${JSON.stringify({ ...six, SPLIT_K: 2 })}}`, 'vllm-w8a8-block').ok);
 });
-
-test("W4A16's SWAP_AB: written only where 1 (an integer, as its kernel reads it), a missing key reads as 0", () => {
-  const base = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 4, K_UNROLL: 1 };
-  const text = formatTunedConfig('w4a16', { '1': { ...base, SWAP_AB: 0 }, '16': { ...base, SWAP_AB: 1 } });
-  assert.deepEqual(JSON.parse(text), { '1': base, '16': { ...base, SWAP_AB: 1 } });
-  const back = parseTunedConfig(text, 'w4a16');
-  assert.ok(back.ok);
-  assert.deepEqual(back.value['1'], { ...base, SWAP_AB: 0 });
-  assert.ok(!parseTunedConfig(`{"1": ${JSON.stringify({ ...base, SWAP_AB: 0 })}}`, 'w4a16').ok, 'a 0 is what leaving it out means');
-  assert.ok(!parseTunedConfig(`{"1": ${JSON.stringify({ ...base, SWAP_AB: true })}}`, 'w4a16').ok);
-});

@@ -31,7 +31,7 @@ export interface DeviceCalibration {
 }
 
 /**
- * NVIDIA H200, one GPU, 16 cores, 14 compile workers (13 for w4a16), empty Triton cache, budget as in each run.
+ * NVIDIA H200, one GPU, 16 cores, 14 compile workers, empty Triton cache, budget as in each run.
  * A run is bounded by the slower of its GPU work and its compile supply; which one bound each run is read from its
  * counters (GPU busy, summed compile waits), and that side's parameter is fitted to the run's wall after 12 s of
  * start-up; the other side's parameter comes from a profile or a standalone measurement, as noted.
@@ -44,9 +44,10 @@ const H200: DeviceCalibration = {
     // profile's 3.43 ms, per binary fitted (round latency included). w8a8-fp8 has no run: same kernel and binaries.
     'w8a8-int8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
     'w8a8-fp8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
-    // run D (qwen3-4b, budget 1000, 88.6 s, 4039 trials): compile-bound (22 % busy, 235.6 s of compile waits);
-    // per trial: the timed share (0.22 x 88.6 s / 4039 = 4.8 ms) plus W8A8's host 3.4 ms; per job fitted.
-    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 0.95, trialsPerCompileJob: 3.9 },
+    // run H (qwen3-4b, one kernel since 238c8e6, full default M grid, 133.5 s, 12461 trials, 1197 binaries compiled
+    // ahead: one per config and shape class for every M): compile-bound (36 % busy, 403 s of compile waits); per trial
+    // the worker's wall share (86 s / 12461 = 6.9 ms) rounded up as before; per job fitted, 10.4 trials per job counted.
+    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 1.42, trialsPerCompileJob: 10.4 },
     // run E (qwen3-30b-a3b, default budget, 90.2 s, 1293 trials): GPU-bound (30.4 s of compile waits); per trial
     // fitted; per job bench/compile_ahead.py's standalone 1.1 s x 3.3 / 3.1 (vLLM's in-run s per job / its standalone s).
     'moe-w4a16': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 1.2, trialsPerCompileJob: 2.8 },

@@ -137,7 +137,7 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
-        a, qweight, scales, zeros, c, ws, counters, M, N, K, _cdiv(N, 8),
+        a, qweight, scales, zeros, c, ws, counters, M, N, K, K // 8, _cdiv(N, 8),
         GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
         FP16=problem["act_dtype"] == "fp16", EVEN_K=K % (bk * unroll) == 0, INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],

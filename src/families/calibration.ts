@@ -44,10 +44,11 @@ const H200: DeviceCalibration = {
     // profile's 3.43 ms, per binary fitted (round latency included). w8a8-fp8 has no run: same kernel and binaries.
     'w8a8-int8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
     'w8a8-fp8': { gpuSecondsPerTrial: 0.0034, compileSecondsPerJob: 0.5, trialsPerCompileJob: 7.9 },
-    // run H (qwen3-4b, one kernel since 238c8e6, full default M grid, 133.5 s, 12461 trials, 1197 binaries compiled
-    // ahead: one per config and shape class for every M): compile-bound (36 % busy, 403 s of compile waits); per trial
-    // the worker's wall share (86 s / 12461 = 6.9 ms) rounded up as before; per job fitted, 10.4 trials per job counted.
-    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 1.42, trialsPerCompileJob: 10.4 },
+    // run I (qwen3-4b, the one kernel with zero points in the weights, full default M grid, 109.8 s, 12483 trials,
+    // 1058 binaries compiled ahead: one per config and shape class for every M): compile-bound (37 % busy, 283 s of
+    // compile waits); per trial kept from run H (its worker's wall share, 6.9 ms, rounded up; run I's is 6.3 ms), per
+    // job fitted, 11.8 trials per job counted. (Run H, the kernel before, fitted 1.42 s and 10.4 trials per job.)
+    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 1.29, trialsPerCompileJob: 11.8 },
     // run E (qwen3-30b-a3b, default budget, 90.2 s, 1293 trials): GPU-bound (30.4 s of compile waits); per trial
     // fitted; per job bench/compile_ahead.py's standalone 1.1 s x 3.3 / 3.1 (vLLM's in-run s per job / its standalone s).
     'moe-w4a16': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 1.2, trialsPerCompileJob: 2.8 },

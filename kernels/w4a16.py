@@ -18,7 +18,7 @@ AWQ qweight [K, N/8] (its qzeros and scales are used as they are), `gptq_to_kern
 and its qzeros (plain nibble order, zero - 1 in the v1 format).
 
 One kernel for every M (kernels/w4a16_mma.py): the transposed product on tensor cores, the weight tile on the MMA's
-wide side, raw int4 values in the MMA and the scales and zero points applied to the accumulator once per K block.
+wide side, q - z (exact small integers) in the MMA and the group scale applied to each K block's fp32 product.
 Packing, quantization, inputs and the reference live in kernels/w4a16_pack.py.
 
 Meta-parameters (the W4A16Entry config of src/schema/config.ts):

@@ -40,13 +40,14 @@ const sharedMemoryBytes = (c: Config): number =>
   c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N! * 4;
 
 /**
- * The kernel takes M unspecialized and N, K and the zero-point row stride ceil(N/8) as plain ints (kernels/w4a16.py
- * compile_variant); its constexprs beyond the config are the group size, zero points, the activation dtype and EVEN_K
- * (K % (BLOCK_SIZE_K * K_UNROLL) == 0). The activation dtype is the default here (bf16), so shapes share binaries.
+ * The kernel takes M unspecialized and N, K, K/8 and the zero-point row stride ceil(N/8) as plain ints
+ * (kernels/w4a16.py compile_variant); its constexprs beyond the config are the group size, zero points, the activation
+ * dtype and EVEN_K (K % (BLOCK_SIZE_K * K_UNROLL) == 0). The activation dtype is the default here (bf16), so shapes
+ * share binaries.
  */
 function compileKey(s: WeightShape, _shapeKey: string, c: Config, configKey: string, _ms: number[]): string {
   const evenK = s.K % (c.BLOCK_SIZE_K! * c.K_UNROLL!) === 0;
-  const ints = `N:${tritonInt(s.N)}|N8:${tritonInt(cdiv(s.N, 8))}|K:${tritonInt(s.K)}`;
+  const ints = `N:${tritonInt(s.N)}|N8:${tritonInt(cdiv(s.N, 8))}|K:${tritonInt(s.K)}|K8:${tritonInt(Math.floor(s.K / 8))}`;
   return `w4a16|${configKey}|${ints}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? true}|even:${evenK}`;
 }
 

@@ -14,6 +14,7 @@ test('w4a16: shapes share binaries by int classes; M never counts (one binary fo
   const s = { N: 4096, K: 4096, group_size: 128 };
   assert.equal(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, N: 6144, K: 12288 }, CFG, [1]));
   assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, N: 4100 }, CFG, [1])); // N % 16 and ceil(N/8) % 16
+  assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, K: 4096 + 16 }, CFG, [1])); // K / 8 % 16
   assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, zero_points: false }, CFG, [1]));
   assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', { ...s, group_size: 32 }, CFG, [1]));
   const g32 = { ...s, group_size: 32 };

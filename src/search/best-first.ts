@@ -3,6 +3,7 @@ import { configKey } from '../space/key.js';
 import type { Ask, Evaluation, Strategy, StrategyOptions, TimedConfig } from './types.js';
 import { Ledger } from './ledger.js';
 import { Neighbourhood } from './neighbours.js';
+import { Landscape } from './estimate.js';
 import { prng, shuffled } from './prng.js';
 
 /** Tuning knobs of the budgeted search (fixed: they were chosen on the committed exhaustive journals). */
@@ -10,7 +11,7 @@ export const KNOBS = {
   /** Default budget when none is given: this fraction of the (config, M) pairs an exhaustive run measures. */
   budgetFraction: 0.2,
   /** Share of an M's budget spent on the random screen before the local search. */
-  screenFraction: 0.1,
+  screenFraction: 0.05,
   /** Neighbours measured per M and round, the most promising first (the rest wait for a later round). */
   perExpansion: 3,
   /**
@@ -19,51 +20,40 @@ export const KNOBS = {
    */
   expandDecay: 0.005,
   /** Winners of each neighbouring M tried at this M (neighbour seeding). */
-  neighbourTop: 3,
-  /** Score of a neighbour never measured at any M (1 = as good as a best config elsewhere). */
-  unknownScore: 1.15,
-  /**
-   * Less from that score per axis value a never-measured neighbour shares with another M's winner (weighted 1 for
-   * the same M, 1/2 an octave away, ...): small, so it only orders the unknown neighbours among themselves.
-   */
-  agreement: 0.001,
+  neighbourTop: 1,
   /** Finalists per M re-timed together at full effort. */
   finalists: 3,
+  /** A step along flat axes only (src/search/estimate.ts) from a config this much behind its M's best is tried last. */
+  twinMargin: 0.02,
 };
 
 type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
+/** A final pair and what it is to its M: a seed (-1, always re-timed), its n-th fastest (0, 1, ...), another M's winner. */
+type Finalist = Pair & { rank: number };
 
-/**
- * Per M, the quick evaluations the screen and the local search may spend: the budget (`--budget`, else
- * KNOBS.budgetFraction of the pairs) less a reserve for the final re-time, split among the Ms in proportion to
- * the configs each fits.
- */
-function searchShares(opts: StrategyOptions): Map<number, number> {
+/** The (config, M) evaluations the search and the final re-time may spend, seeds excluded: `--budget`, else KNOBS.budgetFraction of the pairs. */
+function budgetOf(opts: StrategyOptions): number {
   const fits = opts.fits ?? (() => true);
-  const eligible = new Map(opts.ms.map((M) => [M, opts.configs.filter((c) => fits(c, M)).length]));
-  const totalPairs = [...eligible.values()].reduce((s, n) => s + n, 0);
-  const reserve = (KNOBS.finalists + 2) * opts.ms.length;
-  const budget = Math.max(0, (opts.budget ?? Math.ceil(KNOBS.budgetFraction * totalPairs)) - reserve);
-  return new Map(opts.ms.map((M) => [M, Math.floor((budget * eligible.get(M)!) / Math.max(1, totalPairs))]));
+  const pairs = opts.ms.reduce((n, M) => n + opts.configs.filter((c) => fits(c, M)).length, 0);
+  return opts.budget ?? Math.ceil(KNOBS.budgetFraction * pairs);
 }
 
 /**
- * Most evaluations bestFirst spends on these options (what --dry-run plans): the search shares, every seed at
- * every M twice (screen and final), and per M the finalists and the winners of its neighbouring Ms. A run
- * spends a little less where those finalists coincide, which only the measured times decide.
+ * Most evaluations bestFirst spends on these options (what --dry-run plans): the budget (at least each M's fastest
+ * re-timed) and every seed at every M twice (screen and final). A run spends a little less where a seed failed at
+ * quick effort (it is not re-timed) or the search ran out of neighbours.
  */
 export function bestFirstPlan(opts: StrategyOptions): number {
   const seeds = new Set(opts.seeds.map(configKey)).size;
-  const neighbourMs = 2 * Math.max(0, opts.ms.length - 1);
-  const search = [...searchShares(opts).values()].reduce((s, n) => s + n, 0);
-  return search + 2 * seeds * opts.ms.length + KNOBS.finalists * opts.ms.length + neighbourMs;
+  return Math.max(budgetOf(opts), opts.ms.length) + 2 * seeds * opts.ms.length;
 }
 
 /**
  * The default strategy, `best-first`: per M, a seeded random screen at quick effort, then rounds of best-first
- * local search (one-axis moves from the best configs) seeded with the winners of the neighbouring Ms, all Ms
- * drawing on one pool (the unit's budget), so an M that converged early leaves its share to the ones still
- * climbing; finally the top few per M (and every seed) are re-timed together at full effort.
+ * local search (one-axis moves from the best configs, the neighbours that the times measured so far make likely
+ * tried first) seeded with the winners of the neighbouring Ms, all Ms drawing on one pool (the unit's budget less
+ * what the final re-time will take), so an M that converged early leaves its share to the ones still climbing;
+ * finally the top few per M (and every seed) are re-timed together at full effort.
  */
 export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
@@ -71,8 +61,11 @@ export function bestFirst(opts: StrategyOptions): Strategy {
   const ms = [...opts.ms].sort((a, b) => a - b);
   const space = new Neighbourhood(opts.configs);
   const key = (c: ConfigEntry) => space.key(c);
-  const share = searchShares(opts);
-  let pool = [...share.values()].reduce((s, n) => s + n, 0);
+  const seedKeys = new Set(opts.seeds.map(key));
+  const budget = budgetOf(opts);
+  /** Non-seed evaluations asked so far, and what this round may still ask. */
+  let spent = 0;
+  let pool = budget;
   /** Per M, how many neighbours were measured from each config it expanded. */
   const expanded = new Map(ms.map((M) => [M, new Map<string, number>()]));
   const order = shuffled(opts.configs, prng(opts.seed));
@@ -85,13 +78,17 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     if (pairs.some((p) => p.M === M && key(p.config) === key(config))) return false;
     pairs.push({ config, M, effort: 'quick' });
     pool--;
+    spent++;
     return true;
   };
 
+  /** Seeds at every M, and per M a seeded random screenFraction of its share of the budget (shares in proportion to the configs each M fits). */
   function screen(): Pair[] {
     const pairs: Pair[] = opts.seeds.flatMap((config) => ms.map((M) => ({ config, M, effort: 'quick' as const })));
+    const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M)).length]));
+    const total = Math.max(1, [...eligible.values()].reduce((s, n) => s + n, 0));
     for (const M of ms) {
-      const n = Math.ceil(KNOBS.screenFraction * share.get(M)!);
+      const n = Math.ceil((KNOBS.screenFraction * budget * eligible.get(M)!) / total);
       let taken = 0;
       for (const c of order) {
         if (taken >= n) break;
@@ -103,12 +100,15 @@ export function bestFirst(opts: StrategyOptions): Strategy {
 
   function localSearch(): Pair[] {
     const pairs: Pair[] = [];
+    pool = budget - spent - finalCost();
     const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
+    const land = new Landscape(space.axes, ranked);
+    const behind = new Map(ms.map((M) => [M, behindTwins(land, ranked.get(M)!)]));
     ms.forEach((M, i) => {
       for (const other of [ms[i - 1], ms[i + 1]])
-        if (other !== undefined) for (const m of ranked.get(other)!.slice(0, KNOBS.neighbourTop)) take(pairs, m.config, M);
+        if (other !== undefined)
+          for (const m of ranked.get(other)!.slice(0, KNOBS.neighbourTop)) if (!behind.get(M)!.has(land.twinKey(m.config))) take(pairs, m.config, M);
     });
-    const promising = ranker(ranked);
     for (const M of ms) {
       // best-first: the config with the best priority that still has unmeasured neighbours
       for (const { config } of byPriority(ranked.get(M)!, expanded.get(M)!)) {
@@ -116,7 +116,7 @@ export function bestFirst(opts: StrategyOptions): Strategy {
         const fresh = space.of(config).filter((nb) => unmeasured(nb, M));
         if (!fresh.length) continue;
         let n = 0;
-        for (const nb of promising(fresh, M).slice(0, KNOBS.perExpansion)) if (take(pairs, nb, M)) n++;
+        for (const nb of promising(land, behind.get(M)!, pairs, fresh, M).slice(0, KNOBS.perExpansion)) if (take(pairs, nb, M)) n++;
         expanded.get(M)!.set(key(config), (expanded.get(M)!.get(key(config)) ?? 0) + n);
         break;
       }
@@ -132,33 +132,28 @@ export function bestFirst(opts: StrategyOptions): Strategy {
       .map((x) => x.m);
   }
 
+  /** Twin keys (src/search/estimate.ts) of the configs measured at an M more than twinMargin behind its best: a step along flat axes only from one of them would measure about the same time again. */
+  function behindTwins(land: Landscape, ranked: TimedConfig[]): Set<string> {
+    if (!land.flat.length || !ranked.length) return new Set();
+    const bar = ranked[0]!.us * (1 + KNOBS.twinMargin);
+    return new Set(ranked.filter((t) => t.us > bar).map((t) => land.twinKey(t.config)));
+  }
+
   /**
-   * Orders candidates by how they did at the other Ms (time over that M's best, the nearest M first counts
-   * most); the ones never measured come after them, those sharing the most axis values with the other Ms'
-   * winners first (a move towards what won nearby). The best-looking go first while the budget lasts.
+   * Candidates at M in the order they are tried: by the landscape's estimate, except that a config another M asks
+   * this round goes last (its time there tells this M too, so the Ms of a unit spread a round over different
+   * configs) and, before those, a twin of a config measured well behind M's best (`behind`) or asked at M this round.
    */
-  function ranker(ranked: Map<number, TimedConfig[]>) {
-    const timesAt = new Map(ms.map((M) => [M, { top: ranked.get(M)![0]?.us, times: new Map(ranked.get(M)!.map((m) => [key(m.config), m.us])) }]));
-    return (candidates: ConfigEntry[], M: number): ConfigEntry[] => {
-      const elsewhere = ms.filter((other) => other !== M).map((other) => ({ ...timesAt.get(other)!, weight: 1 + 0.05 * Math.abs(Math.log2(other / M)) }));
-      const winners = ms.filter((other) => other !== M).flatMap((other) => {
-        const top = ranked.get(other)![0];
-        return top ? [{ config: top.config as Record<string, number>, weight: 1 / (1 + Math.abs(Math.log2(other / M))) }] : [];
-      });
-      const score = (c: ConfigEntry): number => {
-        const k = key(c);
-        let best = Infinity;
-        for (const { top, times, weight } of elsewhere) {
-          const mine = times.get(k);
-          if (top !== undefined && mine !== undefined) best = Math.min(best, (mine / top) * weight);
-        }
-        if (best !== Infinity) return best;
-        let agreeing = 0;
-        for (const { config, weight } of winners) for (const [axis, v] of Object.entries(c)) if (config[axis] === v) agreeing += weight;
-        return KNOBS.unknownScore - KNOBS.agreement * agreeing;
-      };
-      return candidates.map((c, i) => ({ c, i, s: score(c) })).sort((a, b) => a.s - b.s || a.i - b.i).map((x) => x.c);
-    };
+  function promising(land: Landscape, behind: Set<string>, pairs: Pair[], candidates: ConfigEntry[], M: number): ConfigEntry[] {
+    const twins = new Set(behind);
+    if (land.flat.length) for (const p of pairs) if (p.M === M) twins.add(land.twinKey(p.config));
+    const elsewhere = new Set(pairs.filter((p) => p.M !== M).map((p) => key(p.config)));
+    const later = (c: ConfigEntry) => (elsewhere.has(key(c)) ? 2 : 0) + (twins.has(land.twinKey(c)) ? 1 : 0);
+    return land
+      .order(candidates, M)
+      .map((c, i) => ({ c, i, l: later(c) }))
+      .sort((a, b) => a.l - b.l || a.i - b.i)
+      .map((x) => x.c);
   }
 
   /**
@@ -167,16 +162,16 @@ export function bestFirst(opts: StrategyOptions): Strategy {
    * interleaved so every M gets its first candidates early. Reads state only.
    */
   function likelyNext(partial: Evaluation[], limit: number): ConfigEntry[] {
-    if (pool <= 0) return [];
+    if (budget - spent <= 0) return [];
     const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
-    const promising = ranker(ranked);
+    const land = new Landscape(space.axes, ranked);
     const perM = ms.map((M) => {
       const mine = partial.filter((e) => e.M === M && e.effort === 'quick' && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
       const top = byPriority([...ranked.get(M)!, ...mine].sort((a, b) => a.us - b.us), expanded.get(M)!).slice(0, 2);
       const asked = new Set(partial.filter((e) => e.M === M).map((e) => key(e.config)));
       const fresh = new Map<string, ConfigEntry>();
       for (const { config } of top) for (const nb of space.of(config)) if (!asked.has(key(nb)) && unmeasured(nb, M)) fresh.set(key(nb), nb);
-      return promising([...fresh.values()], M).slice(0, KNOBS.perExpansion);
+      return land.order([...fresh.values()], M).slice(0, KNOBS.perExpansion);
     });
     const out = new Map<string, ConfigEntry>();
     for (let i = 0; out.size < limit && perM.some((l) => i < l.length); i++)
@@ -184,15 +179,43 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     return [...out.values()];
   }
 
-  /** Finalists per M: its own fastest, the winners of the neighbouring Ms (cross-checked here) and the seeds. */
-  function final(): Pair[] {
-    const pairs: Pair[] = [];
+  /**
+   * What the final re-time would ask now, each pair once: per M its fastest few, the winners of its neighbouring
+   * Ms (cross-checked here) and the seeds, less any pair that already failed at quick effort (it would again).
+   */
+  function finalPairs(): Finalist[] {
+    const out = new Map<string, Finalist>();
     ms.forEach((M, i) => {
-      const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m) => m.config);
-      const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.ranked(other, 'quick').slice(0, 1).map((m) => m.config)));
-      for (const config of [...top, ...across.filter((c) => fits(c, M)), ...opts.seeds]) pairs.push({ config, M, effort: 'full' });
+      const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m, rank) => ({ config: m.config, rank }));
+      const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.ranked(other, 'quick').slice(0, 1)));
+      const all = [...opts.seeds.map((config) => ({ config, rank: -1 })), ...top, ...across.filter((m) => fits(m.config, M)).map((m) => ({ config: m.config, rank: KNOBS.finalists }))];
+      for (const { config, rank } of all) {
+        const k = `${M}|${key(config)}`;
+        if (out.has(k) || ledger.timingOf(config, M)?.us === null) continue;
+        out.set(k, { config, M, effort: 'full', rank: seedKeys.has(key(config)) ? -1 : rank });
+      }
     });
-    return pairs;
+    return [...out.values()];
+  }
+
+  /**
+   * Evaluations the final re-time would take from the budget now (seeds are re-timed on top), and at least one per M:
+   * its fastest may be a seed now and a config of the search after the next round.
+   */
+  function finalCost(): number {
+    const perM = new Map(ms.map((M) => [M, 0]));
+    for (const f of finalPairs()) if (f.rank >= 0) perM.set(f.M, perM.get(f.M)! + 1);
+    return [...perM.values()].reduce((s, n) => s + Math.max(1, n), 0);
+  }
+
+  /** The final re-time, within what is left of the budget: if the finalists grew in the last round, the least likely go first (never an M's fastest). */
+  function final(): Pair[] {
+    const all = finalPairs();
+    let left = budget - spent;
+    const kept = all.filter((f) => f.rank <= 0);
+    left -= kept.filter((f) => f.rank === 0).length;
+    for (const f of all.filter((f) => f.rank > 0).sort((a, b) => a.rank - b.rank)) if (left-- > 0) kept.push(f);
+    return kept.map(({ config, M, effort }) => ({ config, M, effort }));
   }
 
   return {

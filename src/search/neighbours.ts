@@ -29,7 +29,8 @@ const nearest = (values: number[], v: number): number =>
  * (configKey sorts and joins, and the search asks for keys in its inner loops).
  */
 export class Neighbourhood {
-  private readonly axes: Map<string, number[]>;
+  /** The sorted values of each axis. */
+  readonly axes: Map<string, number[]>;
   private readonly byKey: Map<string, ConfigEntry>;
   private readonly keys = new WeakMap<ConfigEntry, string>();
   private readonly memo = new Map<string, ConfigEntry[]>();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, type CliRun } from './run-cli.js';
 import { comparable, ENV, journalTrials, outputs, runSync, trialId, workdir, type JTrial } from './tune-run.js';
@@ -88,7 +88,9 @@ test('a full disk under --out: one line naming the file, no temp file left, the 
   });
   oneLine(r, /^tune: cannot write full\/w8a8-int8\/N=\d+,K=\d+,device_name=NVIDIA_SIM-H200,dtype=int8_w8a8\.json: no space left on device \(ENOSPC\); nothing was replaced$/m);
   assert.deepEqual(files(join(dir, 'saved')), before, 'the files on the full disk are byte-identical, and no temp file is left');
-  // the trials were journaled on the other disk: writing elsewhere now measures nothing again
+  // the trials were journaled on the other disk: writing elsewhere (over the same files, so the same incumbents seed
+  // the search) now measures nothing again
+  cpSync(join(dir, 'out'), join(dir, 'out2'), { recursive: true });
   const again = runSync(dir, args('1,4,16,64', 'out2'));
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /^0 trials \(0 failed\)/m);

@@ -14,8 +14,8 @@ import type { Family } from '../../src/schema/index.js';
  * worker, see docs/BENCHMARKS.md) are replayed offline, every journal found here, per family. The default strategy
  * must land within 1 % of the exhaustive optimum on >= 95 % of (shape, M) entries while spending <= 25 % of the
  * exhaustive evaluations at its default budget, and (issue 14's bar) <= 10 % at its family's budget below (the seeds
- * and the final re-time come on top of a budget, so that budget sits under 10 %), on >= its family's `within` of
- * entries (95 %, the issue's bar, where reached; W4A16 and MoE do not reach it yet and are named so).
+ * come on top of a budget, so that budget sits under 10 %), on >= its family's `within` of entries (95 %, the issue's
+ * bar, where reached; a family below it is named so).
  */
 const DIR = join(process.cwd(), 'test', 'data', 'journals');
 const journals = readdirSync(DIR).filter((f) => f.endsWith('.jsonl.gz'));
@@ -27,16 +27,21 @@ const familyOf = (f: string): Family => load(f).header!.fingerprint.family;
 /**
  * Per family: the fewest shapes a journal must cover (W8A8: Qwen3-4B's 4, in one run; W4A16 and MoE may come in
  * several journals of a shape or more, recorded in separate runs), and the budget (a fraction of the exhaustive
- * pairs) the <= 10 % bar is proved at. MoE's is lower: its seeds (a default config per range of M*top_k/E) and final
- * re-time weigh more against its ~350 pairs per M (on the sim journals of the committed plans, a 9 % budget spends
- * 9.2 % for W4A16 and 10.0 % for MoE, 8 % spends 9.1 % for MoE).
+ * pairs) the <= 10 % bar is proved at. The budget holds the final re-time (best-first spends all of it); the seeds
+ * come on top, more for W8A8 and MoE (a default config per range of M, resp. M*top_k/E, each timed quick and full at
+ * every M): on the H200 journals (PRNG seeds 0-4) 8 % spends 9.41 % for W8A8 and MoE, 9 % spends 9.48 % for W4A16.
  */
 const BARS: Partial<Record<Family, { minShapes: number; budget: number; within: number }>> = {
-  'w8a8-int8': { minShapes: 4, budget: 0.09, within: 0.95 },
-  // Below issue 14's bar (95 %): what the default strategy reached on the H200 journals at <= 10 % of the evaluations
-  // (W4A16: 93.8 %, MoE: 68.8 %), asserted so it cannot slip.
-  w4a16: { minShapes: 4, budget: 0.09, within: 0.92 },
-  'moe-w4a16': { minShapes: 1, budget: 0.08, within: 0.65 },
+  // 97.5 % within 1 % at 8 % (9.41 %); 9 % would now spend 10.40 %: the final re-time draws on the part of the budget
+  // that its fixed reserve used to leave unspent
+  'w8a8-int8': { minShapes: 4, budget: 0.08, within: 0.95 },
+  // 97.5 % within 1 % at 9.48 % with the second round of docs/SEARCH.md (93.8 % before). With --units, as tune splits
+  // the Ms, seeds 0-9 read 92.8 %: below the bar there (docs/BENCHMARKS.md).
+  w4a16: { minShapes: 4, budget: 0.09, within: 0.95 },
+  // 96.3 % within 1 % at 8 % (68.8 % before the landscape estimate, the spread of a round over a unit's Ms, flat
+  // axes and the final re-time inside the budget; docs/SEARCH.md). On seeds 0-9: 95.6 %, --units 95.0 % (9.11 %);
+  // over seeds 0-99: 93.9 % (one instance per shape) and 88.7 % (--units), so the bar holds with little margin.
+  'moe-w4a16': { minShapes: 1, budget: 0.08, within: 0.95 },
 };
 
 test('committed GPU journals exist and are real measurements', () => {

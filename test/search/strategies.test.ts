@@ -59,6 +59,26 @@ test('seeds are evaluated at every M, even where the space filter would skip the
   assert.ok(drive('exhaustive', { seeds: [seed], fits: () => false }).asked.length === MS.length);
 });
 
+test('best-first spends its budget: the search takes what the final re-time leaves of it, the seeds come on top', () => {
+  for (const budget of [40, Math.floor(0.3 * pairs)]) {
+    const seeds = [CONFIGS[5]!];
+    const { s } = drive('best-first', { budget, seed: 1, seeds });
+    const onTop = 2 * seeds.length * MS.length;
+    assert.ok(s.evaluations() <= budget + onTop, `${s.evaluations()} > ${budget} + ${onTop}`);
+    assert.ok(s.evaluations() >= budget + onTop - MS.length, `${s.evaluations()} leaves much of ${budget} + ${onTop} unspent`);
+  }
+});
+
+test('a seed that failed at quick effort is not re-timed at full effort (it would fail again)', () => {
+  const broken = CONFIGS.find((c) => landscapeUs(c as Record<string, number>, 1) === null)!;
+  const { asked } = drive('best-first', { budget: 40, seeds: [broken, CONFIGS[5]!] });
+  for (const M of MS) {
+    assert.ok(asked.includes(`${M}|quick|${configKey(broken)}`));
+    assert.ok(!asked.includes(`${M}|full|${configKey(broken)}`), `M=${M}`);
+    assert.ok(asked.includes(`${M}|full|${configKey(CONFIGS[5]!)}`), `M=${M}: a seed that ran is re-timed`);
+  }
+});
+
 test('failed trials are never winners', () => {
   const { s } = drive('exhaustive');
   for (const [M, b] of s.best()) assert.notEqual(landscapeUs(b.config as Record<string, number>, M), null);

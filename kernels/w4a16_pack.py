@@ -45,9 +45,19 @@ def unpack_int4(words: torch.Tensor, awq: bool) -> torch.Tensor:
     return out.reshape(*words.shape[:-1], words.shape[-1] * 8)
 
 
+def _packed(name: str, t: torch.Tensor) -> None:
+    """A checkpoint's packed tensor must be 2-D int32 (one-line ValueError otherwise)."""
+    if not isinstance(t, torch.Tensor) or t.dim() != 2 or t.dtype != torch.int32:
+        what = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise ValueError(f"{name} must be a 2-D int32 tensor of packed int4 values, got {what}")
+
+
 def awq_to_kernel_layout(qweight_awq: torch.Tensor) -> torch.Tensor:
     """An AWQ checkpoint's qweight [K, N/8] (packed along N, AWQ order) -> the kernel's qweight [N, K/8] (packed
     along K, AWQ order). AWQ's qzeros [G, N/8] and scales [G, N] are the kernel's as they are."""
+    _packed("AWQ qweight [K, N/8]", qweight_awq)
+    if qweight_awq.shape[0] % 8:
+        raise ValueError(f"AWQ qweight [K, N/8]: K={qweight_awq.shape[0]} is not a multiple of 8")
     q_kn = unpack_int4(qweight_awq, awq=True)  # [K, N]
     return pack_int4(q_kn.t().contiguous(), awq=True)
 
@@ -56,6 +66,13 @@ def gptq_to_kernel_layout(qweight_gptq: torch.Tensor, qzeros_gptq: torch.Tensor 
     """A GPTQ checkpoint's qweight [K/8, N] (packed along K, plain order) -> the kernel's [N, K/8] in AWQ order, and
     its qzeros [G, N/8] (plain order; the v1 format stores zero - 1) -> the kernel's [G, N/8] in AWQ order.
     Returns (qweight, qzeros or None)."""
+    _packed("GPTQ qweight [K/8, N]", qweight_gptq)
+    if qzeros_gptq is not None:
+        _packed("GPTQ qzeros [G, N/8]", qzeros_gptq)
+        n = qweight_gptq.shape[1]
+        if qzeros_gptq.shape[1] != _cdiv(n, 8):
+            raise ValueError(f"GPTQ qzeros [G, N/8] has {qzeros_gptq.shape[1]} columns; qweight's N={n} needs "
+                             f"{_cdiv(n, 8)}")
     q_nk = unpack_int4(qweight_gptq.t().contiguous(), awq=False)  # [N, K]
     qweight = pack_int4(q_nk, awq=True)
     if qzeros_gptq is None:

@@ -103,6 +103,21 @@ def test_checkpoint_conversions_to_the_kernel_layout():
     assert torch.equal(W.unpack_int4(qzeros, awq=True), z)
 
 
+def test_checkpoint_conversions_refuse_malformed_tensors_in_one_line():
+    good_gptq = torch.zeros(8, 32, dtype=torch.int32)  # [K/8, N] for K=64, N=32
+    cases = [
+        (lambda: W.awq_to_kernel_layout(torch.zeros(64, 4, dtype=torch.int64)), "AWQ qweight"),  # not int32
+        (lambda: W.awq_to_kernel_layout(torch.zeros(60, 4, dtype=torch.int32)), "K=60"),  # K not a multiple of 8
+        (lambda: W.gptq_to_kernel_layout(torch.zeros(8, 32, 2, dtype=torch.int32)), "GPTQ qweight"),  # 3-D
+        (lambda: W.gptq_to_kernel_layout(good_gptq, torch.zeros(2, 3, dtype=torch.int32)), "N=32 needs 4"),
+        (lambda: W.gptq_to_kernel_layout(good_gptq, torch.zeros(2, 4, dtype=torch.uint8)), "GPTQ qzeros"),
+    ]
+    for call, names in cases:
+        with pytest.raises(ValueError) as e:
+            call()
+        assert names in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
 def test_gptq_checkpoint_runs_after_conversion():
     """A GPTQ checkpoint (plain order, [K/8, N], v1 zeros) converted at load gives the reference product."""
     p = problem(M=5, N=40, K=256, group_size=64)

@@ -1,7 +1,8 @@
 """W4A16 mixture-of-experts grouped GEMM: the two expert GEMMs of a MoE layer, int4 weights, bf16/fp16 activations.
 
 Layouts (per expert e; weights are logically W[e] of shape [N, K], the output is act[M*top_k, K] . W[e]^T):
-    qweight  int32 [E, K//8, N]   8 int4 values per int32 along K (GPTQ-like); nibble j of word (kw, n) is k = 8*kw + j
+    qweight  int32 [E, N, K//8]   each expert as the dense W4A16 kernel's qweight (kernels/w4a16.py): 8 int4 values
+                                  per int32 along K in the AWQ order (nibbles j and j+4 hold k = 8*kw + 2j, 2j + 1)
     scales   act   [E, K//G, N]   one scale per (group of G consecutive k, n); G = K when group_size is -1
     zeros    uint8 [E, K//G, N]   optional zero points (unpacked); without them the zero point is 8 (symmetric)
     w[k, n] = (q[k, n] - zero) * scale
@@ -18,6 +19,12 @@ per-rank intermediate size I and K = hidden; a launch runs, all with the same co
     top-k sum     o.view(M, top_k, hidden).sum(1)            -> out [M, hidden]     (torch; vLLM's tuner times moe_sum too)
 so a trial times the layer's expert work end to end (the glue is the same for every config: it shifts all times
 alike). The reference chains the per-expert fp32 references the same way.
+
+The GEMM kernel is the dense W4A16 kernel's transposed product (kernels/w4a16_mma.py) per expert block: C^T[BN, BM]
+= W_e[BN, K] . A[rows, K]^T, the weight tile on the MMA's wide side (on Hopper the wgmma A operand, dequantized in
+registers by _weights: q - z exact in the activation dtype) and the block's rows, gathered by pair, on its narrow
+one, so at decode (a row or two per expert) a 16-row token tile is all the padding there is; each K block lies inside
+one quantization group and the accumulator takes the block's exact product times the group's scale row.
 
 Two ways to map CTAs to rows, both over the same expert-sorted pair order:
 - grouped (launch): a per-block table (expert, row start, row count) -- blocks never hold padding rows of another
@@ -39,14 +46,18 @@ import triton.language as tl
 
 try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
     from . import protocol
-    from .compile_only import placeholder, specialization
+    from .compile_only import placeholder
     from .moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from .tiles import grouped_tile
+    from .w4a16_mma import _weights
+    from .w4a16_pack import unpack_int4
 except ImportError:
     import protocol
-    from compile_only import placeholder, specialization
+    from compile_only import placeholder
     from moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from tiles import grouped_tile
+    from w4a16_mma import _weights
+    from w4a16_pack import unpack_int4
 
 FAMILIES = ("moe-w4a16",)
 # A config's shared memory is the same at every M (M enters only integer arguments): a compile worker that finds a
@@ -62,24 +73,27 @@ CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "
 _TOLERANCE = {"bf16": 4e-2, "fp16": 5e-3}
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 _SMEM_LIMIT = 232448  # H100/H200 opt-in shared memory per block (227 KiB), as Triton reports it
+MAX_ACC_PER_THREAD = 128  # fp32 accumulator registers per thread (kernels/w4a16.py's bound: beyond it, spills)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["num_pairs", "num_pid_m"])  # the ints M enters: one binary for every M
 def _moe_w4a16_kernel(
     # pointers
     a_ptr, qw_ptr, scale_ptr, zero_ptr, out_ptr, router_weight_ptr,
     sorted_pairs_ptr, block_expert_ptr, block_start_ptr, block_count_ptr, num_blocks_ptr,
     # dimensions
     N, num_pairs, num_pid_m,
-    # strides
-    stride_am, stride_ak, stride_qe, stride_qk, stride_qn, stride_se, stride_sg, stride_sn,
-    stride_ze, stride_zg, stride_zn, stride_om, stride_on,
+    # strides (qweight rows are K/8 words, scales and zeros rows N values, out rows N values apart)
+    stride_am, stride_qe, stride_se, stride_sg, stride_ze, stride_zg, stride_om,
     # meta-parameters
     K: tl.constexpr,  # one weight shape per compile anyway; the K loop then has a static trip count
     GROUP_SIZE: tl.constexpr, A_ROW_DIV: tl.constexpr, PADDED: tl.constexpr,
-    HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, UPCAST: tl.constexpr,
+    HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, FP16: tl.constexpr, INTERPRET: tl.constexpr,
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M: tl.constexpr,
 ):
+    OFFSET: tl.constexpr = 1024.0 if FP16 else 128.0
+    KW: tl.constexpr = K // 8
+    BKW: tl.constexpr = BLOCK_SIZE_K // 8
     # pid -> (row block, column block), grouped along M so blocks of one expert share weight tiles in L2
     pid = tl.program_id(axis=0)
     num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
@@ -100,44 +114,38 @@ def _moe_w4a16_kernel(
     a_rows = (pairs // A_ROW_DIV).to(tl.int64)
 
     offs_n = pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N)
-    offs_bn = offs_n % N  # wrap instead of masking the weight loads; the store is masked
+    offs_bn = tl.max_contiguous(tl.multiple_of(offs_n % N, BLOCK_SIZE_N), BLOCK_SIZE_N)  # wrap; the store is masked
+    rows = offs_bn[:, None]  # per weight row quantities (scales, zero points) are [BN, 1]
     offs_k = tl.arange(0, BLOCK_SIZE_K)
-    a_ptrs = a_ptr + a_rows[:, None] * stride_am + offs_k[None, :] * stride_ak
-    q_ptrs = qw_ptr + expert * stride_qe + (offs_k // 8)[:, None] * stride_qk + offs_bn[None, :] * stride_qn
-    shifts = ((offs_k % 8) * 4)[:, None]
-    s_base = scale_ptr + expert * stride_se + offs_bn * stride_sn
-    z_base = zero_ptr + expert * stride_ze + offs_bn * stride_zn
+    offs_kw = tl.arange(0, BKW)
+    a_base = a_ptr + a_rows[:, None] * stride_am
+    q_base = qw_ptr + expert * stride_qe + rows * KW
+    s_base = scale_ptr + expert * stride_se + rows
+    z_base = zero_ptr + expert * stride_ze + rows
 
-    acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
+    # C^T[BN, BM] = W_e[BN, K] . A[rows, K]^T, a K block at a time inside one group (BLOCK_SIZE_K divides it): the MMA
+    # gives (Q - Z) . A^T exactly in fp32, the accumulator takes it times the group's scale row (loaded a block ahead)
+    acc = tl.zeros((BLOCK_SIZE_N, BLOCK_SIZE_M), dtype=tl.float32)
+    s_next = tl.load(s_base)
+    z_next = tl.load(z_base) if HAS_ZP else 0
     for k0 in range(0, K, BLOCK_SIZE_K):
-        a = tl.load(a_ptrs, mask=row_mask[:, None], other=0.0)
-        q = (tl.load(q_ptrs) >> shifts) & 0xF
-        if BLOCK_SIZE_K <= GROUP_SIZE:  # the whole tile lies in one quantization group
-            g = k0 // GROUP_SIZE
-            s = tl.load(s_base + g * stride_sg)[None, :]
-            if HAS_ZP:
-                z = tl.load(z_base + g * stride_zg).to(tl.int32)[None, :]
-            else:
-                z = 8
-        else:  # BLOCK_SIZE_K spans several groups: a scale per (k, n)
-            g = ((k0 + offs_k) // GROUP_SIZE)[:, None]
-            s = tl.load(s_base[None, :] + g * stride_sg)
-            if HAS_ZP:
-                z = tl.load(z_base[None, :] + g * stride_zg).to(tl.int32)
-            else:
-                z = 8
-        if UPCAST:  # the CPU interpreter does bf16 arithmetic on the raw bits: compute in fp32 there
-            a = a.to(tl.float32)
-            s = s.to(tl.float32)
-        w = (q - z).to(tl.float32).to(a.dtype) * s
-        acc = tl.dot(a, w, acc)
-        a_ptrs += BLOCK_SIZE_K * stride_ak
-        q_ptrs += (BLOCK_SIZE_K // 8) * stride_qk
+        a = tl.load(a_base + (k0 + offs_k)[None, :], mask=row_mask[:, None], other=0.0)
+        qt = tl.load(q_base + (k0 // 8 + offs_kw)[None, :])
+        s_blk = s_next.to(tl.float32)
+        if HAS_ZP:
+            zf_blk = z_next.to(tl.float32) + OFFSET
+        else:
+            zf_blk = tl.full(rows.shape, OFFSET + 8.0, tl.float32)
+        g_next = tl.minimum((k0 + BLOCK_SIZE_K) // GROUP_SIZE, K // GROUP_SIZE - 1)
+        s_next = tl.load(s_base + g_next * stride_sg)
+        z_next = tl.load(z_base + g_next * stride_zg) if HAS_ZP else 0
+        part = tl.dot(_weights(qt, zf_blk, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET), tl.trans(a))
+        acc += part * s_blk
 
     if MUL_ROUTED_WEIGHT:
-        acc *= tl.load(router_weight_ptr + pairs, mask=row_mask, other=0.0).to(tl.float32)[:, None]
-    out_ptrs = out_ptr + pairs.to(tl.int64)[:, None] * stride_om + offs_n[None, :] * stride_on
-    tl.store(out_ptrs, acc.to(out_ptr.dtype.element_ty), mask=row_mask[:, None] & (offs_n[None, :] < N))
+        acc *= tl.load(router_weight_ptr + pairs, mask=row_mask, other=0.0).to(tl.float32)[None, :]
+    out_ptrs = out_ptr + pairs.to(tl.int64)[:, None] * stride_om + offs_n[None, :]
+    tl.store(out_ptrs, tl.trans(acc).to(out_ptr.dtype.element_ty), mask=row_mask[:, None] & (offs_n[None, :] < N))
 
 
 @triton.jit
@@ -225,48 +233,49 @@ def _gemm_invalid_reason(p: dict, config: dict) -> str | None:
         return "BLOCK_SIZE_N and BLOCK_SIZE_K must be at least 16 (tl.dot)"
     if p["K"] % bk:
         return f"BLOCK_SIZE_K {bk} does not divide K {p['K']}"
-    if (g % bk) if bk <= g else (bk % g):
-        return f"BLOCK_SIZE_K {bk} and group size {g} do not nest"
+    if g % bk:  # each K block takes one scale row
+        return f"BLOCK_SIZE_K {bk} does not divide the group size {g}"
     if bm > max(16, triton.next_power_of_2(p["M"])):
         return f"BLOCK_SIZE_M {bm} exceeds the most pairs one expert can get (M={p['M']})"
     if bn > max(16, triton.next_power_of_2(p["N"])):
         return f"BLOCK_SIZE_N {bn} wider than N {p['N']}"
-    smem = smem_bytes(config, g, p["zero_points"])
+    if bm * bn // (32 * config["num_warps"]) > MAX_ACC_PER_THREAD:
+        return f"fp32 accumulator of {bm * bn // (32 * config['num_warps'])} registers per thread over {MAX_ACC_PER_THREAD}"
+    smem = smem_bytes(config)
     if smem > _SMEM_LIMIT:
         return f"shared memory estimate {smem} B exceeds {_SMEM_LIMIT} B"
     return None
 
 
-def smem_bytes(config: dict, group: int, zero_points: bool) -> int:
-    """Shared memory Triton 3.6 allocates for this kernel: (stages - 1) buffers of the int32 weight tile as loaded
-    ([BK, BN], a word per row), the activation tile and, when BK spans groups, the 2D scale/zero tiles, plus one
-    dequantized [BK, BN] tile for the dot; with BLOCK_SIZE_M >= 128 the activation tile gets one more buffer (the
-    Qwen3-30B-A3B layer run on an H200 failed 128x128x128/3 stages at 262656 B and 128x256x128/2 at 262144 B,
-    one activation tile above the rest of the formula; no config that ran is refused by it). Fitted to the
-    OutOfResources sizes an H200 reported."""
+def smem_bytes(config: dict) -> int:
+    """Shared memory Triton 3.6 allocates for this kernel on sm_90: num_stages buffers of the activation tile, one
+    fewer of the packed weight tile, and a row of BLOCK_SIZE_N fp32 (the scale row's layout change). Fitted to the
+    compiled kernels over the default space at BLOCK_SIZE_K 32-128 (the Qwen3-30B-A3B layer's two GEMMs): exact or at
+    most 512 B over, never under."""
     bm, bn, bk, stages = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_stages"]
-    per_stage = bk * bn * 4 + bm * bk * 2 + (bk * bn * (2 + (1 if zero_points else 0)) if bk > group else 0)
-    return (stages - 1) * per_stage + bk * bn * 2 + (bm * bk * 2 if bm >= 128 else 0)
+    return stages * bm * bk * 2 + (stages - 1) * bk * bn // 2 + bn * 4
 
 
 def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
     """The largest smem_bytes over the problem's GEMMs (what invalid_reason holds against the limit)."""
     p = normalize_problem(family, problem)
-    return max(smem_bytes(config, _group(q), q["zero_points"]) for q in gemm_problems(p))
+    normalize_problem(family, problem)
+    return smem_bytes(config)
 
 
 def default_config(family: str, problem: dict) -> dict:
-    """Untuned rule on the mean pairs per expert t = M*top_k/E (the winners of bench/moe.py's sweep on an H200 for
-    Qwen3-30B-A3B, both GEMMs): t <= 8 small tiles (16x32), t <= 64 64x128, above that 128x256; BLOCK_SIZE_N
+    """Untuned rule on the mean pairs per expert t = M*top_k/E: the configs nearest the best over each regime's Ms in
+    the H200 journal of the Qwen3-30B-A3B layer (test/data/journals): t <= 8 16x64 tiles, t <= 64 32x128, above
+    that 64x128; BLOCK_SIZE_N
     clipped to the narrowest GEMM, BLOCK_SIZE_K halved until valid (for a 'layer': for both GEMMs)."""
     p = normalize_problem(family, problem)
     t = p["M"] * p["top_k"] / p["E"]
     if t <= 8:
-        c = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 4}
+        c = {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 4}
     elif t <= 64:
-        c = {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128, "GROUP_SIZE_M": 8, "num_warps": 8, "num_stages": 3}
+        c = {"BLOCK_SIZE_M": 32, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 16, "num_warps": 4, "num_stages": 4}
     else:
-        c = {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 256, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 8, "num_warps": 8, "num_stages": 3}
+        c = {"BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 16, "num_warps": 4, "num_stages": 4}
     c["BLOCK_SIZE_M"] = min(c["BLOCK_SIZE_M"], max(16, triton.next_power_of_2(p["M"])))
     c["BLOCK_SIZE_N"] = min(c["BLOCK_SIZE_N"], max(16, triton.next_power_of_2(min(q["N"] for q in gemm_problems(p)))))
     while c["BLOCK_SIZE_K"] > 16 and invalid_reason(family, p, c):  # K and the group size are multiples of 8
@@ -285,10 +294,10 @@ def make_inputs(family: str, problem: dict, device: str, seed: int = 0) -> MoEIn
     return build_inputs(p, topk_ids, weights, device, seed)
 
 
-def _weights(p: dict, gen: torch.Generator, device: str):
+def _expert_weights(p: dict, gen: torch.Generator, device: str):
     """(qweight, scales, zeros) of E experts for one GEMM problem."""
     N, K, E, g = p["N"], p["K"], p["E"], _group(p)
-    qweight = torch.randint(-(2**31), 2**31 - 1, (E, K // 8, N), generator=gen, device=device, dtype=torch.int32)
+    qweight = torch.randint(-(2**31), 2**31 - 1, (E, N, K // 8), generator=gen, device=device, dtype=torch.int32)
     # |q - zero| is about 4.6 on average: scales keep outputs near unit size
     scales = ((0.5 + torch.rand(E, K // g, N, generator=gen, device=device)) / (4.6 * math.sqrt(K)))
     zeros = None
@@ -308,18 +317,17 @@ def build_inputs(p: dict, topk_ids: torch.Tensor, weights: torch.Tensor, device:
     grouped, padded = prepare_tables(topk_ids, p["E"], device)
     routed = (topk_ids.to(device), weights.flatten().to(device=device, dtype=torch.float32), grouped, padded)
     if p["gemm"] != "layer":
-        return MoEInputs(p, a, *_weights(p, gen, device), *routed)
+        return MoEInputs(p, a, *_expert_weights(p, gen, device), *routed)
     up_p, down_p = gemm_problems(p)
-    up = MoEInputs(up_p, a, *_weights(up_p, gen, device), *routed)
-    down = MoEInputs(down_p, a.new_empty(0, down_p["K"]), *_weights(down_p, gen, device), *routed)
+    up = MoEInputs(up_p, a, *_expert_weights(up_p, gen, device), *routed)
+    down = MoEInputs(down_p, a.new_empty(0, down_p["K"]), *_expert_weights(down_p, gen, device), *routed)
     return LayerInputs(p, up, down)
 
 
 def dequantize(inputs: MoEInputs, e: int) -> torch.Tensor:
     """Expert e's weight as fp32 [K, N]."""
     p = inputs.problem
-    shifts = torch.arange(8, device=inputs.qweight.device, dtype=torch.int32) * 4
-    q = ((inputs.qweight[e][:, None, :] >> shifts[None, :, None]) & 0xF).reshape(p["K"], p["N"])
+    q = unpack_int4(inputs.qweight[e], awq=True).T  # [N, K/8] words -> [K, N] values
     g = _group(p)
     s = inputs.scales[e].float().repeat_interleave(g, dim=0)
     z = inputs.zeros[e].to(torch.int32).repeat_interleave(g, dim=0) if inputs.zeros is not None else 8
@@ -369,16 +377,18 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
     placeholders, so both meet the same specialization (Triton's cache key) by construction."""
     p = inputs.problem
     P, N = p["M"] * p["top_k"], p["N"]
-    zeros = inputs.zeros if inputs.zeros is not None else inputs.qweight  # a placeholder pointer when unused
+    zeros = inputs.zeros if inputs.zeros is not None else inputs.scales  # a placeholder pointer when unused
+    for t_ in (a, inputs.qweight, inputs.scales, zeros, out):  # rows may be apart (a), elements must not
+        assert t_.stride(-1) == 1, "the MoE kernel takes tensors with contiguous rows"
     grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     kernel_fn(grid)(
         a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
-        *a.stride(), *inputs.qweight.stride(), *inputs.scales.stride(), *zeros.stride(), *out.stride(),
+        a.stride(0), inputs.qweight.stride(0), *inputs.scales.stride()[:2], *zeros.stride()[:2], out.stride(0),
         K=p["K"], GROUP_SIZE=_group(p), A_ROW_DIV=p["top_k"] if p["gemm"] == "up" else 1, PADDED=padded,
         HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
-        UPCAST=_INTERPRET and a.dtype == torch.bfloat16,
+        FP16=a.dtype == torch.float16, INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
         GROUP_SIZE_M=config["GROUP_SIZE_M"], num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
@@ -428,7 +438,7 @@ def compile_only(family: str, problem: dict, config: dict) -> None:
     for q in gemm_problems(p):
         N, K, E, g = q["N"], q["K"], q["E"], _group(q)
         zeros = placeholder(torch.uint8, (E, K // g, N)) if q["zero_points"] else None
-        inputs = MoEInputs(q, None, placeholder(torch.int32, (E, K // 8, N)), placeholder(dt, (E, K // g, N)), zeros,
+        inputs = MoEInputs(q, None, placeholder(torch.int32, (E, N, K // 8)), placeholder(dt, (E, K // g, N)), zeros,
                            None, placeholder(torch.float32), {}, {})
         a = placeholder(dt, (P if q["gemm"] == "down" else p["M"], K))
         _run(warmup(_moe_w4a16_kernel), inputs, a, table, placeholder(dt, (P, N)), config, padded=False)
@@ -437,12 +447,9 @@ def compile_only(family: str, problem: dict, config: dict) -> None:
 
 
 def compile_variant(family: str, problem: dict) -> dict:
-    """What decides the binaries: the problem without M, plus how Triton specializes the two ints M enters (the
-    pair count M*top_k and the grid bound, per BLOCK_SIZE_M since the variant does not see the config)."""
-    p = normalize_problem(family, problem)
-    P = p["M"] * p["top_k"]
-    ints = [specialization(P)] + [specialization(grouped_bound(P, p["E"], bm)) for bm in BLOCK_MS]
-    return {**{k: v for k, v in p.items() if k != "M"}, "m_ints": ints}
+    """What decides the binaries: the problem without M (the pair count and the grid bound, the ints M enters, are
+    not specialized)."""
+    return {k: v for k, v in normalize_problem(family, problem).items() if k != "M"}
 
 
 def check(family: str, out: torch.Tensor, ref: torch.Tensor) -> tuple[bool, float]:

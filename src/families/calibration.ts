@@ -49,9 +49,12 @@ const H200: DeviceCalibration = {
     // compile waits); per trial kept from run H (its worker's wall share, 6.9 ms, rounded up; run I's is 6.3 ms), per
     // job fitted, 11.8 trials per job counted. (Run H, the kernel before, fitted 1.42 s and 10.4 trials per job.)
     w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 1.29, trialsPerCompileJob: 11.8 },
-    // run E (qwen3-30b-a3b, default budget, 90.2 s, 1293 trials): GPU-bound (30.4 s of compile waits); per trial
-    // fitted; per job bench/compile_ahead.py's standalone 1.1 s x 3.3 / 3.1 (vLLM's in-run s per job / its standalone s).
-    'moe-w4a16': { gpuSecondsPerTrial: 0.06, compileSecondsPerJob: 1.2, trialsPerCompileJob: 2.8 },
+    // run M (qwen3-30b-a3b, the transposed-product kernel with one binary per config for every M, default budget,
+    // 49.1 s, 1115 trials, 230 binaries): neither side saturated (10 % busy, compile workers busy 235 s of 14 x 49 s,
+    // 96 s of compile waits: each round waits on its compiles); per trial the bench worker profile's 13 ms (14.4 s in
+    // requests), per job fitted (round latency included), 4.85 trials per job counted in the run. (Run L, one binary
+    // per M class: 20 ms, 1.4 s, 2.8; run E, the dequantize-then-dot kernel: 0.06 s, 1.2 s, 2.8.)
+    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 2.25, trialsPerCompileJob: 4.85 },
     // run A again at 7833aaa (the input cache counting held bytes; 107.7 s, 748 trials): compile-bound, its bench
     // worker in requests 45.2 s (0.06 s per trial), its compile workers 1132 s over 287 jobs (3.9 s each), both
     // from the workers' profiles. (Run A itself, before that fix, was GPU-bound at 0.12 s per trial.)

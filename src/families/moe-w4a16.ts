@@ -3,14 +3,16 @@ import { moeLayers } from '../models/layers.js';
 import { KERNEL_SMEM, SERVER_SPACE, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
-/** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). */
+/** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). Each
+ * expert's product is transposed as in the dense W4A16 kernel: the weight tile (BLOCK_SIZE_N) on the MMA's wide side,
+ * the expert's rows (BLOCK_SIZE_M) on its narrow one. */
 
 /** vLLM's fused_moe axes (SERVER_SPACE, the servers' 1920-config space; its BK 32 serves int4 groups). */
 const EXHAUSTIVE: Axes = SERVER_SPACE;
 
 const DEFAULT: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128],
-  BLOCK_SIZE_N: [32, 64, 128, 256],
+  BLOCK_SIZE_N: [64, 128, 256], // 64 rows per warp group (wgmma); 16 and 32 were 1.4-2x slower at M <= 16 on an H200
   BLOCK_SIZE_K: [32, 64, 128],
   GROUP_SIZE_M: [1, 16],
   num_warps: [4, 8],
@@ -29,15 +31,13 @@ function gemms(s: WeightShape): WeightShape[] {
 const groupOf = (s: WeightShape): number => (s.group_size === undefined || s.group_size === -1 ? s.K : s.group_size);
 
 /**
- * kernels/moe_w4a16.py smem_bytes (fitted there to the H200's OutOfResources sizes): stages-1 buffers of the int32
- * weight tile as loaded, the bf16 activation tile and, when BK spans groups, the scale (and zero) tiles; one
- * dequantized tile; one more activation tile when BLOCK_SIZE_M >= 128.
+ * kernels/moe_w4a16.py smem_bytes (fitted there to the compiled kernels): num_stages buffers of the bf16 activation
+ * tile, one fewer of the packed int4 weight tile, and a row of BLOCK_SIZE_N fp32.
  */
-function sharedMemoryBytes(c: Config, s: WeightShape): number {
-  const [bm, bn, bk, stages] = [c.BLOCK_SIZE_M!, c.BLOCK_SIZE_N!, c.BLOCK_SIZE_K!, c.num_stages!];
-  const perStage = bk * bn * 4 + bm * bk * 2 + (bk > groupOf(s) ? bk * bn * (2 + (s.zero_points ? 1 : 0)) : 0);
-  return (stages - 1) * perStage + bk * bn * 2 + (bm >= 128 ? bm * bk * 2 : 0);
-}
+const sharedMemoryBytes = (c: Config): number =>
+  c.num_stages! * c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor(((c.num_stages! - 1) * c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2) + c.BLOCK_SIZE_N! * 4;
+
+const MAX_ACC_PER_THREAD = 128; // kernels/moe_w4a16.py (as kernels/w4a16.py)
 
 /** A rule applied to each GEMM of the shape: the first GEMM's reason wins (kernels/moe_w4a16.py invalid_reason). */
 const eachGemm =
@@ -53,28 +53,27 @@ const eachGemm =
 // kernels/moe_w4a16.py invalid_reason, in its order
 const gemmRules: ShapeRule[] = [
   (c, s) => (s.K % c.BLOCK_SIZE_K! ? 'block_k_vs_k' : null),
-  (c, s) => {
-    const [g, bk] = [groupOf(s), c.BLOCK_SIZE_K!];
-    return (bk <= g ? g % bk : bk % g) ? 'block_k_vs_group' : null;
-  },
+  // each K block takes one scale row: BLOCK_SIZE_K divides the group
+  (c, s) => (groupOf(s) % c.BLOCK_SIZE_K! ? (c.BLOCK_SIZE_K! > groupOf(s) ? 'block_k_over_group' : 'block_k_vs_group') : null),
   (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
+  (c) => ((c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N!) / (32 * c.num_warps!) > MAX_ACC_PER_THREAD ? 'accumulator_registers' : null),
   sharedMemoryRule(sharedMemoryBytes),
 ];
 const shapeRules = gemmRules.map(eachGemm);
 const mRules = [(c: Config, _s: WeightShape, M: number) => (c.BLOCK_SIZE_M! > Math.max(16, nextPow2(M)) ? ('block_m_over_m' as const) : null)];
 
 /**
- * kernels/moe_w4a16.py default_config: tiles by mean pairs per expert t = M*top_k/E (its H200 sweep's winners),
+ * kernels/moe_w4a16.py default_config: tiles by mean pairs per expert t = M*top_k/E (its H200 journal's best),
  * clipped to the problem (BLOCK_SIZE_N to its narrowest GEMM), BLOCK_SIZE_K halved until valid (for a layer: both).
  */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
   const t = (p.M * (p.top_k ?? 1)) / (p.E ?? 1);
   const c: Config =
     t <= 8
-      ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 32, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 4 }
+      ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 4 }
       : t <= 64
-        ? { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3 }
-        : { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3 };
+        ? { BLOCK_SIZE_M: 32, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 4 }
+        : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 4 };
   c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
   const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
   c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
@@ -103,13 +102,13 @@ function bytes(s: WeightShape, M: number): number {
 }
 
 /**
- * K is a constexpr, and M enters every GEMM binary through two ints Triton specializes (the pair count M*top_k and
- * the grid bound; kernels/moe_w4a16.py compile_variant): the Ms themselves stand for them here, with every field of
- * the shape (the file's shape key leaves out top_k, gemm and zero points).
+ * K is a constexpr and the ints M enters (the pair count M*top_k, the grid bound) are not specialized
+ * (kernels/moe_w4a16.py compile_variant): one binary per config and shape serves every M. The key holds every field
+ * of the shape (the file's shape key leaves out top_k, gemm and zero points).
  */
-function compileKey(s: WeightShape, _shapeKey: string, _c: Config, configKey: string, ms: number[]): string {
+function compileKey(s: WeightShape, _shapeKey: string, _c: Config, configKey: string, _ms: number[]): string {
   const shape = `E:${s.E}|N:${s.N}|K:${s.K}|top_k:${s.top_k ?? 1}|gemm:${s.gemm ?? 'up'}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? false}`;
-  return `moe-w4a16|${configKey}|${shape}|M:${[...new Set(ms)].sort((a, b) => a - b).join(',')}`;
+  return `moe-w4a16|${configKey}|${shape}`;
 }
 
 export const moeW4a16: KernelFamily = {
@@ -117,7 +116,7 @@ export const moeW4a16: KernelFamily = {
   spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
   shapeRules,
   mRules,
-  kernelRules: ['block_k_vs_k', 'block_k_vs_group', 'tile_over_problem', 'shared_memory', 'block_m_over_m'],
+  kernelRules: ['block_k_vs_k', 'block_k_over_group', 'block_k_vs_group', 'tile_over_problem', 'accumulator_registers', 'shared_memory', 'block_m_over_m'],
   sharedMemoryBytes,
   defaultConfig,
   gemms,
@@ -139,6 +138,6 @@ export const moeW4a16: KernelFamily = {
   bytes,
   compileKey,
   compileOnly: true,
-  specializesOnM: true,
+  specializesOnM: false,
   peak: () => 'bf16',
 };

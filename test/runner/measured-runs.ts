@@ -44,7 +44,12 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   // "SGLang's block fp8 GEMM with its SM90 kernel keys": the space 10x vLLM's, started from the committed files
   { name: 'F sglang block fp8 Qwen3-8B, SM90 keys, budget 1200', args: ['--model', 'qwen3-8b-fp8', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 129.8, trials: 4997, overCommitted: true, held: true },
   { name: 'G sglang block fp8 Qwen3-30B-A3B attention, SM90 keys, budget 1200', args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 87.9, trials: 2515, overCommitted: true, held: true },
-  { name: 'E moe-w4a16 Qwen3-30B-A3B', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.2, trials: 1293, held: true },
+  { name: 'E moe-w4a16 Qwen3-30B-A3B', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.2, trials: 1293, held: 'the dequantize-then-dot MoE kernel and its space (replaced since)' },
+  // "MoE W4A16: the transposed product per expert": K, then L with the bench worker keeping each problem's minimum
+  // bytes, then M with one binary per config for every M
+  { name: 'K moe-w4a16 Qwen3-30B-A3B, transposed product', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 83.8, trials: 1115, held: 'routing recounted on the CPU every trial (fixed since)' },
+  { name: 'L moe-w4a16 Qwen3-30B-A3B, transposed product', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 52.0, trials: 1115, held: 'a binary per class of M (one for every M since)' },
+  { name: 'M moe-w4a16 Qwen3-30B-A3B, one binary for every M', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 49.1, trials: 1115, held: true },
 
   // "Conductor": W8A8 with GPU-free compile workers (runs 3 and 5: today's W8A8 path)
   { name: 'W8A8 run 3 (ef52fce)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 42.9, trials: 6640, held: true },

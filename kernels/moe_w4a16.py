@@ -376,7 +376,11 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
     """The one place the GEMM kernel's arguments are spelled out: _launch() runs it, compile_only() warms it up with
     placeholders, so both meet the same specialization (Triton's cache key) by construction."""
     p = inputs.problem
-    P, N = p["M"] * p["top_k"], p["N"]
+    P, N, g = p["M"] * p["top_k"], p["N"], _group(p)
+    if g % config["BLOCK_SIZE_K"]:  # the one rule whose breach gives wrong numbers rather than an error
+        raise ValueError(f"moe-w4a16: BLOCK_SIZE_K {config['BLOCK_SIZE_K']} does not divide the group size {g} (each "
+                         "K block takes one scale row); a file tuned for the earlier kernel may hold such entries: "
+                         "re-tune it")
     zeros = inputs.zeros if inputs.zeros is not None else inputs.scales  # a placeholder pointer when unused
     for t_ in (a, inputs.qweight, inputs.scales, zeros, out):  # rows may be apart (a), elements must not
         assert t_.stride(-1) == 1, "the MoE kernel takes tensors with contiguous rows"
@@ -386,7 +390,7 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
         a.stride(0), inputs.qweight.stride(0), *inputs.scales.stride()[:2], *zeros.stride()[:2], out.stride(0),
-        K=p["K"], GROUP_SIZE=_group(p), A_ROW_DIV=p["top_k"] if p["gemm"] == "up" else 1, PADDED=padded,
+        K=p["K"], GROUP_SIZE=g, A_ROW_DIV=p["top_k"] if p["gemm"] == "up" else 1, PADDED=padded,
         HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
         FP16=a.dtype == torch.float16, INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],

@@ -159,6 +159,10 @@ def test_block_k_must_divide_the_group():
     up = {"M": 16, "N": 1536, "K": 2048, "E": 128, "top_k": 8, "group_size": 32}
     assert moe.invalid_reason(F, up, {**SMALL, "BLOCK_SIZE_K": 32}) is None
     assert "does not divide the group size 32" in moe.invalid_reason(F, up, {**SMALL, "BLOCK_SIZE_K": 64})
+    # the launcher refuses it too (a file tuned for the earlier kernel, whose rule let BLOCK_SIZE_K span groups)
+    p = problem(group_size=32)
+    with pytest.raises(ValueError, match="BLOCK_SIZE_K 64 does not divide the group size 32"):
+        moe.launch(F, moe.build_inputs(p, *forced_routing(UNEVEN), "cpu"), {**SMALL, "BLOCK_SIZE_K": 64})
 
 
 def test_the_family_registry_finds_this_module_and_bytes_follow_the_routing():

@@ -136,6 +136,9 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     M, N, K = problem["M"], problem["N"], problem["K"]
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
+    if problem["group_size"] != -1 and bk > problem["group_size"]:  # the rule whose breach gives wrong numbers
+        raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} > group_size {problem['group_size']}: a K block must lie in one "
+                         "group; a file tuned for an earlier kernel may hold such entries: re-tune it")
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
         a, qweight, scales, zeros, c, ws, counters, M, N, K, K // 8, _cdiv(N, 8),
         GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],

@@ -159,6 +159,8 @@ def test_invalid_reasons():
     assert "power of two" in W.invalid_reason(F, p, cfg(bk=48))
     assert "lacks" in W.invalid_reason(F, p, {"BLOCK_SIZE_M": 16})
     assert "group" in W.invalid_reason(F, p, cfg(bk=256))  # a K block must lie in one group of 128
+    with pytest.raises(ValueError, match="BLOCK_SIZE_K 64 > group_size 32"):  # the launcher refuses it too
+        W.launch(F, W.make_inputs(F, problem(group_size=32), "cpu"), cfg(bk=64))
     assert W.invalid_reason(F, problem(N=4608, K=3584, group_size=-1), cfg(bk=256)) is None
     # the accumulator: BLOCK_SIZE_M * BLOCK_SIZE_N / threads fp32 registers
     assert W.invalid_reason(F, p, cfg(bm=128, bn=128, bk=64, warps=4)) is None  # 128 per thread

@@ -6,6 +6,8 @@ Layouts (per expert e; weights are logically W[e] of shape [N, K], the output is
     scales   act   [E, K//G, N]   one scale per (group of G consecutive k, n); G = K when group_size is -1
     zeros    uint8 [E, K//G, N]   optional zero points (unpacked); without them the zero point is 8 (symmetric)
     w[k, n] = (q[k, n] - zero) * scale
+An AWQ or GPTQ MoE checkpoint: convert each expert with kernels/w4a16_pack.py (awq_to_kernel_layout,
+gptq_to_kernel_layout), then stack them with experts_from_kernel_layout.
 Rows are (token, slot) pairs, pair = token * top_k + slot, in that order in the output [M*top_k, N] (as vLLM).
 gemm 'up' reads activation row pair // top_k of x [M, K]; 'down' reads row pair of [M*top_k, K] and multiplies
 the output by the pair's router weight (the sum over the top_k slots is a separate reduction, as in vLLM).
@@ -322,6 +324,29 @@ def build_inputs(p: dict, topk_ids: torch.Tensor, weights: torch.Tensor, device:
     up = MoEInputs(up_p, a, *_expert_weights(up_p, gen, device), *routed)
     down = MoEInputs(down_p, a.new_empty(0, down_p["K"]), *_expert_weights(down_p, gen, device), *routed)
     return LayerInputs(p, up, down)
+
+
+def experts_from_kernel_layout(qweights: list, scales: list, qzeros: list | None = None):
+    """Each expert in the dense W4A16 kernel's layout (kernels/w4a16_pack.py: what awq_to_kernel_layout and
+    gptq_to_kernel_layout return: qweight int32 [N, K/8], scales [G, N], packed qzeros int32 [G, ceil(N/8)] in the AWQ
+    order) -> this kernel's (qweight [E, N, K/8], scales [E, G, N], zeros uint8 [E, G, N] or None). A one-line
+    ValueError names the first expert whose tensors do not match the first one's."""
+    if not qweights or len(scales) != len(qweights) or (qzeros is not None and len(qzeros) != len(qweights)):
+        raise ValueError(f"experts: {len(qweights)} qweights, {len(scales)} scales"
+                         + (f", {len(qzeros)} qzeros" if qzeros is not None else "") + ": need one of each per expert")
+    n, kw = qweights[0].shape
+    g = scales[0].shape[0]
+    for e, (q, sc) in enumerate(zip(qweights, scales)):
+        if q.dtype != torch.int32 or q.shape != (n, kw) or sc.shape != (g, n):
+            raise ValueError(f"expert {e}: qweight {q.dtype} {tuple(q.shape)}, scales {tuple(sc.shape)}; expected int32 "
+                             f"{(n, kw)} and {(g, n)} like expert 0")
+        if qzeros is not None and (qzeros[e].dtype != torch.int32 or qzeros[e].shape != (g, -(-n // 8))):
+            raise ValueError(f"expert {e}: qzeros {qzeros[e].dtype} {tuple(qzeros[e].shape)}; expected int32 "
+                             f"{(g, -(-n // 8))}")
+    zeros = None
+    if qzeros is not None:
+        zeros = torch.stack([unpack_int4(z, awq=True)[:, :n] for z in qzeros]).to(torch.uint8)
+    return torch.stack(qweights).contiguous(), torch.stack(scales).contiguous(), zeros
 
 
 def dequantize(inputs: MoEInputs, e: int) -> torch.Tensor:

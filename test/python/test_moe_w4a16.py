@@ -155,6 +155,35 @@ def test_each_expert_is_the_dense_kernels_layout():
     assert torch.allclose(out.float(), want.float(), rtol=2e-3, atol=2e-3)
 
 
+def test_experts_from_the_dense_kernels_layout():
+    """AWQ/GPTQ experts converted for the dense kernel (kernels/w4a16_pack.py) stack into this kernel's tensors: the
+    weights it dequantizes are the dense ones, zero points included."""
+    from kernels import w4a16_pack as W
+
+    N, K, g = 44, 128, 32
+    qweights, scales, qzeros, want = [], [], [], []
+    for e in range(3):
+        q, sc, z = W.quantize(torch.randn(N, K, generator=torch.Generator().manual_seed(e)), g, zero_points=True)
+        padded = torch.zeros(K // g, 48, dtype=torch.int32)  # N = 44 rounded up to 8, as the checkpoints pack it
+        padded[:, :N] = z
+        qweights.append(W.pack_int4(q, awq=True))
+        scales.append(sc.to(torch.bfloat16))
+        qzeros.append(W.pack_int4(padded, awq=True))
+        want.append(((q - z.t().repeat_interleave(g, 1)) * sc.t().repeat_interleave(g, 1)).t())  # [K, N]
+    qweight, stacked_scales, zeros = moe.experts_from_kernel_layout(qweights, scales, qzeros)
+    assert qweight.shape == (3, N, K // 8) and stacked_scales.shape == (3, K // g, N) and zeros.dtype == torch.uint8
+    p = problem(E=3, N=N, K=K, group_size=g, zero_points=True)
+    inputs = moe.build_inputs(p, torch.tensor([[0, 2]] * 6), torch.ones(6, 2), "cpu")
+    inputs.qweight, inputs.scales, inputs.zeros = qweight, stacked_scales, zeros
+    for e in range(3):  # the bf16 scales round the values by at most 2^-8
+        assert torch.allclose(moe.dequantize(inputs, e), want[e], rtol=1e-2, atol=1e-6)
+    run_both(p, inputs, SMALL)
+    with pytest.raises(ValueError, match="expert 1: qweight"):
+        moe.experts_from_kernel_layout([qweights[0], qweights[1][:, :8]], scales[:2])
+    with pytest.raises(ValueError, match="one of each per expert"):
+        moe.experts_from_kernel_layout(qweights[:1], [])
+
+
 def test_block_k_must_divide_the_group():
     up = {"M": 16, "N": 1536, "K": 2048, "E": 128, "top_k": 8, "group_size": 32}
     assert moe.invalid_reason(F, up, {**SMALL, "BLOCK_SIZE_K": 32}) is None

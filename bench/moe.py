@@ -1,6 +1,7 @@
 """Benchmark the W4A16 MoE GEMMs: grouped vs padded (vLLM's aligned sort) vs a bf16 per-expert torch loop.
 
     python3 bench/moe.py --out results.json            # GPU: Qwen3-30B-A3B layer, both GEMMs
+    python3 bench/moe.py --decode-grid --ms 1,16       # GPU: BLOCK_SIZE_M 16 tiles over BN 16-256, BK, warps, stages
     TRITON_INTERPRET=1 python3 bench/moe.py --smoke    # CPU: tiny shapes, checks only (no timings)
 
 Timing: kernels/timing.measure at full effort, as the tuner times a trial (a CUDA graph of launches that
@@ -37,6 +38,10 @@ SWEEP = [(16, 64, 128, 1, 4, 4), (16, 64, 128, 1, 4, 3), (16, 128, 128, 1, 4, 4)
          (16, 128, 64, 1, 4, 4), (16, 256, 128, 1, 4, 3), (32, 64, 128, 1, 4, 4), (32, 128, 128, 8, 4, 3),
          (64, 64, 128, 8, 4, 3), (64, 128, 64, 8, 4, 4), (64, 128, 128, 8, 8, 3), (64, 256, 64, 8, 8, 3),
          (128, 128, 64, 8, 8, 3), (128, 64, 128, 8, 4, 3), (128, 256, 64, 8, 8, 3)]
+
+# --decode-grid: every 16-row tile over BN x BK x warps x stages (8 warps only where BN fills two warp groups' wgmma)
+DECODE_GRID = [(16, bn, bk, 1, w, st) for bn in (16, 32, 64, 128, 256) for bk in (64, 128) for w in (4, 8)
+               for st in (2, 3, 4, 5) if w == 4 or bn >= 64]
 
 
 def as_config(t):
@@ -108,7 +113,7 @@ LAUNCHERS = {"grouped": lambda inputs, cfg: moe.launch(F, inputs, cfg), "padded"
 SKIP = ("exceeds the most pairs", "does not", "wider")  # cannot run or cannot win; smem estimates get run
 
 
-def bench_gemm(shape, gemm, ms, sweep, device, timed, routings, log, deadline=math.inf):
+def bench_gemm(shape, gemm, ms, sweep, device, timed, routings, log, deadline=math.inf, launchers=None):
     """Rows for one GEMM of the layer; past `deadline` (time.time()) only defaults and the torch loop run."""
     rows = []
     p1 = layer_problems(shape, gemm, 1)
@@ -131,7 +136,7 @@ def bench_gemm(shape, gemm, ms, sweep, device, timed, routings, log, deadline=ma
                 static = moe.invalid_reason(F, p, cfg)
                 if static and any(s in static for s in SKIP):
                     continue
-                for variant, launch in LAUNCHERS.items():
+                for variant, launch in (launchers or LAUNCHERS).items():
                     r = check_and_time(copies, lambda c, cfg=cfg, launch=launch: lambda: launch(c, cfg), ref, timed)
                     rows.append({**base_row, "variant": variant, "config_name": name, "config": cfg,
                                  "pruned_by_estimate": static, **r})
@@ -169,6 +174,15 @@ def summary(rows, bw):
         print(f"| {gemm} | {M} | {best['min_bytes'] / 1e6:.1f} | {default[0]['us']:.1f} | {default[0]['hbm_pct']:.0f} "
               f"| {best['us']:.1f} ({cfg}) | {best['hbm_pct']:.0f} | {torch_[0]['us']:.1f} "
               f"| {torch_[0]['us'] / best['us']:.1f}x |")
+    print("\nbest µs per BLOCK_SIZE_N (uniform routing, grouped launch):")
+    for gemm, M in dict.fromkeys((r["gemm"], r["M"]) for r in rows):
+        ours = [r for r in rows if (r["gemm"], r["M"], r["routing"], r["variant"]) == (gemm, M, "uniform", "grouped")
+                and "us" in r]
+        per_bn = {}
+        for r in ours:
+            bn = r["config"]["BLOCK_SIZE_N"]
+            per_bn[bn] = min(per_bn.get(bn, math.inf), r["us"])
+        print(f"  {gemm} M={M}: " + ", ".join(f"BN {bn}: {us:.1f}" for bn, us in sorted(per_bn.items())))
 
 
 def main():
@@ -176,6 +190,8 @@ def main():
     ap.add_argument("--out", type=Path, help="write all rows as JSON here")
     ap.add_argument("--smoke", action="store_true", help="tiny shapes, checks only (CPU interpreter)")
     ap.add_argument("--sweep-budget-s", type=float, default=math.inf, help="stop sweeping (defaults only) after")
+    ap.add_argument("--decode-grid", action="store_true",
+                    help="sweep DECODE_GRID instead, uniform routing and the grouped launch only")
     ap.add_argument("--ms", type=lambda s: [int(x) for x in s.split(",")], default=list(MS))
     args = ap.parse_args()
     t0 = time.time()
@@ -183,7 +199,7 @@ def main():
         shape, ms, device, timed = {"E": 4, "top_k": 2, "hidden": 128, "intermediate": 128}, [1, 5, 40], "cpu", False
         sweep = [SWEEP[1], SWEEP[6], SWEEP[8]]
     else:
-        shape, ms, sweep, device, timed = QWEN3_30B_A3B, args.ms, SWEEP, "cuda", True
+        shape, ms, sweep, device, timed = QWEN3_30B_A3B, args.ms, DECODE_GRID if args.decode_grid else SWEEP, "cuda", True
     rows = []
 
     def log(row):
@@ -194,8 +210,9 @@ def main():
 
     bw = timing.copy_bandwidth_GBps() if timed else None
     for gemm in ("up", "down"):
-        rows += bench_gemm(shape, gemm, ms, sweep, device, timed, ("uniform", "skewed"), log,
-                           t0 + args.sweep_budget_s / 2 * (1 if gemm == "up" else 2))
+        rows += bench_gemm(shape, gemm, ms, sweep, device, timed, ("uniform",) if args.decode_grid else ("uniform", "skewed"),
+                           log, t0 + args.sweep_budget_s / 2 * (1 if gemm == "up" else 2),
+                           {"grouped": LAUNCHERS["grouped"]} if args.decode_grid else None)
     for r in rows:
         if bw and "us" in r:
             r["hbm_pct"] = round(100 * r["min_bytes"] / (r["us"] * 1e-6) / (bw * 1e9), 1)

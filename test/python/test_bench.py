@@ -85,6 +85,20 @@ def test_moe_smoke_run_checks_every_row_and_writes_both_files(tmp_path, monkeypa
     assert len(capsys.readouterr().out.splitlines()) == len(rows)  # one log line per row
 
 
+def test_moe_summary_of_timed_rows(capsys):
+    """The GPU-only summary: per GEMM and M the default and the best against the torch loop, and the best per BN."""
+    def row(gemm, M, name, t, us, variant="grouped"):
+        return {"gemm": gemm, "M": M, "routing": "uniform", "variant": variant, "config_name": name,
+                "config": moe.as_config(t) if t else None, "us": us, "min_bytes": 4.2e6, "hbm_pct": 100 * 4.2 / us / 4.2}
+    rows = [row("up", 1, "default", moe.DECODE_GRID[0], 20.0), row("up", 1, "sweep1", moe.DECODE_GRID[-1], 10.0),
+            row("up", 1, None, None, 100.0, "torch-bf16-loop")]
+    moe.summary(rows, 4200.0)
+    out = capsys.readouterr().out
+    assert "| up | 1 | 4.2 | 20.0 | 5 | 10.0 (16-256-128-1-8-5) | 10 | 100.0 | 10.0x |" in out
+    assert "up M=1: BN 16: 20.0, BN 256: 10.0" in out
+    assert len(moe.DECODE_GRID) == 64 and all(t[4] == 4 or t[1] >= 64 for t in moe.DECODE_GRID)
+
+
 def test_server_ops_smoke_run_checks_every_op_and_both_layers(tmp_path):
     out = tmp_path / "server_ops.json"
     assert server_ops.main(["--smoke", "--out", str(out)]) == 0

@@ -51,6 +51,7 @@ try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.pa
     from .compile_only import placeholder
     from .moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from .tiles import grouped_tile
+    from .w4a16 import MAX_ACC_PER_THREAD
     from .w4a16_mma import _weights
     from .w4a16_pack import unpack_int4
 except ImportError:
@@ -58,6 +59,7 @@ except ImportError:
     from compile_only import placeholder
     from moe_routing import BLOCK_MS, BlockTable, active_experts, grouped_bound, make_routing, prepare_tables
     from tiles import grouped_tile
+    from w4a16 import MAX_ACC_PER_THREAD
     from w4a16_mma import _weights
     from w4a16_pack import unpack_int4
 
@@ -75,7 +77,6 @@ CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "
 _TOLERANCE = {"bf16": 4e-2, "fp16": 5e-3}
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 _SMEM_LIMIT = 232448  # H100/H200 opt-in shared memory per block (227 KiB), as Triton reports it
-MAX_ACC_PER_THREAD = 128  # fp32 accumulator registers per thread (kernels/w4a16.py's bound: beyond it, spills)
 
 
 @triton.jit(do_not_specialize=["num_pairs", "num_pid_m"])  # the ints M enters: one binary for every M
@@ -259,8 +260,8 @@ def smem_bytes(config: dict) -> int:
 
 
 def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
-    """The largest smem_bytes over the problem's GEMMs (what invalid_reason holds against the limit)."""
-    p = normalize_problem(family, problem)
+    """smem_bytes (what invalid_reason holds against the limit): the same for both GEMMs of a layer, as the kernel's
+    shared memory depends on the config alone (the problem is only validated)."""
     normalize_problem(family, problem)
     return smem_bytes(config)
 
@@ -268,8 +269,8 @@ def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
 def default_config(family: str, problem: dict) -> dict:
     """Untuned rule on the mean pairs per expert t = M*top_k/E: the configs nearest the best over each regime's Ms in
     the H200 journal of the Qwen3-30B-A3B layer (test/data/journals): t <= 8 16x64 tiles, t <= 64 32x128, above
-    that 64x128; BLOCK_SIZE_N
-    clipped to the narrowest GEMM, BLOCK_SIZE_K halved until valid (for a 'layer': for both GEMMs)."""
+    that 64x128; BLOCK_SIZE_N clipped to the narrowest GEMM, BLOCK_SIZE_K halved until valid (for a 'layer': for
+    both GEMMs)."""
     p = normalize_problem(family, problem)
     t = p["M"] * p["top_k"] / p["E"]
     if t <= 8:
@@ -407,8 +408,10 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
                          "K block takes one scale row); a file tuned for the earlier kernel may hold such entries: "
                          "re-tune it")
     zeros = inputs.zeros if inputs.zeros is not None else inputs.scales  # a placeholder pointer when unused
-    for t_ in (a, inputs.qweight, inputs.scales, zeros, out):  # rows may be apart (a), elements must not
-        assert t_.stride(-1) == 1, "the MoE kernel takes tensors with contiguous rows"
+    for name, t_ in (("activations", a), ("qweight", inputs.qweight), ("scales", inputs.scales), ("zeros", zeros)):
+        if t_.stride(-1) != 1:  # the kernel takes one stride per dimension but the last
+            raise ValueError(f"moe-w4a16: {name} {tuple(t_.shape)} has a last-dimension stride {t_.stride(-1)}, "
+                             "not 1: pass it .contiguous()")
     grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     kernel_fn(grid)(
         a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,

@@ -1,6 +1,6 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
-import { KERNEL_SMEM, SERVER_SPACE, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
+import { KERNEL_SMEM, SERVER_SPACE, accumulatorRule, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). Each
@@ -37,8 +37,6 @@ const groupOf = (s: WeightShape): number => (s.group_size === undefined || s.gro
 const sharedMemoryBytes = (c: Config): number =>
   c.num_stages! * c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor(((c.num_stages! - 1) * c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2) + c.BLOCK_SIZE_N! * 4;
 
-const MAX_ACC_PER_THREAD = 128; // kernels/moe_w4a16.py (as kernels/w4a16.py)
-
 /** A rule applied to each GEMM of the shape: the first GEMM's reason wins (kernels/moe_w4a16.py invalid_reason). */
 const eachGemm =
   (rule: ShapeRule): ShapeRule =>
@@ -56,7 +54,7 @@ const gemmRules: ShapeRule[] = [
   // each K block takes one scale row: BLOCK_SIZE_K divides the group
   (c, s) => (groupOf(s) % c.BLOCK_SIZE_K! ? (c.BLOCK_SIZE_K! > groupOf(s) ? 'block_k_over_group' : 'block_k_vs_group') : null),
   (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
-  (c) => ((c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N!) / (32 * c.num_warps!) > MAX_ACC_PER_THREAD ? 'accumulator_registers' : null),
+  accumulatorRule,
   sharedMemoryRule(sharedMemoryBytes),
 ];
 const shapeRules = gemmRules.map(eachGemm);

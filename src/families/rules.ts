@@ -18,6 +18,11 @@ export const sharedMemoryRule =
   (c, s, d) =>
     bytes(c, s) > d.shared_mem_per_block ? 'shared_memory' : null;
 
+/** The W4A16 kernels' fp32 accumulator: BLOCK_SIZE_M x BLOCK_SIZE_N / threads registers per thread, at most 128
+ * (kernels/w4a16.py MAX_ACC_PER_THREAD; beyond it, spills). */
+export const accumulatorRule: ShapeRule = (c) =>
+  (c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N!) / (32 * c.num_warps!) > 128 ? 'accumulator_registers' : null;
+
 /** Split-K only pays while output tiles are too few for the SMs (heuristic). */
 export const splitOnFullGrid: MRule = (c, s, M, d) =>
   (c.SPLIT_K ?? 1) > 1 && cdiv(M, c.BLOCK_SIZE_M!) * cdiv(s.N, c.BLOCK_SIZE_N!) >= 2 * d.sm_count ? 'split_k_full_grid' : null;

@@ -1,5 +1,5 @@
 import type { ConfigEntry } from '../schema/index.js';
-import { cdiv, denseBlockM, sharedMemoryRule, splitOnFullGrid, tritonInt } from './rules.js';
+import { accumulatorRule, cdiv, denseBlockM, sharedMemoryRule, splitOnFullGrid, tritonInt } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, WeightShape } from './types.js';
 
 /** W4A16 (kernels/w4a16.py): AWQ/GPTQ int4 weights with group scales and zero points, bf16/fp16 activations. One
@@ -29,7 +29,6 @@ const EXHAUSTIVE: Axes = {
 };
 
 const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
-const MAX_ACC_PER_THREAD = 128; // kernels/w4a16.py
 
 /**
  * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile,
@@ -70,7 +69,7 @@ export const w4a16: KernelFamily = {
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
     (c, s) => ((s.group_size ?? 128) !== -1 && c.BLOCK_SIZE_K! > (s.group_size ?? 128) ? 'block_k_over_group' : null),
-    (c) => ((c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N!) / (32 * c.num_warps!) > MAX_ACC_PER_THREAD ? 'accumulator_registers' : null),
+    accumulatorRule,
     sharedMemoryRule(sharedMemoryBytes),
   ],
   mRules: [

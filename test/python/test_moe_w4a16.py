@@ -182,6 +182,11 @@ def test_experts_from_the_dense_kernels_layout():
         moe.experts_from_kernel_layout([qweights[0], qweights[1][:, :8]], scales[:2])
     with pytest.raises(ValueError, match="one of each per expert"):
         moe.experts_from_kernel_layout(qweights[:1], [])
+    with pytest.raises(ValueError, match="expert 2: qzeros"):
+        moe.experts_from_kernel_layout(qweights, scales, qzeros[:2] + [qzeros[2][:, :5]])
+    inputs.scales = stacked_scales.transpose(1, 2).contiguous().transpose(1, 2)  # same values, column-major rows
+    with pytest.raises(ValueError, match="scales .* stride"):
+        moe.launch(F, inputs, SMALL)
 
 
 def test_block_k_must_divide_the_group():

@@ -159,14 +159,19 @@ def log_row(r):
 
 def summary(rows, bw):
     """Per GEMM and M (uniform routing, grouped launch): default and best of the sweep, % of copy bandwidth, and how
-    much faster than the bf16 torch loop, as a Markdown table."""
+    much faster than the bf16 torch loop, as a Markdown table; then the best per BLOCK_SIZE_N."""
     print(f"\ncopy bandwidth {bw:.0f} GB/s\n\n| GEMM | M | MB | default µs | % | best µs (config) | % | torch µs | torch / best |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
+    per_bn_lines = []
     for gemm, M in dict.fromkeys((r["gemm"], r["M"]) for r in rows):
         ok = [r for r in rows if (r["gemm"], r["M"], r["routing"]) == (gemm, M, "uniform") and "us" in r]
         ours = [r for r in ok if r["variant"] == "grouped"]
         torch_ = [r for r in ok if r["variant"] == "torch-bf16-loop"]
         default = [r for r in ours if r["config_name"] == "default"]
+        per_bn = {}
+        for r in ours:
+            per_bn[r["config"]["BLOCK_SIZE_N"]] = min(per_bn.get(r["config"]["BLOCK_SIZE_N"], math.inf), r["us"])
+        per_bn_lines.append(f"  {gemm} M={M}: " + ", ".join(f"BN {bn}: {us:.1f}" for bn, us in sorted(per_bn.items())))
         if not ours or not default or not torch_:
             continue
         best = min(ours, key=lambda r: r["us"])
@@ -174,15 +179,7 @@ def summary(rows, bw):
         print(f"| {gemm} | {M} | {best['min_bytes'] / 1e6:.1f} | {default[0]['us']:.1f} | {default[0]['hbm_pct']:.0f} "
               f"| {best['us']:.1f} ({cfg}) | {best['hbm_pct']:.0f} | {torch_[0]['us']:.1f} "
               f"| {torch_[0]['us'] / best['us']:.1f}x |")
-    print("\nbest µs per BLOCK_SIZE_N (uniform routing, grouped launch):")
-    for gemm, M in dict.fromkeys((r["gemm"], r["M"]) for r in rows):
-        ours = [r for r in rows if (r["gemm"], r["M"], r["routing"], r["variant"]) == (gemm, M, "uniform", "grouped")
-                and "us" in r]
-        per_bn = {}
-        for r in ours:
-            bn = r["config"]["BLOCK_SIZE_N"]
-            per_bn[bn] = min(per_bn.get(bn, math.inf), r["us"])
-        print(f"  {gemm} M={M}: " + ", ".join(f"BN {bn}: {us:.1f}" for bn, us in sorted(per_bn.items())))
+    print("\nbest µs per BLOCK_SIZE_N (uniform routing, grouped launch):\n" + "\n".join(per_bn_lines))
 
 
 def main():

@@ -3,10 +3,11 @@
     python3 bench/w4a16.py [--out out] [--jobs 15] [--quick] [--skip-check]
 
 1. Correctness: every config of DEFAULT_SPACE (src/families/w4a16.ts's default axes) that invalid_reason accepts, on one
-   ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16), compiled and checked by `--jobs` processes (this
+   ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM configs, which are
+   refused below 256 tokens), compiled and checked by `--jobs` processes (this
    also fills Triton's cache for step 3: M is not specialized and every benchmark N and K is a multiple of 16 and of
    every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations (group sizes, per-channel, symmetric,
-   fp16).
+   fp16), and one DEQUANT_GEMM config on each of them at M=257.
 2. HBM copy bandwidth (bytes read + written per second), the denominator of % HBM.
 3. Rows: Qwen3-4B, Qwen2.5-7B and Llama-3.1-8B linear layers at decode and prefill M (g=128 with zero points), plus g=32
    and symmetric g=128 at decode for weights of >= 16 MB of int4: cuBLAS bf16 (F.linear on a bf16 weight of the shape),
@@ -41,8 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPACE = {  # src/families/w4a16.ts DEFAULT
     "BLOCK_SIZE_M": [16, 32, 64, 128], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [32, 64, 128],
     "GROUP_SIZE_M": [8], "num_warps": [4, 8], "num_stages": [2, 3, 4], "SPLIT_K": [1, 2, 4, 8], "K_UNROLL": [1, 2],
+    "DEQUANT_GEMM": [0, 1],
 }
 CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points": True}
+CHECK_PREFILL = {**CHECK_PROBLEM, "M": 257}  # the DEQUANT_GEMM configs (refused below 256 tokens)
 VARIANTS = [dict(group_size=32), dict(group_size=64), dict(group_size=-1), dict(zero_points=False),
             dict(act_dtype="fp16"), dict(group_size=32, zero_points=False, act_dtype="fp16")]
 VARIANT_CONFIGS = [  # decode split-K, unrolled, prefill tiles (BLOCK_SIZE_K 32 fits every group size)
@@ -85,12 +88,17 @@ def candidates(M: int, group_size: int = 128) -> list[dict]:
     else:
         axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[bk], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])
-    return _product(axes)
+    fused = _product(axes)
+    if M < W.DEQUANT_MIN_M:
+        return fused
+    return fused + [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": w, "DEQUANT_GEMM": 1}
+                    for bn in (64, 128) for w in (4, 8)]
 
 
 def _product(axes: dict) -> list[dict]:
     axes = {**axes, "GROUP_SIZE_M": [8]}
-    return [{k: c[k] for k in W.CONFIG_KEYS} for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
+    return [{**{k: c[k] for k in W.CONFIG_KEYS}, "DEQUANT_GEMM": 0}
+            for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
 
 
 def _check_chunk(args):
@@ -122,12 +130,16 @@ def _check_chunk(args):
 
 def correctness(jobs: int) -> list[dict]:
     tasks = []
-    configs = space()
+    configs = [c for c in space() if not c["DEQUANT_GEMM"]]
     for i in range(jobs):
         tasks.append((CHECK_PROBLEM, configs[i::jobs]))
+    tasks.append((CHECK_PREFILL, [c for c in space() if c["DEQUANT_GEMM"]]))
     for v in VARIANTS:
         full = [{**c, "GROUP_SIZE_M": 8} for c in VARIANT_CONFIGS]
         tasks.append(({**CHECK_PROBLEM, **v}, full))
+        bk = 32  # every group size
+        tasks.append(({**CHECK_PREFILL, **v}, [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": bk,
+                                                "num_warps": 4, "DEQUANT_GEMM": 1}]))
     ctx = torch.multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return [row for rows in pool.map(_check_chunk, tasks) for row in rows]

@@ -162,6 +162,12 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
     if bad:
         return "invalid", None, bad
     ab, wb, peak = cost or FAMILY_COST[family]
+    if family == "w4a16" and config.get("DEQUANT_GEMM"):  # W written once in bf16, then the dense GEMM
+        m, n, k = problem["M"], problem["N"], problem["K"]
+        dequant_us = (_weight_bytes(family, problem, cost) + 2.0 * n * k) / (device["hbm_GBps"] * 1e9 * 0.8) * 1e6
+        gemm_us = max(2.0 * m * n * k / (peak * 0.8), 2.0 * (m * k + n * k + m * n) / (device["hbm_GBps"] * 1e9 * 0.9))
+        tile = 1.0 + 0.05 * abs(math.log2(config["BLOCK_SIZE_N"] * config["BLOCK_SIZE_K"] / 16384))
+        return "ok", dequant_us * tile + gemm_us * 1e6 + 4.0, None
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     warps, stages, split = config["num_warps"], config["num_stages"], config.get("SPLIT_K", 1)
     n, k = problem["N"], problem["K"]

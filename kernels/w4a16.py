@@ -35,14 +35,19 @@ Meta-parameters (the W4A16Entry config of src/schema/config.ts):
               workspace, then increments a per-tile counter; the program that arrives last sums the
               partials in split order (deterministic), writes C and resets the counter to zero (the
               counters live in the inputs, zeroed once at make_inputs). One launch, no memset.
+    DEQUANT_GEMM  optional, 0 when absent: 1 takes the prefill path (kernels/w4a16_dequant.py), W dequantized once by
+              a Triton pass tiled by BLOCK_SIZE_N x BLOCK_SIZE_K with num_warps, then F.linear; the other keys take
+              the fixed values of DEQUANT_FIXED. default_config takes it from M = 512.
 """
 
 import functools
 import os
 
 import torch
+import torch.nn.functional as F
 
 from kernels.compile_only import placeholder
+from kernels.w4a16_dequant import dequant_kernel
 from kernels.w4a16_mma import w4a16_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
     ACT_DTYPES, AWQ_ORDER, FAMILIES, W4A16Inputs, _cdiv, awq_to_kernel_layout, gptq_to_kernel_layout,
@@ -53,6 +58,14 @@ CONFIG_KEYS = (
     "BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M",
     "num_warps", "num_stages", "SPLIT_K", "K_UNROLL",
 )
+# DEQUANT_GEMM (optional, absent = 0): 1 runs the prefill path of kernels/w4a16_dequant.py instead of the fused kernel:
+# its BLOCK_SIZE_N, BLOCK_SIZE_K and num_warps tile the dequantization, then F.linear (cuBLAS) multiplies. The keys it
+# does not read take one value each (DEQUANT_FIXED), so the space holds no twins of one binary; it is refused below
+# DEQUANT_MIN_M tokens, where the dense GEMM is memory-bound and writing W costs more than it saves.
+OPTIONAL_CONFIG_KEYS = ("DEQUANT_GEMM",)
+DEQUANT_FIXED = {"BLOCK_SIZE_M": 16, "GROUP_SIZE_M": 8, "num_stages": 2, "SPLIT_K": 1, "K_UNROLL": 1}
+DEQUANT_MIN_M = 256
+DEQUANT_DEFAULT_M = 512  # default_config takes the prefill path from here (docs/BENCHMARKS.md)
 # A split-K workspace is SPLIT_K * M * N fp32; beyond this a config is refused (memory, and it cannot win).
 MAX_WORKSPACE_BYTES = 1 << 30
 # fp32 accumulator registers per thread (BLOCK_SIZE_N * BLOCK_SIZE_M / threads) beyond which a config spills.
@@ -67,11 +80,13 @@ def default_config(family: str, problem: dict) -> dict:
     group size (at most 128)."""
     g = problem["group_size"]
     bk = 128 if g == -1 else min(128, g)
+    if problem["M"] >= DEQUANT_DEFAULT_M:
+        return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1}
     if problem["M"] < 256:
         return {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
-                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1}
+                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
     return {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
-            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1}
+            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
 
 
 def _smem_bytes(problem: dict, config: dict) -> int:
@@ -96,7 +111,7 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     missing = [k for k in CONFIG_KEYS if k not in config]
     if missing:
         return f"config lacks {', '.join(missing)}"
-    extra = [k for k in config if k not in CONFIG_KEYS]
+    extra = [k for k in config if k not in CONFIG_KEYS + OPTIONAL_CONFIG_KEYS]
     if extra:
         return f"unknown config key(s) {', '.join(extra)}"
     for k in CONFIG_KEYS:
@@ -105,9 +120,17 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
             return f"{k}={v!r} must be a positive integer"
         if k not in ("num_stages", "SPLIT_K") and v & (v - 1):
             return f"{k}={v} must be a power of two"
+    if config.get("DEQUANT_GEMM", 0) not in (0, 1):
+        return f"DEQUANT_GEMM={config['DEQUANT_GEMM']!r} must be 0 or 1"
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     M, N, K, g = problem["M"], problem["N"], problem["K"], problem["group_size"]
+    if config.get("DEQUANT_GEMM", 0):
+        if M < DEQUANT_MIN_M:
+            return f"DEQUANT_GEMM at M={M} < {DEQUANT_MIN_M}: the GEMM is memory-bound, writing W costs more"
+        other = [f"{k}={config[k]}" for k, v in DEQUANT_FIXED.items() if config[k] != v]
+        if other:
+            return f"DEQUANT_GEMM takes {', '.join(f'{k}={v}' for k, v in DEQUANT_FIXED.items())}, not {', '.join(other)}"
     if min(bm, bn, bk) < 16:
         return "BLOCK_SIZE_M/N/K must be >= 16 (tl.dot)"
     if g != -1 and bk > g:
@@ -148,9 +171,27 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     )
 
 
+def _run_dequant(kernel_fn, qweight, scales, zeros, w, problem: dict, config: dict):
+    """The dequantization pass of the prefill path, its arguments spelled out once (as _run for the fused kernel)."""
+    N, K = problem["N"], problem["K"]
+    bn, bk = config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
+    kernel_fn(dequant_kernel, (_cdiv(N, bn), _cdiv(K, bk)))(
+        qweight, scales, zeros, w, N, K, K // 8, _cdiv(N, 8),
+        GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
+        BLOCK_N=bn, BLOCK_K=bk, num_warps=config["num_warps"],
+    )
+
+
 def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
-    """One kernel launch; allocates C (and the split-K workspace, uninitialized) and returns C."""
+    """One kernel launch; allocates C (and the split-K workspace, uninitialized) and returns C. With DEQUANT_GEMM,
+    the dequantization pass into a fresh W [N, K] (a server would keep one such buffer for its largest layer), then
+    F.linear."""
     p, a = inputs.problem, inputs.a
+    if config.get("DEQUANT_GEMM", 0):
+        w = torch.empty((p["N"], p["K"]), dtype=a.dtype, device=a.device)
+        zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
+        _run_dequant(lambda kernel, grid: kernel[grid], inputs.qweight, inputs.scales, zeros, w, p, config)
+        return F.linear(a, w)
     split = config["SPLIT_K"]
     c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
     ws = torch.empty((split, p["M"], p["N"]), dtype=torch.float32, device=a.device) if split > 1 else c
@@ -164,6 +205,10 @@ def compile_only(family: str, problem: dict, config: dict):
     warmup with placeholder tensors (aligned, as fresh allocations are) on the active driver's target. M itself is
     not specialized (compile_variant)."""
     act, i32 = placeholder(ACT_DTYPES[problem["act_dtype"]]), placeholder(torch.int32)
+    if config.get("DEQUANT_GEMM", 0):
+        _run_dequant(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), i32, act, i32, act, problem,
+                     config)
+        return
     ws = placeholder(torch.float32) if config["SPLIT_K"] > 1 else act
     _run(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act, ws, i32,
          problem, config)

@@ -44,6 +44,8 @@ export const PRUNE_REASONS = {
   block_k_vs_weight_block: "BLOCK_SIZE_K does not divide the weight block's block_k (one scale per K tile)",
   sm90_fp8_keys: "SWAP_AB / SPLIT_K select SGLang's SM90 fp8 kernel: not this GPU or dtype",
   swap_ab_wide_m: 'SWAP_AB with BLOCK_SIZE_M over 64 (the transpose pays for narrow token tiles)',
+  dequant_gemm_fixed: 'DEQUANT_GEMM with a key the prefill path ignores off its one value (kernels/w4a16.py DEQUANT_FIXED)',
+  dequant_gemm_decode: 'DEQUANT_GEMM below 256 tokens, where writing W costs more than the GEMM (per M)',
   wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;

@@ -15,6 +15,7 @@ const DEFAULT: Axes = {
   num_stages: [2, 3, 4],
   SPLIT_K: [1, 2, 4, 8],
   K_UNROLL: [1, 2],
+  DEQUANT_GEMM: [0, 1],
 };
 
 const EXHAUSTIVE: Axes = {
@@ -26,9 +27,16 @@ const EXHAUSTIVE: Axes = {
   num_stages: [2, 3, 4, 5],
   SPLIT_K: [1, 2, 4, 8, 16],
   K_UNROLL: [1, 2, 4],
+  DEQUANT_GEMM: [0, 1],
 };
 
 const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
+
+/** kernels/w4a16.py DEQUANT_FIXED, DEQUANT_MIN_M, DEQUANT_DEFAULT_M: the prefill path (DEQUANT_GEMM 1) reads
+ * BLOCK_SIZE_N, BLOCK_SIZE_K and num_warps; the other keys take one value each, so the space holds no twins. */
+const DEQUANT_FIXED: Config = { BLOCK_SIZE_M: 16, GROUP_SIZE_M: 8, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
+const DEQUANT_MIN_M = 256;
+const DEQUANT_DEFAULT_M = 512;
 
 /**
  * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile,
@@ -51,12 +59,14 @@ function compileKey(s: WeightShape, _shapeKey: string, c: Config, configKey: str
 }
 
 /** kernels/w4a16.py default_config: one fixed tile per regime (decode below 256 tokens, prefill above), the K block at
- * the group size (at most 128). */
+ * the group size (at most 128); from 512 tokens the prefill path (DEQUANT_GEMM). DEQUANT_GEMM is spelled out as 0 too,
+ * so the default and the space's config of one binary share a key. */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
   const g = p.group_size ?? 128;
   const bk = g === -1 ? 128 : Math.min(128, g);
-  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1 };
-  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1 };
+  if (p.M >= DEQUANT_DEFAULT_M) return { ...DEQUANT_FIXED, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, num_warps: 4, DEQUANT_GEMM: 1 } as ConfigEntry;
+  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
+  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
 }
 
 const groups = (s: WeightShape): number => (s.group_size === -1 ? 1 : Math.floor(s.K / (s.group_size ?? 128)));
@@ -66,6 +76,7 @@ export const w4a16: KernelFamily = {
   spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
   // kernels/w4a16.py invalid_reason, in its order
   shapeRules: [
+    (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
     (c, s) => ((s.group_size ?? 128) !== -1 && c.BLOCK_SIZE_K! > (s.group_size ?? 128) ? 'block_k_over_group' : null),
@@ -73,11 +84,12 @@ export const w4a16: KernelFamily = {
     sharedMemoryRule(sharedMemoryBytes),
   ],
   mRules: [
+    (c, _s, M) => (c.DEQUANT_GEMM && M < DEQUANT_MIN_M ? 'dequant_gemm_decode' : null),
     (c, s, M) => (c.SPLIT_K! > 1 && c.SPLIT_K! * M * s.N * 4 > MAX_WORKSPACE_BYTES ? 'split_k_workspace' : null),
     denseBlockM,
     splitOnFullGrid,
   ],
-  kernelRules: ['split_k_no_k', 'tile_over_problem', 'block_k_over_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
+  kernelRules: ['dequant_gemm_fixed', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_over_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
   sharedMemoryBytes,
   defaultConfig,
   gemms: (shape) => [shape],

@@ -136,6 +136,18 @@ def test_w4a16_compile_only_keys_match_launch():
     assert results[-1]["launch"] != results[-2]["launch"]  # K/8 is its own argument
 
 
+def test_w4a16_dequant_gemm_compile_only_keys_match_launch():
+    """The prefill path compiles its dequantization kernel ahead, one binary for every M as the fused kernel."""
+    dequant = {**W4_DECODE, "SPLIT_K": 1, "GROUP_SIZE_M": 8, "BLOCK_SIZE_K": 32, "DEQUANT_GEMM": 1}
+    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp}, dequant)
+             for M in (256, 300, 1024) for g, zp in ((32, True), (128, False), (-1, True))]
+    results = _w4_keys(cases)
+    for case, r in zip(cases, results):
+        assert len(r["compile"]) == 1 and r["compile"] == r["launch"] and r["launch"][0].startswith("dequant_kernel"), (case, r)
+    _same_variant_same_keys(cases, results)
+    assert len({r["launch"][0] for r in results}) == 3  # per quantization, never per M
+
+
 def test_moe_w4a16_compile_only_keys_match_launch():
     base = {"E": 8, "top_k": 2, "N": 128, "K": 256}
     cases = [("moe-w4a16", {**base, "M": M, "gemm": gemm, "group_size": g, "zero_points": zp}, MOE)

@@ -186,3 +186,37 @@ def test_family_interface():
     assert W.flops(p) == 2 * 2 * 64 * 256
     assert W.input_bytes(p) == 2 * 2 * 256 + 64 * 256 / 2 + 2 * 4 * 64
     assert W.min_bytes(p) == W.input_bytes(p) + 2 * 2 * 64
+
+
+def dequant_cfg(bn=32, bk=64, warps=4):
+    return {**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": warps, "DEQUANT_GEMM": 1}
+
+
+@pytest.mark.parametrize("group_size,zero_points,act_dtype", [(128, True, "bf16"), (32, False, "bf16"),
+                                                             (-1, True, "fp16"), (64, True, "fp16")])
+def test_dequant_gemm_path(group_size, zero_points, act_dtype):
+    """The prefill path: the Triton dequantization (ragged N and K tiles) then F.linear, against the reference; the
+    dequantized W is the reference's to within one rounding of the activation dtype (the interpreter's float-to-bf16
+    cast breaks ties differently from torch's; on the GPU the two are equal, docs/BENCHMARKS.md)."""
+    K = 360 if group_size == -1 else 384  # per-channel: a ragged last K tile
+    p = problem(M=257, N=40, K=K, group_size=group_size, zero_points=zero_points, act_dtype=act_dtype)
+    bk = 32 if group_size == 32 else 64
+    inputs, _, _ = run(p, dequant_cfg(bk=bk))
+    w = torch.empty((p["N"], p["K"]), dtype=inputs.a.dtype)
+    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
+    W._run_dequant(lambda kernel, grid: kernel[grid], inputs.qweight, inputs.scales, zeros, w, p, dequant_cfg(bk=bk))
+    ref = W.dequantize(inputs)
+    ulp = ref.float().abs() * (2.0 ** -7 if act_dtype == "bf16" else 2.0 ** -10)
+    assert bool(((w.float() - ref.float()).abs() <= ulp).all())
+
+
+def test_dequant_gemm_rules():
+    p = problem(M=1024, N=4608, K=3584)
+    assert W.invalid_reason(F, p, dequant_cfg(bn=128, bk=128)) is None
+    assert "memory-bound" in W.invalid_reason(F, problem(M=255, N=4608, K=3584), dequant_cfg(bn=128, bk=128))
+    assert W.invalid_reason(F, problem(M=256, N=4608, K=3584), dequant_cfg(bn=128, bk=128)) is None
+    assert "SPLIT_K=2" in W.invalid_reason(F, p, {**dequant_cfg(), "SPLIT_K": 2})  # no twins of one binary
+    assert "0 or 1" in W.invalid_reason(F, p, {**dequant_cfg(), "DEQUANT_GEMM": 2})
+    assert "group" in W.invalid_reason(F, problem(M=1024, group_size=32), dequant_cfg(bk=64))
+    assert W.default_config(F, p)["DEQUANT_GEMM"] == 1  # from 512 tokens
+    assert W.default_config(F, problem(M=511, N=4608, K=3584))["DEQUANT_GEMM"] == 0

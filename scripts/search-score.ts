@@ -2,11 +2,12 @@
  * Prints rows of docs/BENCHMARKS.md's "Search" table: a strategy replayed offline over an exhaustive journal
  * (src/search/proof.ts, as test/search/proof.test.ts does) at several budgets, over PRNG seeds 0-9; no GPU.
  *
- *   node dist/scripts/search-score.js [--units] [journal.jsonl.gz] [strategy] [budget,budget,...]
+ *   node dist/scripts/search-score.js [--units] [--seeds A-B] [journal.jsonl.gz] [strategy] [budget,budget,...]
  *
  * A budget is a fraction of the exhaustive (config, M) pairs, or `default` (the strategy decides). With --units,
  * each shape's Ms are split into units as `tune` splits them (one strategy instance per unit, seeded with its
- * own Ms' default configs) instead of one instance per shape.
+ * own Ms' default configs) instead of one instance per shape. --seeds picks another range of PRNG seeds (0-9 when
+ * absent; 0-99 shows whether a result holds with margin or by a seed's luck).
  */
 import { ReplayJournal } from '../src/search/replay.js';
 import { scoreStrategy } from '../src/search/proof.js';
@@ -14,13 +15,16 @@ import { chunkMs } from '../src/runner/units.js';
 
 const args = process.argv.slice(2);
 const units = args.includes('--units');
-const [file = 'test/data/journals/w8a8-int8-default-h200.jsonl.gz', strategy = 'best-first', budgets = 'default,0.15,0.10,0.09,0.05'] = args.filter((a) => a !== '--units');
+const seedsAt = args.indexOf('--seeds');
+const [from, to] = (seedsAt >= 0 ? args[seedsAt + 1]! : '0-9').split('-').map(Number) as [number, number];
+const positional = args.filter((a, i) => a !== '--units' && (seedsAt < 0 || (i !== seedsAt && i !== seedsAt + 1)));
+const [file = 'test/data/journals/w8a8-int8-default-h200.jsonl.gz', strategy = 'best-first', budgets = 'default,0.15,0.10,0.09,0.05'] = positional;
 const journal = ReplayJournal.load(file);
 const { family, space } = journal.header!.fingerprint;
-const seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const seeds = Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i);
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
-console.log(`${file}, seeds 0-9, one strategy instance per ${units ? 'unit (as tune)' : 'shape'}`);
+console.log(`${file}, seeds ${from}-${to ?? from}, one strategy instance per ${units ? 'unit (as tune)' : 'shape'}`);
 console.log('| strategy | budget | evaluations vs exhaustive | within 1 % of the optimum | mean ratio | worst |');
 for (const b of budgets.split(',')) {
   const fraction = b === 'default' ? undefined : Number(b);

@@ -25,6 +25,11 @@ export const KNOBS = {
   finalists: 3,
   /** A step along flat axes only (src/search/estimate.ts) from a config this much behind its M's best is tried last. */
   twinMargin: 0.02,
+  /**
+   * A config another M asks this round goes last at M only if that M is at most this many octaves away: nearer, its
+   * time tells M too; farther (MoE's 1 and 64, or 16 and 64 of a `--units` unit), the best configs differ.
+   */
+  spreadOctaves: 2,
 };
 
 type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
@@ -140,14 +145,16 @@ export function bestFirst(opts: StrategyOptions): Strategy {
   }
 
   /**
-   * Candidates at M in the order they are tried: by the landscape's estimate, except that a config another M asks
-   * this round goes last (its time there tells this M too, so the Ms of a unit spread a round over different
-   * configs) and, before those, a twin of a config measured well behind M's best (`behind`) or asked at M this round.
+   * Candidates at M in the order they are tried: by the landscape's estimate, except that a config an M within
+   * spreadOctaves asks this round goes last (its time there tells this M too, so the Ms of a unit spread a round over
+   * different configs) and, before those, a twin of a config measured well behind M's best (`behind`) or asked at M
+   * this round.
    */
   function promising(land: Landscape, behind: Set<string>, pairs: Pair[], candidates: ConfigEntry[], M: number): ConfigEntry[] {
     const twins = new Set(behind);
     if (land.flat.length) for (const p of pairs) if (p.M === M) twins.add(land.twinKey(p.config));
-    const elsewhere = new Set(pairs.filter((p) => p.M !== M).map((p) => key(p.config)));
+    const near = (other: number) => other !== M && Math.abs(Math.log2(other / M)) <= KNOBS.spreadOctaves;
+    const elsewhere = new Set(pairs.filter((p) => near(p.M)).map((p) => key(p.config)));
     const later = (c: ConfigEntry) => (elsewhere.has(key(c)) ? 2 : 0) + (twins.has(land.twinKey(c)) ? 1 : 0);
     return land
       .order(candidates, M)

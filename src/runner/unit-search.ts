@@ -36,6 +36,7 @@ function strategyInput(unit: Unit, choice: SearchChoice): StrategyInput {
     seeds: seedsOf(unit),
     seed: choice.seed,
     fits: unit.job.space.fitsM,
+    runs: unit.job.space.runsM,
   };
 }
 

@@ -63,6 +63,7 @@ export function bestFirstPlan(opts: StrategyOptions): number {
 export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
   const fits = opts.fits ?? (() => true);
+  const runs = opts.runs ?? (() => true);
   const ms = [...opts.ms].sort((a, b) => a - b);
   const space = new Neighbourhood(opts.configs);
   const key = (c: ConfigEntry) => space.key(c);
@@ -89,7 +90,7 @@ export function bestFirst(opts: StrategyOptions): Strategy {
 
   /** Seeds at every M, and per M a seeded random screenFraction of its share of the budget (shares in proportion to the configs each M fits). */
   function screen(): Pair[] {
-    const pairs: Pair[] = opts.seeds.flatMap((config) => ms.map((M) => ({ config, M, effort: 'quick' as const })));
+    const pairs: Pair[] = opts.seeds.flatMap((config) => ms.filter((M) => runs(config, M)).map((M) => ({ config, M, effort: 'quick' as const })));
     const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M)).length]));
     const total = Math.max(1, [...eligible.values()].reduce((s, n) => s + n, 0));
     for (const M of ms) {
@@ -195,7 +196,7 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     ms.forEach((M, i) => {
       const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m, rank) => ({ config: m.config, rank }));
       const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.ranked(other, 'quick').slice(0, 1)));
-      const all = [...opts.seeds.map((config) => ({ config, rank: -1 })), ...top, ...across.filter((m) => fits(m.config, M)).map((m) => ({ config: m.config, rank: KNOBS.finalists }))];
+      const all = [...opts.seeds.filter((config) => runs(config, M)).map((config) => ({ config, rank: -1 })), ...top, ...across.filter((m) => fits(m.config, M)).map((m) => ({ config: m.config, rank: KNOBS.finalists }))];
       for (const { config, rank } of all) {
         const k = `${M}|${key(config)}`;
         if (out.has(k) || ledger.timingOf(config, M)?.us === null) continue;

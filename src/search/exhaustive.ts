@@ -8,7 +8,8 @@ function pairsOf(opts: StrategyOptions) {
   const fits = opts.fits ?? (() => true);
   let pairs = opts.configs.flatMap((config) => opts.ms.filter((M) => fits(config, M)).map((M) => ({ config, M, effort: 'full' as const })));
   if (opts.budget !== undefined && opts.budget < pairs.length) pairs = shuffled(pairs, prng(opts.seed)).slice(0, opts.budget);
-  const seeds = opts.seeds.flatMap((config) => opts.ms.map((M) => ({ config, M, effort: 'full' as const })));
+  const runs = opts.runs ?? (() => true);
+  const seeds = opts.seeds.flatMap((config) => opts.ms.filter((M) => runs(config, M)).map((M) => ({ config, M, effort: 'full' as const })));
   return [...seeds, ...pairs];
 }
 

@@ -54,10 +54,10 @@ export function scoreStrategy(journal: ReplayJournal, family: Family, space: str
     for (const ms of opts.units?.(allMs) ?? [allMs]) {
       const defaults = defaultsOf(ms);
       const pairs = ms.reduce((n, M) => n + fitting(M).length, 0);
-      const ex = createStrategy('exhaustive', { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults });
+      const ex = createStrategy('exhaustive', { configs: sp.configs, ms, fits: sp.fitsM, runs: sp.runsM, seeds: defaults });
       replay(ex, journal, shape);
       for (const seed of seeds) {
-        const s = createStrategy(strategy, { configs: sp.configs, ms, fits: sp.fitsM, seeds: defaults, seed, budget: opts.budget?.(pairs) });
+        const s = createStrategy(strategy, { configs: sp.configs, ms, fits: sp.fitsM, runs: sp.runsM, seeds: defaults, seed, budget: opts.budget?.(pairs) });
         replay(s, journal, shape);
         for (const [M, picked] of s.best()) {
           const us = journal.trial(shape, picked.config as ConfigEntry, M, 'full')!.us!;

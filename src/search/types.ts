@@ -69,6 +69,9 @@ export const StrategyOptions = z.strictObject({
   seed: z.number().int().nonnegative().default(0),
   /** The space's per-M filter (enumerateSpace().fitsM); every pair fits when absent. */
   fits: z.custom<(config: ConfigEntry, M: number) => boolean>(isFits, 'fits must be a function').optional(),
+  /** Whether the kernel can run a config at M (enumerateSpace().runsM): seeds are evaluated only where it can. Every
+   * pair runs when absent. */
+  runs: z.custom<(config: ConfigEntry, M: number) => boolean>(isFits, 'runs must be a function').optional(),
 });
 export type StrategyInput = z.input<typeof StrategyOptions>;
 export type StrategyOptions = z.output<typeof StrategyOptions>;

@@ -29,6 +29,9 @@ export interface EnumeratedSpace {
   pairs: number;
   /** Whether a surviving config is worth measuring at this M (the M-dependent rules). */
   fitsM: (config: ConfigEntry, M: number) => boolean;
+  /** Whether the kernel can run a config at this M at all: no M-dependent rule that the kernel enforces too (the
+   * family's kernelRules) refuses it. Seeds, timed at every M of a unit, are skipped where it is false. */
+  runsM: (config: ConfigEntry, M: number) => boolean;
 }
 
 function loadSpaceFile(family: Family, path: string): { axes: Axes; id: string } {
@@ -81,6 +84,9 @@ export function enumerateSpace(family: Family, space: string, ctx: SpaceContext)
     else configs.push(check.data as ConfigEntry);
   }
   const fitsM = (c: ConfigEntry, M: number) => mReason(family, c, ctx.shape, M, ctx.device) === null;
+  const kernelRules: readonly string[] = kernelFamily(family).kernelRules;
+  const runsM = (c: ConfigEntry, M: number) =>
+    !kernelFamily(family).mRules.some((rule) => kernelRules.includes(rule(c, ctx.shape, M, ctx.device) ?? ''));
   const prunedByM: Record<number, Partial<Record<PruneReason, number>>> = {};
   let pairs = 0;
   for (const M of ctx.ms) {
@@ -92,5 +98,5 @@ export function enumerateSpace(family: Family, space: string, ctx: SpaceContext)
     }
     prunedByM[M] = counts;
   }
-  return { configs, spaceId: id, total: all.length, pruned, prunedByM, pairs, fitsM };
+  return { configs, spaceId: id, total: all.length, pruned, prunedByM, pairs, fitsM, runsM };
 }

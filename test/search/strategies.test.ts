@@ -59,6 +59,16 @@ test('seeds are evaluated at every M, even where the space filter would skip the
   assert.ok(drive('exhaustive', { seeds: [seed], fits: () => false }).asked.length === MS.length);
 });
 
+test('seeds are skipped only where the kernel cannot run them (a kernel rule refuses them at that M)', () => {
+  const seed = CONFIGS[5]!;
+  const runs = (_c: unknown, M: number) => M !== MS[0];
+  for (const name of ['best-first', 'exhaustive']) {
+    const { asked } = drive(name, { budget: 20, seeds: [seed], fits: () => false, runs });
+    assert.ok(!asked.some((a) => a.startsWith(`${MS[0]}|`) && a.endsWith(`|${configKey(seed)}`)), name);
+    for (const M of MS.slice(1)) assert.ok(asked.some((a) => a.startsWith(`${M}|`) && a.endsWith(`|${configKey(seed)}`)), `${name} M=${M}`);
+  }
+});
+
 test('best-first spends its budget: the search takes what the final re-time leaves of it, the seeds come on top', () => {
   for (const budget of [40, Math.floor(0.3 * pairs)]) {
     const seeds = [CONFIGS[5]!];

@@ -52,6 +52,16 @@ test('per-M rules: big BLOCK_SIZE_M is not tried at small M, split-K not on a fu
   assert.equal(s.pairs, fitting);
 });
 
+test('runsM: a config the kernel refuses at M (a kernel rule) does not run there; a heuristic prune still runs', () => {
+  const s = enumerateSpace('w4a16', 'default', { shape: { N: 2560, K: 4096, group_size: 128 }, ms: [16, 4096], device: H200 });
+  const dequant = s.configs.find((x) => (x as { DEQUANT_GEMM?: number }).DEQUANT_GEMM === 1)!;
+  assert.equal(s.runsM(dequant, 16), false); // dequant_gemm_decode: kernels/w4a16.py refuses it
+  assert.equal(s.runsM(dequant, 4096), true);
+  const big = s.configs.find((x) => x.BLOCK_SIZE_M === 128 && !(x as { DEQUANT_GEMM?: number }).DEQUANT_GEMM)!;
+  assert.equal(s.fitsM(big, 16), false); // block_m_over_m: wasted rows, but it runs
+  assert.equal(s.runsM(big, 16), true);
+});
+
 test('SPLIT_K that leaves a split without K is pruned', () => {
   const s = enumerateSpace('w8a8-int8', 'exhaustive', { shape: { N: 256, K: 512 }, ms: [16], device: H200 });
   assert.ok((s.pruned.split_k_no_k ?? 0) > 0);

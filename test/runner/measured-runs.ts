@@ -42,6 +42,14 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'I w4a16 Qwen3-4B, one kernel, zero points in the weights', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 109.8, trials: 12483, held: true },
   { name: 'J w4a16 Qwen3-4B, as I with the second search round', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 101.2, trials: 12639, held: true },
   { name: 'N w4a16 Qwen3-4B, the prefill path (DEQUANT_GEMM) in the space', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 103.7, trials: 12768, held: true },
+  // "Compiling ahead: 16 configs per unit against the default" (b2fe764): each job once with the default, once with
+  // TRITUNE_HINT_COMPILES=16 (h)
+  { name: 'O w8a8-int8 Qwen3-4B (b2fe764)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 48.4, trials: 6806, held: true },
+  { name: 'O w8a8-int8 Qwen3-4B (b2fe764), h', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 45.1, trials: 6806, held: true },
+  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 45.7, trials: 1115, held: true },
+  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764), h', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 43.0, trials: 1115, held: true },
+  { name: 'O w4a16 Qwen3-4B (b2fe764)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 108.7, trials: 12764, held: true },
+  { name: 'O w4a16 Qwen3-4B (b2fe764), h', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 114.5, trials: 12764, held: true },
   // "SGLang's block fp8 GEMM with its SM90 kernel keys": the space 10x vLLM's, started from the committed files
   { name: 'F sglang block fp8 Qwen3-8B, SM90 keys, budget 1200', args: ['--model', 'qwen3-8b-fp8', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 129.8, trials: 4997, overCommitted: true, held: true },
   { name: 'G sglang block fp8 Qwen3-30B-A3B attention, SM90 keys, budget 1200', args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 87.9, trials: 2515, overCommitted: true, held: true },

@@ -220,14 +220,15 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
 
 def markdown(rows: list[dict], bw: float, device: str) -> str:
     head = (f"Device: {device}; measured copy bandwidth {bw / 1e12:.2f} TB/s; bf16.\n\n"
-            "| model | N | K | M | g | zp | cuBLAS bf16 µs | dequant+cuBLAS µs | ours µs | vs cuBLAS bf16 | % HBM "
-            "| TFLOP/s | config (BM,BN,BK,w,s,SK,KU) | from |\n"
+            "| model | N | K | M | g | zp | cuBLAS bf16 µs | torch dequant+cuBLAS µs | ours µs | vs cuBLAS bf16 | % HBM "
+            "| TFLOP/s | config (BM,BN,BK,w,s,SK,KU; dequant: BN,BK,w) | from |\n"
             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|\n")
     lines = []
     for r in rows:
         c = r["config"] or {}
-        cfg = ",".join(str(c.get(k, "-")) for k in ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps",
-                                                      "num_stages", "SPLIT_K", "K_UNROLL"))
+        keys = (("BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps") if c.get("DEQUANT_GEMM") else
+                ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps", "num_stages", "SPLIT_K", "K_UNROLL"))
+        cfg = ("dequant " if c.get("DEQUANT_GEMM") else "") + ",".join(str(c.get(k, "-")) for k in keys)
         lines.append(f"| {r['model']} | {r['N']} | {r['K']} | {r['M']} | {r['group_size']} | "
                      f"{'yes' if r['zero_points'] else 'no'} | {r['cublas_bf16_us']:.1f} | {r['dequant_cublas_us']:.1f} "
                      f"| {r['ours_us']:.1f} | {r['vs_cublas_bf16']:.2f}x | {r['hbm_pct']:.0f} | {r['tflops']:.0f} "

@@ -48,11 +48,13 @@ CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points"
 CHECK_PREFILL = {**CHECK_PROBLEM, "M": 257}  # the DEQUANT_GEMM configs (refused below 256 tokens)
 VARIANTS = [dict(group_size=32), dict(group_size=64), dict(group_size=-1), dict(zero_points=False),
             dict(act_dtype="fp16"), dict(group_size=32, zero_points=False, act_dtype="fp16")]
-VARIANT_CONFIGS = [  # decode split-K, unrolled, prefill tiles (BLOCK_SIZE_K 32 fits every group size)
+VARIANT_CONFIGS = [  # decode split-K, unrolled, prefill tiles (BLOCK_SIZE_K 32 fits every group size; 128 spans
+    # several groups at g32 and g64, where the kernel scales the weights)
     dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=64, BLOCK_SIZE_K=32, SPLIT_K=4, K_UNROLL=2, num_warps=4, num_stages=3),
     dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=128, BLOCK_SIZE_K=32, SPLIT_K=8, K_UNROLL=1, num_warps=4, num_stages=4),
     dict(BLOCK_SIZE_M=64, BLOCK_SIZE_N=128, BLOCK_SIZE_K=32, SPLIT_K=2, K_UNROLL=2, num_warps=4, num_stages=3),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=32, SPLIT_K=1, K_UNROLL=1, num_warps=8, num_stages=3),
+    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, SPLIT_K=4, K_UNROLL=1, num_warps=4, num_stages=3),
 ]
 SHAPES = {"qwen3-4b": [(6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)],
           "qwen2.5-7b": [(4608, 3584), (3584, 3584), (37888, 3584), (3584, 18944)],
@@ -80,10 +82,11 @@ def space():
 
 def candidates(M: int, group_size: int = 128) -> list[dict]:
     """The benchmark's small sweep per M where no tuned file exists (a subset of DEFAULT_SPACE, so step 1 compiled it
-    for g=128 with zero points); the K block at the group size, at most 128."""
+    for g=128 with zero points); the K block at the group size, at most 128, and at decode also 128 over several
+    smaller groups."""
     bk = 128 if group_size == -1 else min(128, group_size)
     if M <= 16:
-        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=[bk], num_warps=[4],
+        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128}), num_warps=[4],
                     num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1])
     else:
         axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[bk], num_warps=[4, 8],

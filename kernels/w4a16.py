@@ -18,13 +18,15 @@ AWQ qweight [K, N/8] (its qzeros and scales are used as they are), `gptq_to_kern
 and its qzeros (plain nibble order, zero - 1 in the v1 format).
 
 One kernel for every M (kernels/w4a16_mma.py): the transposed product on tensor cores, the weight tile on the MMA's
-wide side, q - z (exact small integers) in the MMA and the group scale applied to each K block's fp32 product.
+wide side, q - z (exact small integers) in the MMA and the group scale applied to each K block's fp32 product (a K
+block over several groups, as BLOCK_SIZE_K 128 at g32: the scales in the weights, SCALE_W in kernels/w4a16_mma.py).
 Packing, quantization, inputs and the reference live in kernels/w4a16_pack.py.
 
 Meta-parameters (the W4A16Entry config of src/schema/config.ts):
     BLOCK_SIZE_M  tokens per tile (the MMA's narrow side: 16 at decode, up to 256 at prefill).
     BLOCK_SIZE_N  output columns per tile (the MMA's wide side, 64 rows per warp group).
-    BLOCK_SIZE_K  K per block; with group scales it may not exceed the group size (a block lies in one group).
+    BLOCK_SIZE_K  K per block; it and the group size nest (one divides the other). A block within one group scales
+              its fp32 product; a block over several groups scales its weights (SCALE_W), one HMUL2 per pair.
     GROUP_SIZE_M, num_warps, num_stages as in Triton's matmul tutorial.
     K_UNROLL  K blocks of BLOCK_SIZE_K processed per main-loop iteration (an unrolled inner tl.static_range), so one
               iteration covers K_UNROLL * BLOCK_SIZE_K of K. The split-K share of each program is a whole number of
@@ -91,9 +93,14 @@ def default_config(family: str, problem: dict) -> dict:
 
 def _smem_bytes(problem: dict, config: dict) -> int:
     """Shared memory, an upper bound: num_stages * K_UNROLL copies of the A tile and the packed-W tile (the weights go
-    from there to registers, where the MMA takes them), plus the fp32 tile the epilogue transposes."""
+    from there to registers, where the MMA takes them), plus the fp32 tile the epilogue transposes. A block over
+    several groups (SCALE_W) also pipelines each word's scale and zero-point word: 6 bytes per packed word (fitted on
+    the binaries compiled for sm_90, never under)."""
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     per_stage = bm * bk * 2 + bk * bn // 2
+    g = problem["group_size"]
+    if g != -1 and bk > g:
+        per_stage += bn * (bk // 8) * 6
     return config["num_stages"] * config["K_UNROLL"] * per_stage + bm * bn * 4
 
 
@@ -107,7 +114,7 @@ def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     """Static rules: what cannot run or is wasted work by construction. K_UNROLL needs no divisibility (tails are
-    masked); a K block may not straddle two quantization groups."""
+    masked); a K block and the quantization group nest (one divides the other)."""
     missing = [k for k in CONFIG_KEYS if k not in config]
     if missing:
         return f"config lacks {', '.join(missing)}"
@@ -133,8 +140,8 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
             return f"DEQUANT_GEMM takes {', '.join(f'{k}={v}' for k, v in DEQUANT_FIXED.items())}, not {', '.join(other)}"
     if min(bm, bn, bk) < 16:
         return "BLOCK_SIZE_M/N/K must be >= 16 (tl.dot)"
-    if g != -1 and bk > g:
-        return f"BLOCK_SIZE_K={bk} > group_size={g}: a K block must lie in one group"
+    if g != -1 and (bk % g if bk > g else g % bk):
+        return f"BLOCK_SIZE_K={bk} and group_size={g} do not nest (one must divide the other)"
     iters = _cdiv(K, bk * unroll)
     if split > iters:
         return (f"SPLIT_K={split} > {iters} main-loop iterations (BLOCK_SIZE_K*K_UNROLL={bk * unroll} over "
@@ -159,13 +166,14 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     M, N, K = problem["M"], problem["N"], problem["K"]
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
-    if problem["group_size"] != -1 and bk > problem["group_size"]:  # the rule whose breach gives wrong numbers
-        raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} > group_size {problem['group_size']}: a K block must lie in one "
-                         "group; a file tuned for an earlier kernel may hold such entries: re-tune it")
+    g = problem["group_size"]
+    if g != -1 and (bk % g if bk > g else g % bk):  # the rule whose breach gives wrong numbers
+        raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} and group_size {g} do not nest: one must divide the other")
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
         a, qweight, scales, zeros, c, ws, counters, M, N, K, K // 8, _cdiv(N, 8),
         GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
-        FP16=problem["act_dtype"] == "fp16", EVEN_K=K % (bk * unroll) == 0, INTERPRET=_INTERPRET,
+        FP16=problem["act_dtype"] == "fp16", EVEN_K=K % (bk * unroll) == 0, SCALE_W=g != -1 and bk > g,
+        INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
         SPLIT_K=split, K_UNROLL=unroll, num_warps=config["num_warps"], num_stages=config["num_stages"],
     )

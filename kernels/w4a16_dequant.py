@@ -16,7 +16,7 @@ import triton.language as tl
 
 @triton.jit
 def dequant_kernel(qw_ptr, s_ptr, z_ptr, w_ptr, N, K, KW, stride_zg,
-                   GROUP: tl.constexpr,  # group size, 0 = per-channel (BLOCK_K divides it: one group per tile)
+                   GROUP: tl.constexpr,  # group size, 0 = per-channel
                    HAS_ZP: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
     """W[n, k] = (q - z) * s for a BLOCK_N x BLOCK_K tile, from the kernel layout of kernels/w4a16.py."""
     BKW: tl.constexpr = BLOCK_K // 8
@@ -30,14 +30,16 @@ def dequant_kernel(qw_ptr, s_ptr, z_ptr, w_ptr, N, K, KW, stride_zg,
     j = tl.arange(0, 8)
     shifts = ((j >> 1) + (j & 1) * 4) * 4  # element j of a word sits in nibble [0, 4, 1, 5, 2, 6, 3, 7][j]
     q = tl.reshape((words[:, :, None] >> shifts[None, None, :]) & 0xF, (BLOCK_N, BLOCK_K)).to(tl.float32)
-    g = 0 if GROUP == 0 else pid_k * BLOCK_K // GROUP
-    s = tl.load(s_ptr + g * N + offs_n, mask=n_ok, other=0.0).to(tl.float32)
+    offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
+    ok = n_ok[:, None] & (offs_k < K)[None, :]
+    g = 0 if GROUP == 0 else (offs_k // GROUP)[None, :]  # each column's group (a tile may span several)
+    rows = offs_n[:, None]
+    s = tl.load(s_ptr + g * N + rows, mask=ok, other=0.0).to(tl.float32)
     if HAS_ZP:
-        zw = tl.load(z_ptr + g * stride_zg + offs_n // 8, mask=n_ok, other=0)
-        jn = offs_n % 8
+        zw = tl.load(z_ptr + g * stride_zg + rows // 8, mask=ok, other=0)
+        jn = rows % 8
         z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
     else:
-        z = tl.full((BLOCK_N,), 8.0, tl.float32)
-    w = ((q - z[:, None]) * s[:, None]).to(w_ptr.dtype.element_ty)
-    offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
-    tl.store(w_ptr + offs_n[:, None] * K + offs_k[None, :], w, mask=n_ok[:, None] & (offs_k < K)[None, :])
+        z = 8.0
+    w = ((q - z) * s).to(w_ptr.dtype.element_ty)
+    tl.store(w_ptr + rows * K + offs_k[None, :], w, mask=ok)

@@ -9,8 +9,8 @@ Dequantization is one shift, one LOP3 and one add per pair of weights. The kerne
 eight consecutive K elements per int32 word in the AWQ order, so nibbles j and j+4 hold elements 2j and 2j+1:
 (word >> 4j) & 0x000F000F | 0x43004300 read as two bf16 is (128 + q_2j, 128 + q_2j+1) exactly (fp16: 0x64006400,
 1024 + q); adding the pair -(OFFSET + z) (OFFSET = 128 or 1024) leaves q - z, an exact integer in -15..15, already the
-MMA operand register for two consecutive K. The scale never touches a weight: a K block lies inside one quantization
-group, so
+MMA operand register for two consecutive K. Where a K block lies inside one quantization group, the scale never
+touches a weight:
 
     sum_k a[m, k] (q[n, k] - z[n]) s[n] = s[n] sum_k a[m, k] (q[n, k] - z[n]),
 
@@ -19,6 +19,11 @@ accumulator takes part * s: one FMA per output element per block (at decode, 8 p
 would cost one multiply per pair of them). Per-channel quantization (GROUP = 0) does the same with one scale row. The
 next block's scale and zero-point rows are loaded one block ahead (they would otherwise stall every block on a global
 load).
+
+Where a K block spans several groups (SCALE_W: BLOCK_SIZE_K a multiple of the group, as 128 at g32, so a small group
+does not cap the block, and its wait, at 32 K), each packed word takes its own group's zero point and scale, and the
+pair (q - z) is multiplied by s in the activation dtype, one HMUL2 per pair: (q - z) is exact and the product of two
+16-bit floats is exact in fp32, so the one rounding gives the reference's dequantized weight bit for bit.
 
 Each block's MMAs are waited for before the next block's weights are dequantized (the product is consumed by the
 scaling): with the accumulator carried through the MMA instead, Triton 3.6 keeps MMAs in flight across iterations
@@ -54,10 +59,9 @@ def _pair_asm(q, shift, zz, FP16: tl.constexpr):
 
 
 @triton.jit
-def _weights(qt, zf, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP16: tl.constexpr,
-             INTERPRET: tl.constexpr):
-    """Packed words [BN, BK/8] (AWQ order) -> [BN, BK] of q - z in the activation dtype, K in order (zf = OFFSET + z
-    per row, [BN, 1] fp32)."""
+def _pairs(qt, zf, FP16: tl.constexpr, INTERPRET: tl.constexpr):
+    """Packed words [BN, BK/8] (AWQ order) -> (lo, hi) [BN, BK/8, 4]: pair j of each word, q - z in the activation
+    dtype (zf = OFFSET + z, fp32, per row [BN, 1] or per word [BN, BK/8])."""
     shifts = (tl.arange(0, 4) * 4)[None, None, :]
     dtype = tl.float16 if FP16 else tl.bfloat16
     if INTERPRET:  # the same arithmetic in Triton ops, exact as on the GPU
@@ -67,7 +71,32 @@ def _weights(qt, zf, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP1
     else:
         h = (-zf).to(dtype).to(tl.int16, bitcast=True).to(tl.int32) & 0xFFFF
         lo, hi = _pair_asm(qt[:, :, None], shifts, (h | (h << 16))[:, :, None], FP16)
+    return lo, hi
+
+
+@triton.jit
+def _weights(qt, zf, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP16: tl.constexpr,
+             INTERPRET: tl.constexpr):
+    """Packed words [BN, BK/8] (AWQ order) -> [BN, BK] of q - z in the activation dtype, K in order (zf = OFFSET + z
+    per row, [BN, 1] fp32)."""
+    lo, hi = _pairs(qt, zf, FP16, INTERPRET)
     return tl.reshape(tl.join(lo, hi), (BLOCK_SIZE_N, BLOCK_SIZE_K))  # [BN, BK/8, 4 pairs, 2] -> K order
+
+
+@triton.jit
+def _scaled_weights(qt, zf, sw, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP16: tl.constexpr,
+                    INTERPRET: tl.constexpr):
+    """As _weights with each word's own group: (q - z) * s in the activation dtype (zf and sw per word, [BN, BK/8]).
+    (q - z) is exact and the product of two 16-bit floats is exact in fp32, so one rounding gives the reference's W."""
+    lo, hi = _pairs(qt, zf, FP16, INTERPRET)
+    if INTERPRET:  # the interpreter has no 16-bit float multiply; fp32 then one rounding is the same value
+        dtype = tl.float16 if FP16 else tl.bfloat16
+        lo = (lo.to(tl.float32) * sw[:, :, None].to(tl.float32)).to(dtype)
+        hi = (hi.to(tl.float32) * sw[:, :, None].to(tl.float32)).to(dtype)
+    else:  # HMUL2
+        lo = lo * sw[:, :, None]
+        hi = hi * sw[:, :, None]
+    return tl.reshape(tl.join(lo, hi), (BLOCK_SIZE_N, BLOCK_SIZE_K))
 
 
 @triton.jit
@@ -91,6 +120,7 @@ def w4a16_kernel(
     HAS_ZP: tl.constexpr,
     FP16: tl.constexpr,  # activations fp16 (else bf16)
     EVEN_K: tl.constexpr,  # K % (BLOCK_SIZE_K * K_UNROLL) == 0: no K masks
+    SCALE_W: tl.constexpr,  # BLOCK_SIZE_K spans several groups: the scales go into the weights (module docstring)
     INTERPRET: tl.constexpr,  # Triton's CPU interpreter: no inline assembly
     # meta-parameters
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
@@ -118,6 +148,9 @@ def w4a16_kernel(
     it_end = (pid_k + 1) * num_iters // SPLIT_K
 
     acc = tl.zeros((BLOCK_SIZE_N, BLOCK_SIZE_M), dtype=tl.float32)
+    # 1.0 that the compiler cannot fold: SCALE_W's `acc += part * one` keeps each block's product out of the
+    # accumulator, so its MMAs are waited for per block as in the other path (issue 9433 in the module docstring)
+    one = (K > 0).to(tl.float32)
     if GROUP == 0:
         s_blk = tl.load(s_ptr + rows).to(tl.float32)
         zf_blk = _zero_offsets(tl.load(z_ptr + rows // 8) if HAS_ZP else 0, rows, HAS_ZP, OFFSET)
@@ -137,13 +170,22 @@ def w4a16_kernel(
             else:  # a masked K tail: zero activations, so whatever the masked weights dequantize to adds nothing
                 a = tl.load(a_ptrs, mask=row_ok & ((k0 + offs_k)[None, :] < K), other=0.0)
                 qt = tl.load(q_ptrs, mask=(k0 // 8 + offs_kw)[None, :] < KW, other=0)
-            if GROUP != 0:
-                s_blk = s_next.to(tl.float32)
-                zf_blk = _zero_offsets(zw_next, rows, HAS_ZP, OFFSET)
-                g_next = tl.minimum((k0 + BLOCK_SIZE_K) // GROUP, n_groups - 1)  # the next block's rows, ahead
-                s_next = tl.load(s_ptr + g_next * N + rows)
-                zw_next = tl.load(z_ptr + g_next * stride_zg + rows // 8) if HAS_ZP else 0
-            part = tl.dot(_weights(qt, zf_blk, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET), tl.trans(a))
-            acc += part * s_blk
+            if SCALE_W:  # each word's group (a masked K tail reads the last group's rows; its activations are 0)
+                g_w = tl.minimum((k0 + 8 * offs_kw) // GROUP, n_groups - 1)[None, :]
+                s_w = tl.load(s_ptr + g_w * N + rows)
+                zf_w = _zero_offsets(tl.load(z_ptr + g_w * stride_zg + rows // 8) if HAS_ZP else 0, rows, HAS_ZP,
+                                     OFFSET)
+                part = tl.dot(_scaled_weights(qt, zf_w, s_w, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET),
+                              tl.trans(a))
+                acc += part * one
+            else:
+                if GROUP != 0:
+                    s_blk = s_next.to(tl.float32)
+                    zf_blk = _zero_offsets(zw_next, rows, HAS_ZP, OFFSET)
+                    g_next = tl.minimum((k0 + BLOCK_SIZE_K) // GROUP, n_groups - 1)  # the next block's rows, ahead
+                    s_next = tl.load(s_ptr + g_next * N + rows)
+                    zw_next = tl.load(z_ptr + g_next * stride_zg + rows // 8) if HAS_ZP else 0
+                part = tl.dot(_weights(qt, zf_blk, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET), tl.trans(a))
+                acc += part * s_blk
     split_k_store(tl.trans(acc), c_ptr, ws_ptr, cnt_ptr, pid, pid_k, offs_m, offs_n, M, N, BLOCK_SIZE_M,
                   BLOCK_SIZE_N, SPLIT_K)

@@ -39,12 +39,16 @@ const DEQUANT_MIN_M = 256;
 const DEQUANT_DEFAULT_M = 512;
 
 /**
- * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile,
- * plus the fp32 tile the epilogue transposes.
+ * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile
+ * (and, for a K block over several groups, 6 bytes of scale and zero-point word per packed word), plus the fp32 tile
+ * the epilogue transposes.
  */
-const sharedMemoryBytes = (c: Config): number =>
-  c.num_stages! * c.K_UNROLL! * (c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor((c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2)) +
-  c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N! * 4;
+const sharedMemoryBytes = (c: Config, s: WeightShape): number => {
+  const g = s.group_size ?? 128;
+  const scaleW = g !== -1 && c.BLOCK_SIZE_K! > g ? c.BLOCK_SIZE_N! * (c.BLOCK_SIZE_K! / 8) * 6 : 0;
+  const perStage = c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor((c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2) + scaleW;
+  return c.num_stages! * c.K_UNROLL! * perStage + c.BLOCK_SIZE_M! * c.BLOCK_SIZE_N! * 4;
+};
 
 /**
  * The kernel takes M unspecialized and N, K, K/8 and the zero-point row stride ceil(N/8) as plain ints
@@ -79,7 +83,10 @@ export const w4a16: KernelFamily = {
     (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
-    (c, s) => ((s.group_size ?? 128) !== -1 && c.BLOCK_SIZE_K! > (s.group_size ?? 128) ? 'block_k_over_group' : null),
+    (c, s) => {
+      const g = s.group_size ?? 128; // nest: one divides the other (a block over several groups scales its weights)
+      return g !== -1 && (c.BLOCK_SIZE_K! > g ? c.BLOCK_SIZE_K! % g : g % c.BLOCK_SIZE_K!) !== 0 ? 'block_k_vs_group' : null;
+    },
     accumulatorRule,
     sharedMemoryRule(sharedMemoryBytes),
   ],
@@ -89,7 +96,7 @@ export const w4a16: KernelFamily = {
     denseBlockM,
     splitOnFullGrid,
   ],
-  kernelRules: ['dequant_gemm_fixed', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_over_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
+  kernelRules: ['dequant_gemm_fixed', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_vs_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
   sharedMemoryBytes,
   defaultConfig,
   gemms: (shape) => [shape],

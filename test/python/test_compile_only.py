@@ -126,14 +126,16 @@ def test_w4a16_compile_only_keys_match_launch():
     # shapes that agree on N, ceil(N/8), K and K/8 modulo 16 share a binary (compileKey in src/families/w4a16.ts)
     cases += [("w4a16", {"M": 3, "N": N, "K": K, "group_size": 32}, W4_DECODE) for N, K in ((128, 256), (384, 512))]
     cases.append(("w4a16", {"M": 3, "N": 128, "K": 288, "group_size": 32}, W4_DECODE))  # K % 16 == 0, K/8 % 16 != 0
+    over = {**W4_DECODE, "BLOCK_SIZE_K": 64}  # a block over two groups of 32 (SCALE_W)
+    cases += [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": 32}, over) for M in (1, 17)]
     results = _w4_keys(cases)
     for case, r in zip(cases, results):
         assert len(r["compile"]) == 1 and r["compile"] == r["launch"], (case, r)
     _same_variant_same_keys(cases, results)
     every_m = {r["launch"][0] for case, r in zip(cases, results) if case[1].keys() == {"M", "N", "K"}}
     assert len(every_m) == 1  # M never enters the binary
-    assert results[-2]["launch"] == results[-3]["launch"]
-    assert results[-1]["launch"] != results[-2]["launch"]  # K/8 is its own argument
+    assert results[-4]["launch"] == results[-5]["launch"]
+    assert results[-3]["launch"] != results[-4]["launch"]  # K/8 is its own argument
 
 
 def test_w4a16_dequant_gemm_compile_only_keys_match_launch():

@@ -158,9 +158,11 @@ def test_invalid_reasons():
     assert "workspace" in W.invalid_reason(F, problem(M=4096, N=37888, K=3584), cfg(split=4))
     assert "power of two" in W.invalid_reason(F, p, cfg(bk=48))
     assert "lacks" in W.invalid_reason(F, p, {"BLOCK_SIZE_M": 16})
-    assert "group" in W.invalid_reason(F, p, cfg(bk=256))  # a K block must lie in one group of 128
-    with pytest.raises(ValueError, match="BLOCK_SIZE_K 64 > group_size 32"):  # the launcher refuses it too
-        W.launch(F, W.make_inputs(F, problem(group_size=32), "cpu"), cfg(bk=64))
+    assert W.invalid_reason(F, p, cfg(bk=256)) is None  # over two groups of 128: the scales go into the weights
+    inputs = W.make_inputs(F, problem(group_size=32), "cpu")  # a group no K block nests with: the launcher refuses it
+    with pytest.raises(ValueError, match="BLOCK_SIZE_K 64 and group_size 48 do not nest"):
+        W.launch(F, W.W4A16Inputs({**inputs.problem, "group_size": 48}, inputs.a, inputs.qweight, inputs.scales,
+                                  inputs.qzeros, inputs.counters), cfg(bk=64))
     assert W.invalid_reason(F, problem(N=4608, K=3584, group_size=-1), cfg(bk=256)) is None
     # the accumulator: BLOCK_SIZE_M * BLOCK_SIZE_N / threads fp32 registers
     assert W.invalid_reason(F, p, cfg(bm=128, bn=128, bk=64, warps=4)) is None  # 128 per thread
@@ -200,7 +202,7 @@ def test_dequant_gemm_path(group_size, zero_points, act_dtype):
     cast breaks ties differently from torch's; on the GPU the two are equal, docs/BENCHMARKS.md)."""
     K = 360 if group_size == -1 else 384  # per-channel: a ragged last K tile
     p = problem(M=257, N=40, K=K, group_size=group_size, zero_points=zero_points, act_dtype=act_dtype)
-    bk = 32 if group_size == 32 else 64
+    bk = 64  # over two groups at g32
     inputs, _, _ = run(p, dequant_cfg(bk=bk))
     w = torch.empty((p["N"], p["K"]), dtype=inputs.a.dtype)
     zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
@@ -217,6 +219,27 @@ def test_dequant_gemm_rules():
     assert W.invalid_reason(F, problem(M=256, N=4608, K=3584), dequant_cfg(bn=128, bk=128)) is None
     assert "SPLIT_K=2" in W.invalid_reason(F, p, {**dequant_cfg(), "SPLIT_K": 2})  # no twins of one binary
     assert "0 or 1" in W.invalid_reason(F, p, {**dequant_cfg(), "DEQUANT_GEMM": 2})
-    assert "group" in W.invalid_reason(F, problem(M=1024, group_size=32), dequant_cfg(bk=64))
+    assert W.invalid_reason(F, problem(M=1024, group_size=32), dequant_cfg(bk=64)) is None  # a tile over 2 groups
     assert W.default_config(F, p)["DEQUANT_GEMM"] == 1  # from 512 tokens
     assert W.default_config(F, problem(M=511, N=4608, K=3584))["DEQUANT_GEMM"] == 0
+
+
+@pytest.mark.parametrize("group_size,zero_points,act_dtype,bk,split,unroll,K", [
+    (32, True, "bf16", 128, 1, 1, 256), (32, False, "bf16", 64, 2, 2, 384), (64, True, "fp16", 128, 3, 1, 384),
+    (32, True, "bf16", 128, 2, 1, 352), (32, True, "fp16", 64, 1, 2, 288), (64, True, "bf16", 128, 1, 1, 256)])
+def test_block_over_several_groups_scales_the_weights(group_size, zero_points, act_dtype, bk, split, unroll, K):
+    """A K block that spans several groups (SCALE_W in kernels/w4a16_mma.py): each word takes its own group's zero
+    point and scale; split-K, K_UNROLL and a masked K tail (K = 352, 288) included."""
+    p = problem(M=19, N=40, K=K, group_size=group_size, zero_points=zero_points, act_dtype=act_dtype)
+    run(p, cfg(bk=bk, split=split, unroll=unroll))
+
+
+def test_block_over_several_groups_catches_a_wrong_group():
+    """The check above can fail: the same weights with one group's scales swapped give a wrong answer."""
+    p = problem(M=19, N=40, K=256, group_size=32)
+    inputs = W.make_inputs(F, p, "cpu")
+    ref = W.reference(F, inputs)
+    swapped = inputs.scales.clone()
+    swapped[[1, 2]] = swapped[[2, 1]]
+    out = W.launch(F, W.W4A16Inputs(p, inputs.a, inputs.qweight, swapped, inputs.qzeros, inputs.counters), cfg(bk=128))
+    assert not W.check(F, out, ref)[0]

@@ -30,16 +30,28 @@ def dequant_kernel(qw_ptr, s_ptr, z_ptr, w_ptr, N, K, KW, stride_zg,
     j = tl.arange(0, 8)
     shifts = ((j >> 1) + (j & 1) * 4) * 4  # element j of a word sits in nibble [0, 4, 1, 5, 2, 6, 3, 7][j]
     q = tl.reshape((words[:, :, None] >> shifts[None, None, :]) & 0xF, (BLOCK_N, BLOCK_K)).to(tl.float32)
-    offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
-    ok = n_ok[:, None] & (offs_k < K)[None, :]
-    g = 0 if GROUP == 0 else (offs_k // GROUP)[None, :]  # each column's group (a tile may span several)
-    rows = offs_n[:, None]
-    s = tl.load(s_ptr + g * N + rows, mask=ok, other=0.0).to(tl.float32)
-    if HAS_ZP:
-        zw = tl.load(z_ptr + g * stride_zg + rows // 8, mask=ok, other=0)
-        jn = rows % 8
-        z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
-    else:
-        z = 8.0
-    w = ((q - z) * s).to(w_ptr.dtype.element_ty)
-    tl.store(w_ptr + rows * K + offs_k[None, :], w, mask=ok)
+    if GROUP != 0 and BLOCK_K > GROUP:  # a tile over several groups: each column's group
+        offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
+        ok = n_ok[:, None] & (offs_k < K)[None, :]
+        g = (offs_k // GROUP)[None, :]
+        rows = offs_n[:, None]
+        s = tl.load(s_ptr + g * N + rows, mask=ok, other=0.0).to(tl.float32)
+        if HAS_ZP:
+            zw = tl.load(z_ptr + g * stride_zg + rows // 8, mask=ok, other=0)
+            jn = rows % 8
+            z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
+        else:
+            z = 8.0
+        w = ((q - z) * s).to(w_ptr.dtype.element_ty)
+    else:  # one group per tile (or per-channel): one scale row
+        g = 0 if GROUP == 0 else pid_k * BLOCK_K // GROUP
+        s = tl.load(s_ptr + g * N + offs_n, mask=n_ok, other=0.0).to(tl.float32)
+        if HAS_ZP:
+            zw = tl.load(z_ptr + g * stride_zg + offs_n // 8, mask=n_ok, other=0)
+            jn = offs_n % 8
+            z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
+        else:
+            z = tl.full((BLOCK_N,), 8.0, tl.float32)
+        w = ((q - z[:, None]) * s[:, None]).to(w_ptr.dtype.element_ty)
+        offs_k = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
+    tl.store(w_ptr + offs_n[:, None] * K + offs_k[None, :], w, mask=n_ok[:, None] & (offs_k < K)[None, :])

@@ -13,6 +13,8 @@ once to the activation dtype. Plain Triton ops: the kernel runs as it is under t
 import triton
 import triton.language as tl
 
+from kernels.w4a16_mma import _zero_points
+
 
 @triton.jit
 def dequant_kernel(qw_ptr, s_ptr, z_ptr, w_ptr, N, K, KW, stride_zg,
@@ -36,20 +38,13 @@ def dequant_kernel(qw_ptr, s_ptr, z_ptr, w_ptr, N, K, KW, stride_zg,
         g = (offs_k // GROUP)[None, :]
         rows = offs_n[:, None]
         s = tl.load(s_ptr + g * N + rows, mask=ok, other=0.0).to(tl.float32)
-        if HAS_ZP:
-            zw = tl.load(z_ptr + g * stride_zg + rows // 8, mask=ok, other=0)
-            jn = rows % 8
-            z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
-        else:
-            z = 8.0
+        z = _zero_points(tl.load(z_ptr + g * stride_zg + rows // 8, mask=ok, other=0), rows) if HAS_ZP else 8.0
         w = ((q - z) * s).to(w_ptr.dtype.element_ty)
     else:  # one group per tile (or per-channel): one scale row
         g = 0 if GROUP == 0 else pid_k * BLOCK_K // GROUP
         s = tl.load(s_ptr + g * N + offs_n, mask=n_ok, other=0.0).to(tl.float32)
         if HAS_ZP:
-            zw = tl.load(z_ptr + g * stride_zg + offs_n // 8, mask=n_ok, other=0)
-            jn = offs_n % 8
-            z = ((zw >> (((jn >> 1) + (jn & 1) * 4) * 4)) & 0xF).to(tl.float32)
+            z = _zero_points(tl.load(z_ptr + g * stride_zg + offs_n // 8, mask=n_ok, other=0), offs_n)
         else:
             z = tl.full((BLOCK_N,), 8.0, tl.float32)
         w = ((q - z[:, None]) * s[:, None]).to(w_ptr.dtype.element_ty)

@@ -100,11 +100,17 @@ def _scaled_weights(qt, zf, sw, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.con
 
 
 @triton.jit
+def _zero_points(zw, offs_n):
+    """The zero points of columns offs_n (fp32) from their packed words zw (AWQ order along N)."""
+    j = offs_n % 8
+    return ((zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF).to(tl.float32)
+
+
+@triton.jit
 def _zero_offsets(zw, offs_n, HAS_ZP: tl.constexpr, OFFSET: tl.constexpr):
     """OFFSET + zero point of columns offs_n (fp32) from their packed words zw (AWQ order); 8 without zero points."""
     if HAS_ZP:
-        j = offs_n % 8
-        return ((zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF).to(tl.float32) + OFFSET
+        return _zero_points(zw, offs_n) + OFFSET
     else:
         return tl.full(offs_n.shape, OFFSET + 8.0, tl.float32)
 

@@ -91,6 +91,11 @@ def default_config(family: str, problem: dict) -> dict:
             "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
 
 
+def _nest(bk: int, g: int) -> bool:
+    """A K block and the group nest (one divides the other); per-channel (g = -1) always does."""
+    return g == -1 or (bk % g if bk > g else g % bk) == 0
+
+
 def _smem_bytes(problem: dict, config: dict) -> int:
     """Shared memory, an upper bound: num_stages * K_UNROLL copies of the A tile and the packed-W tile (the weights go
     from there to registers, where the MMA takes them), plus the fp32 tile the epilogue transposes. A block over
@@ -140,7 +145,7 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
             return f"DEQUANT_GEMM takes {', '.join(f'{k}={v}' for k, v in DEQUANT_FIXED.items())}, not {', '.join(other)}"
     if min(bm, bn, bk) < 16:
         return "BLOCK_SIZE_M/N/K must be >= 16 (tl.dot)"
-    if g != -1 and (bk % g if bk > g else g % bk):
+    if not _nest(bk, g):
         return f"BLOCK_SIZE_K={bk} and group_size={g} do not nest (one must divide the other)"
     iters = _cdiv(K, bk * unroll)
     if split > iters:
@@ -167,7 +172,7 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     g = problem["group_size"]
-    if g != -1 and (bk % g if bk > g else g % bk):  # the rule whose breach gives wrong numbers
+    if not _nest(bk, g):  # the rule whose breach gives wrong numbers
         raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} and group_size {g} do not nest: one must divide the other")
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
         a, qweight, scales, zeros, c, ws, counters, M, N, K, K // 8, _cdiv(N, 8),

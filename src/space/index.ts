@@ -84,9 +84,12 @@ export function enumerateSpace(family: Family, space: string, ctx: SpaceContext)
     else configs.push(check.data as ConfigEntry);
   }
   const fitsM = (c: ConfigEntry, M: number) => mReason(family, c, ctx.shape, M, ctx.device) === null;
-  const kernelRules: readonly string[] = kernelFamily(family).kernelRules;
+  const { mRules, kernelRules } = kernelFamily(family);
   const runsM = (c: ConfigEntry, M: number) =>
-    !kernelFamily(family).mRules.some((rule) => kernelRules.includes(rule(c, ctx.shape, M, ctx.device) ?? ''));
+    !mRules.some((rule) => {
+      const reason = rule(c, ctx.shape, M, ctx.device);
+      return reason !== null && kernelRules.includes(reason);
+    });
   const prunedByM: Record<number, Partial<Record<PruneReason, number>>> = {};
   let pairs = 0;
   for (const M of ctx.ms) {

@@ -16,7 +16,12 @@ import { chunkMs } from '../src/runner/units.js';
 const args = process.argv.slice(2);
 const units = args.includes('--units');
 const seedsAt = args.indexOf('--seeds');
-const [from, to] = (seedsAt >= 0 ? args[seedsAt + 1]! : '0-9').split('-').map(Number) as [number, number];
+const range = seedsAt >= 0 ? args[seedsAt + 1] : '0-9';
+if (range === undefined || !/^\d+(-\d+)?$/.test(range) || Number(range.split('-')[1] ?? range) < Number(range.split('-')[0])) {
+  console.error(`search-score: --seeds ${range ?? ''}: give a range of PRNG seeds, A-B (A <= B) or one seed`);
+  process.exit(2);
+}
+const [from, to] = range.split('-').map(Number) as [number, number];
 const positional = args.filter((a, i) => a !== '--units' && (seedsAt < 0 || (i !== seedsAt && i !== seedsAt + 1)));
 const [file = 'test/data/journals/w8a8-int8-default-h200.jsonl.gz', strategy = 'best-first', budgets = 'default,0.15,0.10,0.09,0.05'] = positional;
 const journal = ReplayJournal.load(file);

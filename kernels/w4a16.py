@@ -200,15 +200,14 @@ def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
     the dequantization pass into a fresh W [N, K] (a server would keep one such buffer for its largest layer), then
     F.linear."""
     p, a = inputs.problem, inputs.a
+    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight  # unused without zero points
     if config.get("DEQUANT_GEMM", 0):
         w = torch.empty((p["N"], p["K"]), dtype=a.dtype, device=a.device)
-        zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
         _run_dequant(lambda kernel, grid: kernel[grid], inputs.qweight, inputs.scales, zeros, w, p, config)
         return F.linear(a, w)
     split = config["SPLIT_K"]
     c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
     ws = torch.empty((split, p["M"], p["N"]), dtype=torch.float32, device=a.device) if split > 1 else c
-    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight  # unused without zero points
     _run(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, p, config)
     return c
 

@@ -4,7 +4,8 @@
 
 1. Correctness: every config of DEFAULT_SPACE (src/families/w4a16.ts's default axes) that invalid_reason accepts, on one
    ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM configs, which are
-   refused below 256 tokens), compiled and checked by `--jobs` processes (this
+   refused below 256 tokens), the fused ones with BLOCK_SIZE_K 64 and 128 again at g=32 (where their K block spans
+   several groups), compiled and checked by `--jobs` processes (this
    also fills Triton's cache for step 3: M is not specialized and every benchmark N and K is a multiple of 16 and of
    every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations (group sizes, per-channel, symmetric,
    fp16), and one DEQUANT_GEMM config on each of them at M=257.
@@ -136,6 +137,9 @@ def correctness(jobs: int) -> list[dict]:
     configs = [c for c in space() if not c["DEQUANT_GEMM"]]
     for i in range(jobs):
         tasks.append((CHECK_PROBLEM, configs[i::jobs]))
+    scale_w = [c for c in configs if c["BLOCK_SIZE_K"] > 32]  # at g32 a K block over several groups (SCALE_W)
+    for i in range(jobs):
+        tasks.append(({**CHECK_PROBLEM, "group_size": 32}, scale_w[i::jobs]))
     tasks.append((CHECK_PREFILL, [c for c in space() if c["DEQUANT_GEMM"]]))
     for v in VARIANTS:
         full = [{**c, "GROUP_SIZE_M": 8} for c in VARIANT_CONFIGS]
@@ -194,7 +198,7 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
         if entry is not None:
             row["source"], config = "tuned-configs", entry
         else:
-            best = (float("inf"), None)
+            best, by_bk = (float("inf"), None), {}
             for c in candidates(M, p["group_size"]):
                 if W.invalid_reason(FAM, p, c):
                     continue
@@ -204,7 +208,11 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
                     print(f"  {c}: {str(e).splitlines()[0][:200]}", file=sys.stderr)
                     continue
                 best = min(best, (us, c), key=lambda t: t[0])
+                if not c["DEQUANT_GEMM"]:  # the fused kernel's best per K block (quick effort), as the sweep saw it
+                    bk = str(c["BLOCK_SIZE_K"])
+                    by_bk[bk] = min(by_bk.get(bk, us), us)
             row["source"], config = "sweep", best[1]
+            row["sweep_quick_us_by_block_k"] = by_bk
         ok, err = W.check(FAM, W.launch(FAM, ins[0], config), ref)
         row["config"], row["ok"], row["err"] = config, ok, round(err, 4)
         row["ours_us"] = measure([lambda i=i: W.launch(FAM, i, config) for i in ins]).us
@@ -272,7 +280,9 @@ def main(argv=None):
             "hbm_pct", "vs_cublas_bf16", "config", "source", "ok")
     with open(os.path.join(args.out, "w4a16-h200.json"), "w") as f:
         json.dump({"device": device, "copy_GBps": round(bw / 1e9), "command": "python3 bench/w4a16.py",
-                   "rows": [{k: (round(r[k], 2) if isinstance(r[k], float) else r[k]) for k in keep} for r in rows]},
+                   "rows": [{**{k: (round(r[k], 2) if isinstance(r[k], float) else r[k]) for k in keep},
+                             **({"sweep_quick_us_by_block_k": {bk: round(us, 2) for bk, us in by_bk.items()}}
+                                if (by_bk := r.get("sweep_quick_us_by_block_k")) else {})} for r in rows]},
                   f, indent=1)
         f.write("\n")
     md = markdown(rows, bw, device)

@@ -79,13 +79,14 @@ _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
 def default_config(family: str, problem: dict) -> dict:
     """The untuned baseline: one fixed tile per regime (decode below 256 tokens, prefill above), the K block at the
-    group size (at most 128)."""
+    group size (at most 128); at decode 128 wherever it nests with the group (over several small groups the kernel
+    scales the weights, 1.2-1.9x faster at g32 than a block of 32 on an H200: docs/BENCHMARKS.md)."""
     g = problem["group_size"]
     bk = 128 if g == -1 else min(128, g)
     if problem["M"] >= DEQUANT_DEFAULT_M:
         return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1}
     if problem["M"] < 256:
-        return {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
+        return {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128 if _nest(128, g) else bk, "GROUP_SIZE_M": 8,
                 "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
     return {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
             "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}

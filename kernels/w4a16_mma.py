@@ -23,7 +23,10 @@ load).
 Where a K block spans several groups (SCALE_W: BLOCK_SIZE_K a multiple of the group, as 128 at g32, so a small group
 does not cap the block, and its wait, at 32 K), each packed word takes its own group's zero point and scale, and the
 pair (q - z) is multiplied by s in the activation dtype, one HMUL2 per pair: (q - z) is exact and the product of two
-16-bit floats is exact in fp32, so the one rounding gives the reference's dequantized weight bit for bit.
+16-bit floats is exact in fp32, so the one rounding gives the reference's dequantized weight bit for bit. The block's
+scale and zero-point rows are loaded once per group and spread over the group's words (_spread), and the zero point's
+pair is built with integer operations (_zero_pair): loading and converting them per word took 1744 instructions for a
+g32 block where this takes 1216 (sm_90 SASS of one decode config), 1.2-1.9x faster on an H200 (docs/BENCHMARKS.md).
 
 Each block's MMAs are waited for before the next block's weights are dequantized (the product is consumed by the
 scaling): with the accumulator carried through the MMA instead, Triton 3.6 keeps MMAs in flight across iterations
@@ -59,19 +62,34 @@ def _pair_asm(q, shift, zz, FP16: tl.constexpr):
 
 
 @triton.jit
-def _pairs(qt, zf, FP16: tl.constexpr, INTERPRET: tl.constexpr):
+def _pairs(qt, zz, FP16: tl.constexpr, INTERPRET: tl.constexpr):
     """Packed words [BN, BK/8] (AWQ order) -> (lo, hi) [BN, BK/8, 4]: pair j of each word, q - z in the activation
-    dtype (zf = OFFSET + z, fp32, per row [BN, 1] or per word [BN, BK/8])."""
+    dtype (zz: the pair -(OFFSET + z) as two 16-bit floats in one int32, per row [BN, 1] or per word [BN, BK/8])."""
     shifts = (tl.arange(0, 4) * 4)[None, None, :]
     dtype = tl.float16 if FP16 else tl.bfloat16
     if INTERPRET:  # the same arithmetic in Triton ops, exact as on the GPU
         pair = ((qt[:, :, None] >> shifts) & 0x000F000F) | (0x64006400 if FP16 else 0x43004300)
-        lo = ((pair & 0xFFFF).to(tl.int16).to(dtype, bitcast=True).to(tl.float32) - zf[:, :, None]).to(dtype)
-        hi = (((pair >> 16) & 0xFFFF).to(tl.int16).to(dtype, bitcast=True).to(tl.float32) - zf[:, :, None]).to(dtype)
+        nz = (zz & 0xFFFF).to(tl.int16).to(dtype, bitcast=True).to(tl.float32)[:, :, None]
+        lo = ((pair & 0xFFFF).to(tl.int16).to(dtype, bitcast=True).to(tl.float32) + nz).to(dtype)
+        hi = (((pair >> 16) & 0xFFFF).to(tl.int16).to(dtype, bitcast=True).to(tl.float32) + nz).to(dtype)
     else:
-        h = (-zf).to(dtype).to(tl.int16, bitcast=True).to(tl.int32) & 0xFFFF
-        lo, hi = _pair_asm(qt[:, :, None], shifts, (h | (h << 16))[:, :, None], FP16)
+        lo, hi = _pair_asm(qt[:, :, None], shifts, zz[:, :, None], FP16)
     return lo, hi
+
+
+@triton.jit
+def _neg_pair(zf, FP16: tl.constexpr):
+    """zf = OFFSET + z (fp32) -> the pair -(OFFSET + z) that _pairs adds, as two 16-bit floats in one int32."""
+    h = (-zf).to(tl.float16 if FP16 else tl.bfloat16).to(tl.int16, bitcast=True).to(tl.int32) & 0xFFFF
+    return h | (h << 16)
+
+
+@triton.jit
+def _zero_pair(z, FP16: tl.constexpr):
+    """An integer zero point z (0..15) -> the same pair as _neg_pair, with integer operations only: -(1024 + z) in fp16
+    is 0xE400 | z, -(128 + z) in bf16 is 0xC300 | z (z in the mantissa's low bits)."""
+    h = (0xE400 if FP16 else 0xC300) | z
+    return h | (h << 16)
 
 
 @triton.jit
@@ -79,16 +97,17 @@ def _weights(qt, zf, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP1
              INTERPRET: tl.constexpr):
     """Packed words [BN, BK/8] (AWQ order) -> [BN, BK] of q - z in the activation dtype, K in order (zf = OFFSET + z
     per row, [BN, 1] fp32)."""
-    lo, hi = _pairs(qt, zf, FP16, INTERPRET)
+    lo, hi = _pairs(qt, _neg_pair(zf, FP16), FP16, INTERPRET)
     return tl.reshape(tl.join(lo, hi), (BLOCK_SIZE_N, BLOCK_SIZE_K))  # [BN, BK/8, 4 pairs, 2] -> K order
 
 
 @triton.jit
-def _scaled_weights(qt, zf, sw, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP16: tl.constexpr,
+def _scaled_weights(qt, zz, sw, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, FP16: tl.constexpr,
                     INTERPRET: tl.constexpr):
-    """As _weights with each word's own group: (q - z) * s in the activation dtype (zf and sw per word, [BN, BK/8]).
-    (q - z) is exact and the product of two 16-bit floats is exact in fp32, so one rounding gives the reference's W."""
-    lo, hi = _pairs(qt, zf, FP16, INTERPRET)
+    """As _weights with each word's own group: (q - z) * s in the activation dtype (zz, as _pairs takes it, and sw per
+    word, [BN, BK/8]). (q - z) is exact and the product of two 16-bit floats is exact in fp32, so one rounding gives
+    the reference's W."""
+    lo, hi = _pairs(qt, zz, FP16, INTERPRET)
     if INTERPRET:  # the interpreter has no 16-bit float multiply; fp32 then one rounding is the same value
         dtype = tl.float16 if FP16 else tl.bfloat16
         lo = (lo.to(tl.float32) * sw[:, :, None].to(tl.float32)).to(dtype)
@@ -100,10 +119,22 @@ def _scaled_weights(qt, zf, sw, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.con
 
 
 @triton.jit
+def _zero_nibbles(zw, offs_n):
+    """The zero points of columns offs_n (int32) from their packed words zw (AWQ order along N)."""
+    j = offs_n % 8
+    return (zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF
+
+
+@triton.jit
 def _zero_points(zw, offs_n):
     """The zero points of columns offs_n (fp32) from their packed words zw (AWQ order along N)."""
-    j = offs_n % 8
-    return ((zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF).to(tl.float32)
+    return _zero_nibbles(zw, offs_n).to(tl.float32)
+
+
+@triton.jit
+def _spread(x, BLOCK_SIZE_N: tl.constexpr, GROUPS: tl.constexpr, WORDS: tl.constexpr):
+    """[BN, GROUPS] -> [BN, GROUPS * WORDS]: each group's value on each of its WORDS packed words."""
+    return tl.reshape(tl.broadcast_to(x[:, :, None], (BLOCK_SIZE_N, GROUPS, WORDS)), (BLOCK_SIZE_N, GROUPS * WORDS))
 
 
 @triton.jit
@@ -176,12 +207,15 @@ def w4a16_kernel(
             else:  # a masked K tail: zero activations, so whatever the masked weights dequantize to adds nothing
                 a = tl.load(a_ptrs, mask=row_ok & ((k0 + offs_k)[None, :] < K), other=0.0)
                 qt = tl.load(q_ptrs, mask=(k0 // 8 + offs_kw)[None, :] < KW, other=0)
-            if SCALE_W:  # each word's group (a masked K tail reads the last group's rows; its activations are 0)
-                g_w = tl.minimum((k0 + 8 * offs_kw) // GROUP, n_groups - 1)[None, :]
-                s_w = tl.load(s_ptr + g_w * N + rows)
-                zf_w = _zero_offsets(tl.load(z_ptr + g_w * stride_zg + rows // 8) if HAS_ZP else 0, rows, HAS_ZP,
-                                     OFFSET)
-                part = tl.dot(_scaled_weights(qt, zf_w, s_w, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET),
+            if SCALE_W:  # the block's groups: each scale and zero point loaded and converted once, then spread
+                g_b = tl.minimum(k0 // GROUP + tl.arange(0, BLOCK_SIZE_K // GROUP), n_groups - 1)[None, :]
+                s_w = _spread(tl.load(s_ptr + g_b * N + rows), BLOCK_SIZE_N, BLOCK_SIZE_K // GROUP, GROUP // 8)
+                if HAS_ZP:
+                    z_g = _zero_nibbles(tl.load(z_ptr + g_b * stride_zg + rows // 8), rows)
+                else:
+                    z_g = tl.full((BLOCK_SIZE_N, BLOCK_SIZE_K // GROUP), 8, tl.int32)
+                zz_w = _spread(_zero_pair(z_g, FP16), BLOCK_SIZE_N, BLOCK_SIZE_K // GROUP, GROUP // 8)
+                part = tl.dot(_scaled_weights(qt, zz_w, s_w, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET),
                               tl.trans(a))
                 acc += part * one
             else:

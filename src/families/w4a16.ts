@@ -62,14 +62,19 @@ function compileKey(s: WeightShape, _shapeKey: string, c: Config, configKey: str
   return `w4a16|${configKey}|${ints}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? true}|even:${evenK}`;
 }
 
+/** A K block and the group nest: one divides the other (a block over several groups scales its weights); per-channel
+ * (g = -1) always does. kernels/w4a16.py _nest. */
+const nest = (bk: number, g: number): boolean => g === -1 || (bk > g ? bk % g : g % bk) === 0;
+
 /** kernels/w4a16.py default_config: one fixed tile per regime (decode below 256 tokens, prefill above), the K block at
- * the group size (at most 128); from 512 tokens the prefill path (DEQUANT_GEMM). DEQUANT_GEMM is spelled out as 0 too,
- * so the default and the space's config of one binary share a key. */
+ * the group size (at most 128), at decode 128 wherever it nests with the group; from 512 tokens the prefill path
+ * (DEQUANT_GEMM). DEQUANT_GEMM is spelled out as 0 too, so the default and the space's config of one binary share a
+ * key. */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
   const g = p.group_size ?? 128;
   const bk = g === -1 ? 128 : Math.min(128, g);
   if (p.M >= DEQUANT_DEFAULT_M) return { ...DEQUANT_FIXED, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, num_warps: 4, DEQUANT_GEMM: 1 } as ConfigEntry;
-  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
+  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: nest(128, g) ? 128 : bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
   return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
 }
 
@@ -83,10 +88,7 @@ export const w4a16: KernelFamily = {
     (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
-    (c, s) => {
-      const g = s.group_size ?? 128; // nest: one divides the other (a block over several groups scales its weights)
-      return g !== -1 && (c.BLOCK_SIZE_K! > g ? c.BLOCK_SIZE_K! % g : g % c.BLOCK_SIZE_K!) !== 0 ? 'block_k_vs_group' : null;
-    },
+    (c, s) => (nest(c.BLOCK_SIZE_K!, s.group_size ?? 128) ? null : 'block_k_vs_group'),
     accumulatorRule,
     sharedMemoryRule(sharedMemoryBytes),
   ],

@@ -235,11 +235,17 @@ def test_block_over_several_groups_scales_the_weights(group_size, zero_points, a
 
 
 def test_block_over_several_groups_catches_a_wrong_group():
-    """The check above can fail: the same weights with one group's scales swapped give a wrong answer."""
+    """The check above can fail: the same weights with two groups' scales, or their zero points, swapped give a wrong
+    answer."""
     p = problem(M=19, N=40, K=256, group_size=32)
     inputs = W.make_inputs(F, p, "cpu")
     ref = W.reference(F, inputs)
     swapped = inputs.scales.clone()
     swapped[[1, 2]] = swapped[[2, 1]]
     out = W.launch(F, W.W4A16Inputs(p, inputs.a, inputs.qweight, swapped, inputs.qzeros, inputs.counters), cfg(bk=128))
+    assert not W.check(F, out, ref)[0]
+    zeros = inputs.qzeros.clone()  # each group's zero points are spread over its own words too
+    zeros[[1, 2]] = zeros[[2, 1]]
+    assert not torch.equal(zeros, inputs.qzeros)
+    out = W.launch(F, W.W4A16Inputs(p, inputs.a, inputs.qweight, inputs.scales, zeros, inputs.counters), cfg(bk=128))
     assert not W.check(F, out, ref)[0]

@@ -33,7 +33,7 @@ export const KNOBS = {
 };
 
 type Pair = { config: ConfigEntry; M: number; effort: 'quick' | 'full' };
-/** A final pair and what it is to its M: a seed (-1, always re-timed), its n-th fastest (0, 1, ...), another M's winner. */
+/** A final pair and what it is to its M: its n-th fastest (0, 1, ...), another M's winner. */
 type Finalist = Pair & { rank: number };
 
 /** The (config, M) evaluations the search and the final re-time may spend, seeds excluded: `--budget`, else KNOBS.budgetFraction of the pairs. */
@@ -45,20 +45,20 @@ function budgetOf(opts: StrategyOptions): number {
 
 /**
  * Most evaluations bestFirst spends on these options (what --dry-run plans): the budget (at least each M's fastest
- * re-timed) and every seed at every M twice (screen and final). A run spends a little less where a seed failed at
- * quick effort (it is not re-timed) or the search ran out of neighbours.
+ * re-timed) and every seed once at every M (at full effort, in the screen). A run spends a little less where the
+ * kernel cannot run a seed at some M or the search ran out of neighbours.
  */
 export function bestFirstPlan(opts: StrategyOptions): number {
   const seeds = new Set(opts.seeds.map(configKey)).size;
-  return Math.max(budgetOf(opts), opts.ms.length) + 2 * seeds * opts.ms.length;
+  return Math.max(budgetOf(opts), opts.ms.length) + seeds * opts.ms.length;
 }
 
 /**
- * The default strategy, `best-first`: per M, a seeded random screen at quick effort, then rounds of best-first
- * local search (one-axis moves from the best configs, the neighbours that the times measured so far make likely
- * tried first) seeded with the winners of the neighbouring Ms, all Ms drawing on one pool (the unit's budget less
- * what the final re-time will take), so an M that converged early leaves its share to the ones still climbing;
- * finally the top few per M (and every seed) are re-timed together at full effort.
+ * The default strategy, `best-first`: per M, the seeds at full effort and a seeded random screen at quick effort,
+ * then rounds of best-first local search (one-axis moves from the best configs, the neighbours that the times
+ * measured so far make likely tried first) seeded with the winners of the neighbouring Ms, all Ms drawing on one
+ * pool (the unit's budget less what the final re-time will take), so an M that converged early leaves its share to
+ * the ones still climbing; finally the top few per M are re-timed together at full effort.
  */
 export function bestFirst(opts: StrategyOptions): Strategy {
   const ledger = new Ledger(opts.ms);
@@ -88,9 +88,13 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     return true;
   };
 
-  /** Seeds at every M, and per M a seeded random screenFraction of its share of the budget (shares in proportion to the configs each M fits). */
+  /**
+   * Seeds at every M, at full effort: they are final candidates whatever the search finds, and timing them once
+   * instead of quick now and full at the end leaves that much more of the evaluations to the search. Per M also a
+   * seeded random screenFraction of its share of the budget (shares in proportion to the configs each M fits).
+   */
   function screen(): Pair[] {
-    const pairs: Pair[] = opts.seeds.flatMap((config) => ms.filter((M) => runs(config, M)).map((M) => ({ config, M, effort: 'quick' as const })));
+    const pairs: Pair[] = opts.seeds.flatMap((config) => ms.filter((M) => runs(config, M)).map((M) => ({ config, M, effort: 'full' as const })));
     const eligible = new Map(ms.map((M) => [M, opts.configs.filter((c) => fits(c, M)).length]));
     const total = Math.max(1, [...eligible.values()].reduce((s, n) => s + n, 0));
     for (const M of ms) {
@@ -107,7 +111,7 @@ export function bestFirst(opts: StrategyOptions): Strategy {
   function localSearch(): Pair[] {
     const pairs: Pair[] = [];
     pool = budget - spent - finalCost();
-    const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
+    const ranked = new Map(ms.map((M) => [M, ledger.searchTimes(M)]));
     const land = new Landscape(space.axes, ranked);
     const behind = new Map(ms.map((M) => [M, behindTwins(land, ranked.get(M)!)]));
     ms.forEach((M, i) => {
@@ -171,10 +175,10 @@ export function bestFirst(opts: StrategyOptions): Strategy {
    */
   function likelyNext(partial: Evaluation[], limit: number): ConfigEntry[] {
     if (budget - spent <= 0) return [];
-    const ranked = new Map(ms.map((M) => [M, ledger.ranked(M, 'quick')]));
+    const ranked = new Map(ms.map((M) => [M, ledger.searchTimes(M)]));
     const land = new Landscape(space.axes, ranked);
     const perM = ms.map((M) => {
-      const mine = partial.filter((e) => e.M === M && e.effort === 'quick' && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
+      const mine = partial.filter((e) => e.M === M && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
       const top = byPriority([...ranked.get(M)!, ...mine].sort((a, b) => a.us - b.us), expanded.get(M)!).slice(0, 2);
       const asked = new Set(partial.filter((e) => e.M === M).map((e) => key(e.config)));
       const fresh = new Map<string, ConfigEntry>();
@@ -188,40 +192,41 @@ export function bestFirst(opts: StrategyOptions): Strategy {
   }
 
   /**
-   * What the final re-time would ask now, each pair once: per M its fastest few, the winners of its neighbouring
-   * Ms (cross-checked here) and the seeds, less any pair that already failed at quick effort (it would again).
+   * What the final re-time would ask now, each pair once: per M its fastest few and the winners of its neighbouring
+   * Ms not yet timed at M (cross-checked here; one timed there already competes by that time, and is re-timed only
+   * as one of M's fastest), less the seeds (timed at full effort in the screen) and any pair that failed (it would
+   * again).
    */
   function finalPairs(): Finalist[] {
     const out = new Map<string, Finalist>();
     ms.forEach((M, i) => {
-      const top = ledger.ranked(M, 'quick').slice(0, KNOBS.finalists).map((m, rank) => ({ config: m.config, rank }));
-      const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.ranked(other, 'quick').slice(0, 1)));
-      const all = [...opts.seeds.filter((config) => runs(config, M)).map((config) => ({ config, rank: -1 })), ...top, ...across.filter((m) => fits(m.config, M)).map((m) => ({ config: m.config, rank: KNOBS.finalists }))];
-      for (const { config, rank } of all) {
+      const top = ledger.searchTimes(M).slice(0, KNOBS.finalists).map((m, rank) => ({ config: m.config, rank }));
+      const across = [ms[i - 1], ms[i + 1]].flatMap((other) => (other === undefined ? [] : ledger.searchTimes(other).slice(0, 1)));
+      const unseen = across.filter((m) => fits(m.config, M) && !ledger.seen(m.config, M)).map((m) => ({ config: m.config, rank: KNOBS.finalists }));
+      for (const { config, rank } of [...top, ...unseen]) {
         const k = `${M}|${key(config)}`;
-        if (out.has(k) || ledger.timingOf(config, M)?.us === null) continue;
-        out.set(k, { config, M, effort: 'full', rank: seedKeys.has(key(config)) ? -1 : rank });
+        if (out.has(k) || seedKeys.has(key(config)) || ledger.timingOf(config, M)?.us === null) continue;
+        out.set(k, { config, M, effort: 'full', rank });
       }
     });
     return [...out.values()];
   }
 
   /**
-   * Evaluations the final re-time would take from the budget now (seeds are re-timed on top), and at least one per M:
-   * its fastest may be a seed now and a config of the search after the next round.
+   * Evaluations the final re-time would take from the budget now, and at least one per M: its fastest may be a seed
+   * now and a config of the search after the next round.
    */
   function finalCost(): number {
     const perM = new Map(ms.map((M) => [M, 0]));
-    for (const f of finalPairs()) if (f.rank >= 0) perM.set(f.M, perM.get(f.M)! + 1);
+    for (const f of finalPairs()) perM.set(f.M, perM.get(f.M)! + 1);
     return [...perM.values()].reduce((s, n) => s + Math.max(1, n), 0);
   }
 
   /** The final re-time, within what is left of the budget: if the finalists grew in the last round, the least likely go first (never an M's fastest). */
   function final(): Pair[] {
     const all = finalPairs();
-    let left = budget - spent;
-    const kept = all.filter((f) => f.rank <= 0);
-    left -= kept.filter((f) => f.rank === 0).length;
+    const kept = all.filter((f) => f.rank === 0);
+    let left = budget - spent - kept.length;
     for (const f of all.filter((f) => f.rank > 0).sort((a, b) => a.rank - b.rank)) if (left-- > 0) kept.push(f);
     return kept.map(({ config, M, effort }) => ({ config, M, effort }));
   }

@@ -55,7 +55,7 @@ test('best-first: deterministic, never asks a pair twice, stays within its budge
 test('seeds are evaluated at every M, even where the space filter would skip them', () => {
   const seed = CONFIGS[5]!;
   const { asked } = drive('best-first', { budget: 20, seeds: [seed], fits: () => false });
-  for (const M of MS) assert.ok(asked.includes(`${M}|quick|${configKey(seed)}`), `M=${M}`);
+  for (const M of MS) assert.ok(asked.includes(`${M}|full|${configKey(seed)}`), `M=${M}`);
   assert.ok(drive('exhaustive', { seeds: [seed], fits: () => false }).asked.length === MS.length);
 });
 
@@ -73,19 +73,32 @@ test('best-first spends its budget: the search takes what the final re-time leav
   for (const budget of [40, Math.floor(0.3 * pairs)]) {
     const seeds = [CONFIGS[5]!];
     const { s } = drive('best-first', { budget, seed: 1, seeds });
-    const onTop = 2 * seeds.length * MS.length;
+    const onTop = seeds.length * MS.length;
     assert.ok(s.evaluations() <= budget + onTop, `${s.evaluations()} > ${budget} + ${onTop}`);
     assert.ok(s.evaluations() >= budget + onTop - MS.length, `${s.evaluations()} leaves much of ${budget} + ${onTop} unspent`);
   }
 });
 
-test('a seed that failed at quick effort is not re-timed at full effort (it would fail again)', () => {
+test('seeds are timed once, at full effort (never re-timed, failed or not), and are final candidates', () => {
   const broken = CONFIGS.find((c) => landscapeUs(c as Record<string, number>, 1) === null)!;
-  const { asked } = drive('best-first', { budget: 40, seeds: [broken, CONFIGS[5]!] });
+  const { s, asked } = drive('best-first', { budget: 40, seeds: [broken, CONFIGS[5]!] });
+  for (const seed of [broken, CONFIGS[5]!])
+    for (const M of MS) {
+      assert.ok(!asked.includes(`${M}|quick|${configKey(seed)}`), `M=${M}: a seed is not timed quick`);
+      assert.equal(asked.filter((a) => a === `${M}|full|${configKey(seed)}`).length, 1, `M=${M}: a seed is timed once`);
+    }
+  for (const M of MS) assert.ok(s.finalists().get(M)!.some((t) => configKey(t.config) === configKey(CONFIGS[5]!)), `M=${M}: a seed is a finalist`);
+});
+
+test("best-first re-times at full effort only an M's fastest few and neighbouring Ms' winners it has not timed", () => {
+  const { s, asked } = drive('best-first', { budget: Math.floor(0.3 * pairs), seed: 2, seeds: [CONFIGS[5]!] });
   for (const M of MS) {
-    assert.ok(asked.includes(`${M}|quick|${configKey(broken)}`));
-    assert.ok(!asked.includes(`${M}|full|${configKey(broken)}`), `M=${M}`);
-    assert.ok(asked.includes(`${M}|full|${configKey(CONFIGS[5]!)}`), `M=${M}: a seed that ran is re-timed`);
+    const top = new Set(s.ledger.ranked(M, 'quick').slice(0, 3).map((t) => configKey(t.config)));
+    for (const a of asked.filter((a) => a.startsWith(`${M}|full|`))) {
+      const k = a.slice(`${M}|full|`.length);
+      if (k === configKey(CONFIGS[5]!)) continue;
+      assert.ok(top.has(k) || !asked.includes(`${M}|quick|${k}`), `M=${M}: ${k} re-timed, neither among the fastest nor new at M`);
+    }
   }
 });
 

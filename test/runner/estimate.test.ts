@@ -43,8 +43,10 @@ test('the estimate of every measured H200 run it is held to is within ±50 % of 
     t.diagnostic(line);
     if (run.held !== true) continue;
     if (ratio < 0.5 || ratio > 1.5) misses.push(line);
-    // the plan is the job that was measured: a run spends a little less than its plan's most
-    if (run.trials) assert.ok(plan.trials >= run.trials && plan.trials <= run.trials * 1.1, `${run.name}: planned ${plan.trials} trials, measured ${run.trials}`);
+    // the plan is the job that was measured: a run spends a little less than its plan's most; a run that timed each
+    // seed twice spent those on top (a small share of a job), so its plan may also fall short of it by a little
+    const [low, high] = run.seedsTimedTwice ? [0.9, 1.1] : [1.0, 1.1];
+    if (run.trials) assert.ok(plan.trials >= run.trials * low && plan.trials <= run.trials * high, `${run.name}: planned ${plan.trials} trials, measured ${run.trials}${run.seedsTimedTwice ? ' with each seed timed twice' : ''}`);
   }
   assert.deepEqual(misses, []);
 });

@@ -108,29 +108,49 @@ export function bestFirst(opts: StrategyOptions): Strategy {
     return pairs;
   }
 
-  function localSearch(): Pair[] {
+  /**
+   * One round of the local search over these rankings (per M, its configs fastest first), at most `limit` pairs, each
+   * one `open` allows: every M's neighbouring Ms' winners (neighbour seeding), then per M the most promising
+   * neighbours of the config it expands next. Also says, per M, which config it expanded and how many of its
+   * neighbours it took. Reads state only: localSearch applies it, likelyNext previews it.
+   */
+  function searchRound(ranked: Map<number, TimedConfig[]>, limit: number, open: (config: ConfigEntry, M: number) => boolean) {
     const pairs: Pair[] = [];
-    pool = budget - spent - finalCost();
-    const ranked = new Map(ms.map((M) => [M, ledger.searchTimes(M)]));
+    const grown: Array<{ M: number; from: string; n: number }> = [];
+    const add = (config: ConfigEntry, M: number): boolean => {
+      if (pairs.length >= limit || !open(config, M)) return false;
+      if (pairs.some((p) => p.M === M && key(p.config) === key(config))) return false;
+      pairs.push({ config, M, effort: 'quick' });
+      return true;
+    };
     const land = new Landscape(space.axes, ranked);
     const behind = new Map(ms.map((M) => [M, behindTwins(land, ranked.get(M)!)]));
     ms.forEach((M, i) => {
       for (const other of [ms[i - 1], ms[i + 1]])
         if (other !== undefined)
-          for (const m of ranked.get(other)!.slice(0, KNOBS.neighbourTop)) if (!behind.get(M)!.has(land.twinKey(m.config))) take(pairs, m.config, M);
+          for (const m of ranked.get(other)!.slice(0, KNOBS.neighbourTop)) if (!behind.get(M)!.has(land.twinKey(m.config))) add(m.config, M);
     });
     for (const M of ms) {
       // best-first: the config with the best priority that still has unmeasured neighbours
       for (const { config } of byPriority(ranked.get(M)!, expanded.get(M)!)) {
-        if (pool <= 0) break;
-        const fresh = space.of(config).filter((nb) => unmeasured(nb, M));
+        if (pairs.length >= limit) break;
+        const fresh = space.of(config).filter((nb) => open(nb, M));
         if (!fresh.length) continue;
         let n = 0;
-        for (const nb of promising(land, behind.get(M)!, pairs, fresh, M).slice(0, KNOBS.perExpansion)) if (take(pairs, nb, M)) n++;
-        expanded.get(M)!.set(key(config), (expanded.get(M)!.get(key(config)) ?? 0) + n);
+        for (const nb of promising(land, behind.get(M)!, pairs, fresh, M).slice(0, KNOBS.perExpansion)) if (add(nb, M)) n++;
+        grown.push({ M, from: key(config), n });
         break;
       }
     }
+    return { pairs, grown };
+  }
+
+  function localSearch(): Pair[] {
+    pool = budget - spent - finalCost();
+    const { pairs, grown } = searchRound(new Map(ms.map((M) => [M, ledger.searchTimes(M)])), pool, unmeasured);
+    for (const { M, from, n } of grown) expanded.get(M)!.set(from, (expanded.get(M)!.get(from) ?? 0) + n);
+    pool -= pairs.length;
+    spent += pairs.length;
     return pairs;
   }
 
@@ -169,25 +189,23 @@ export function bestFirst(opts: StrategyOptions): Strategy {
   }
 
   /**
-   * The local search's likely next round: per M, neighbours of the configs it will likely expand (the ledger's
-   * and this round's untold quick times together), not yet measured or asked, the most promising first; Ms
-   * interleaved so every M gets its first candidates early. Reads state only.
+   * The local search's likely next round: the round searchRound would take if this round's times so far (`partial`)
+   * were all there is, its configs in the order it takes them, less those this unit has already built (timed or
+   * asked at some M: one binary serves every M). Reads state only.
    */
   function likelyNext(partial: Evaluation[], limit: number): ConfigEntry[] {
-    if (budget - spent <= 0) return [];
-    const ranked = new Map(ms.map((M) => [M, ledger.searchTimes(M)]));
-    const land = new Landscape(space.axes, ranked);
-    const perM = ms.map((M) => {
-      const mine = partial.filter((e) => e.M === M && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
-      const top = byPriority([...ranked.get(M)!, ...mine].sort((a, b) => a.us - b.us), expanded.get(M)!).slice(0, 2);
-      const asked = new Set(partial.filter((e) => e.M === M).map((e) => key(e.config)));
-      const fresh = new Map<string, ConfigEntry>();
-      for (const { config } of top) for (const nb of space.of(config)) if (!asked.has(key(nb)) && unmeasured(nb, M)) fresh.set(key(nb), nb);
-      return land.order([...fresh.values()], M).slice(0, KNOBS.perExpansion);
-    });
+    const left = budget - spent - finalCost();
+    if (left <= 0) return [];
+    const ranked = new Map(
+      ms.map((M) => {
+        const mine = partial.filter((e) => e.M === M && e.us !== null).map((e) => ({ config: e.config, us: e.us! }));
+        const told = new Set(mine.map((m) => key(m.config)));
+        return [M, [...ledger.searchTimes(M).filter((m) => !told.has(key(m.config))), ...mine].sort((a, b) => a.us - b.us || (key(a.config) < key(b.config) ? -1 : 1))];
+      }),
+    );
+    const built = (config: ConfigEntry) => ms.some((M) => ledger.seen(config, M) || ledger.wasAsked(config, M, 'quick') || ledger.wasAsked(config, M, 'full'));
     const out = new Map<string, ConfigEntry>();
-    for (let i = 0; out.size < limit && perM.some((l) => i < l.length); i++)
-      for (const l of perM) if (l[i] && out.size < limit) out.set(key(l[i]!), l[i]!);
+    for (const { config } of searchRound(ranked, left, unmeasured).pairs) if (out.size < limit && !built(config)) out.set(key(config), config);
     return [...out.values()];
   }
 

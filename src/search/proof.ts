@@ -40,15 +40,10 @@ export interface ScoreOptions {
  * land and what it spends. What the proof test and docs/BENCHMARKS.md's Search section report.
  */
 export function scoreStrategy(journal: ReplayJournal, family: Family, space: string, strategy: string, seeds: number[], opts: ScoreOptions = {}): ReplayScore {
-  const device = journal.header?.device as DeviceInfo;
   const score: ReplayScore = { strategy, entries: [], evaluations: 0, exhaustiveEvaluations: 0, missing: 0 };
   for (const shape of journal.shapes()) {
-    const weightShape = journalShape(journal, family, shape);
-    const allMs = journal.ms(shape);
-    const sp = enumerateSpace(family, space, { shape: weightShape, ms: allMs, device });
-    const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ ...weightShape, M })).map((c) => [configKey(c), c])).values()];
-    const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
-    for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) score.missing++;
+    const { sp, allMs, defaultsOf, fitting, missing } = shapeSetup(journal, family, space, shape);
+    score.missing += missing;
     if (score.missing) continue;
     const optimum = new Map(allMs.map((M) => [M, journal.optimum(shape, M, [...fitting(M), ...defaultsOf(allMs)])!.us]));
     for (const ms of opts.units?.(allMs) ?? [allMs]) {
@@ -67,6 +62,62 @@ export function scoreStrategy(journal: ReplayJournal, family: Family, space: str
         score.exhaustiveEvaluations += ex.evaluations();
       }
     }
+  }
+  return score;
+}
+
+/** One journal shape as a replay sees it: its space, Ms, per-M fitting configs, default configs, and the pairs it lacks. */
+function shapeSetup(journal: ReplayJournal, family: Family, space: string, shape: string) {
+  const device = journal.header?.device as DeviceInfo;
+  const weightShape = journalShape(journal, family, shape);
+  const allMs = journal.ms(shape);
+  const sp = enumerateSpace(family, space, { shape: weightShape, ms: allMs, device });
+  const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ ...weightShape, M })).map((c) => [configKey(c), c])).values()];
+  const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
+  let missing = 0;
+  for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) missing++;
+  return { sp, allMs, defaultsOf, fitting, missing };
+}
+
+/** How well a strategy's compile hint (`upcoming`) named the configs its next rounds asked. */
+export interface HintScore {
+  /** Configs a round asked that its unit had not built before (timed or asked at any M), after a hint was given. */
+  fresh: number;
+  /** Of those, the ones the hint before the round named. */
+  named: number;
+  /** Configs the hints named, and how many of them the next round asked. */
+  hinted: number;
+  used: number;
+}
+
+/**
+ * Replays the default strategy over a journal as `tune` runs it (units of the runner's split, each seeded with its
+ * own Ms' default configs) and, in every round, asks its hint for the next one (`limit` configs), given the first
+ * `at` share of the round's evaluations (0: none yet, 1: all of them), as the runner compiles ahead.
+ */
+export function hintScore(journal: ReplayJournal, family: Family, space: string, seeds: number[], opts: { units: (ms: number[]) => number[][]; limit: number; at: number }): HintScore {
+  const score: HintScore = { fresh: 0, named: 0, hinted: 0, used: 0 };
+  for (const shape of journal.shapes()) {
+    const { sp, allMs, defaultsOf, missing } = shapeSetup(journal, family, space, shape);
+    if (missing) throw new Error(`${shape}: the journal lacks ${missing} pairs of the ${space} space`);
+    for (const ms of opts.units(allMs))
+      for (const seed of seeds) {
+        const s = createStrategy('best-first', { configs: sp.configs, ms, fits: sp.fitsM, runs: sp.runsM, seeds: defaultsOf(ms), seed });
+        const built = new Set<string>();
+        for (let asks = s.ask(); asks.length; ) {
+          const evals = journal.answer(shape, asks);
+          const hint = new Set((s.upcoming?.(evals.slice(0, Math.ceil(opts.at * evals.length)), opts.limit) ?? []).map(configKey));
+          for (const a of asks) built.add(configKey(a.config));
+          s.tell(evals);
+          asks = s.ask();
+          const next = new Set(asks.map((a) => configKey(a.config)));
+          const fresh = [...next].filter((k) => !built.has(k));
+          score.fresh += fresh.length;
+          score.named += fresh.filter((k) => hint.has(k)).length;
+          score.hinted += hint.size;
+          score.used += [...hint].filter((k) => next.has(k)).length;
+        }
+      }
   }
   return score;
 }

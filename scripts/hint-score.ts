@@ -30,10 +30,10 @@ const seeds = Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i
 const pct = (a: number, b: number) => `${((100 * a) / Math.max(1, b)).toFixed(1)} %`;
 
 console.log(`${file}, seeds ${from}-${to ?? from}, units as tune splits them, ${limit} configs a hint`);
-console.log('| hint given | new configs asked after a hint | of them named by it | of the named, asked |');
+console.log('| hint given | new configs asked after a hint | of them named by it | of the named, asked | ms a hint |');
 for (const f of at) {
   const s = hintScore(journal, family, space, seeds, { units: chunkMs, limit, at: f });
-  console.log(`| ${f === 0 ? 'no time of the round' : f === 1 ? 'the whole round' : `${100 * f} % of the round`} | ${s.fresh} | ${pct(s.named, s.fresh)} | ${pct(s.used, s.hinted)} |`);
+  console.log(`| ${f === 0 ? 'no time of the round' : f === 1 ? 'the whole round' : `${100 * f} % of the round`} | ${s.fresh} | ${pct(s.named, s.fresh)} | ${pct(s.used, s.hinted)} | ${(s.ms / Math.max(1, s.calls)).toFixed(1)} |`);
 }
 
 function fail(line: string): never {

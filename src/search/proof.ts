@@ -88,6 +88,9 @@ export interface HintScore {
   /** Configs the hints named, and how many of them the next round asked. */
   hinted: number;
   used: number;
+  /** Hints asked, and the milliseconds they took (the conductor computes each on its one thread). */
+  calls: number;
+  ms: number;
 }
 
 /**
@@ -96,7 +99,7 @@ export interface HintScore {
  * `at` share of the round's evaluations (0: none yet, 1: all of them), as the runner compiles ahead.
  */
 export function hintScore(journal: ReplayJournal, family: Family, space: string, seeds: number[], opts: { units: (ms: number[]) => number[][]; limit: number; at: number }): HintScore {
-  const score: HintScore = { fresh: 0, named: 0, hinted: 0, used: 0 };
+  const score: HintScore = { fresh: 0, named: 0, hinted: 0, used: 0, calls: 0, ms: 0 };
   for (const shape of journal.shapes()) {
     const { sp, allMs, defaultsOf, missing } = shapeSetup(journal, family, space, shape);
     if (missing) throw new Error(`${shape}: the journal lacks ${missing} pairs of the ${space} space`);
@@ -106,7 +109,10 @@ export function hintScore(journal: ReplayJournal, family: Family, space: string,
         const built = new Set<string>();
         for (let asks = s.ask(); asks.length; ) {
           const evals = journal.answer(shape, asks);
+          const t0 = performance.now();
           const hint = new Set((s.upcoming?.(evals.slice(0, Math.ceil(opts.at * evals.length)), opts.limit) ?? []).map(configKey));
+          score.ms += performance.now() - t0;
+          score.calls++;
           for (const a of asks) built.add(configKey(a.config));
           s.tell(evals);
           asks = s.ask();

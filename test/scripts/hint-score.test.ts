@@ -22,4 +22,5 @@ test('hint-score: on the MoE journal, the hint given a whole round names most of
   assert.equal(row[1], 'the whole round');
   assert.ok(Number.parseFloat(row[3]!) >= 90, row.join(' | '));
   assert.equal(row[4], '100.0 %');
+  assert.ok(Number.parseFloat(row[5]!) > 0, 'the time a hint takes');
 });

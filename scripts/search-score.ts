@@ -9,27 +9,21 @@
  * own Ms' default configs) instead of one instance per shape. --seeds picks another range of PRNG seeds (0-9 when
  * absent; 0-99 shows whether a result holds with margin or by a seed's luck).
  */
-import { ReplayJournal } from '../src/search/replay.js';
 import { scoreStrategy } from '../src/search/proof.js';
 import { chunkMs } from '../src/runner/units.js';
+import { loadJournal, seedRange } from './replay-args.js';
 
 const args = process.argv.slice(2);
 const units = args.includes('--units');
 const seedsAt = args.indexOf('--seeds');
-const range = seedsAt >= 0 ? args[seedsAt + 1] : '0-9';
-if (range === undefined || !/^\d+(-\d+)?$/.test(range) || Number(range.split('-')[1] ?? range) < Number(range.split('-')[0])) {
-  console.error(`search-score: --seeds ${range ?? ''}: give a range of PRNG seeds, A-B (A <= B) or one seed`);
-  process.exit(2);
-}
-const [from, to] = range.split('-').map(Number) as [number, number];
+const seeds = seedRange('search-score', seedsAt >= 0 ? args[seedsAt + 1] : '0-9');
 const positional = args.filter((a, i) => a !== '--units' && (seedsAt < 0 || (i !== seedsAt && i !== seedsAt + 1)));
 const [file = 'test/data/journals/w8a8-int8-default-h200.jsonl.gz', strategy = 'best-first', budgets = 'default,0.15,0.10,0.09,0.05'] = positional;
-const journal = ReplayJournal.load(file);
+const journal = loadJournal('search-score', file);
 const { family, space } = journal.header!.fingerprint;
-const seeds = Array.from({ length: (to ?? from) - from + 1 }, (_, i) => from + i);
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
-console.log(`${file}, seeds ${from}-${to ?? from}, one strategy instance per ${units ? 'unit (as tune)' : 'shape'}`);
+console.log(`${file}, seeds ${seeds[0]}-${seeds.at(-1)}, one strategy instance per ${units ? 'unit (as tune)' : 'shape'}`);
 console.log('| strategy | budget | evaluations vs exhaustive | within 1 % of the optimum | mean ratio | worst |');
 for (const b of budgets.split(',')) {
   const fraction = b === 'default' ? undefined : Number(b);

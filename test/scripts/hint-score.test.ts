@@ -15,6 +15,15 @@ test('hint-score: a malformed option is one line naming it and exit 2, before an
   }
 });
 
+test('hint-score and search-score: a journal that cannot be read is one line naming it and exit 2', () => {
+  for (const tool of ['hint-score', 'search-score']) {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'scripts', `${tool}.js`), 'no-such-journal.jsonl.gz'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), new RegExp(`^${tool}: no-such-journal\\.jsonl\\.gz: ENOENT`));
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
 test('hint-score: on the MoE journal, the hint given a whole round names most of the next round and nothing it skips', () => {
   const r = spawnSync(process.execPath, [script, 'test/data/journals/moe-w4a16-default-h200.jsonl.gz', '--at', '1', '--seeds', '0'], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

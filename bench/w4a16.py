@@ -277,13 +277,16 @@ def main(argv=None):
     with open(os.path.join(args.out, "bench.jsonl"), "w") as log:  # row by row, in case the run is cut short
         rows = bench(bw, l2, args.quick, log)
     keep = ("model", "N", "K", "M", "group_size", "zero_points", "ours_us", "cublas_bf16_us", "dequant_cublas_us",
-            "hbm_pct", "vs_cublas_bf16", "config", "source", "ok")
+            "hbm_pct", "vs_cublas_bf16", "config", "source", "ok", "sweep_quick_us_by_block_k")  # the last: sweep rows
+
+    def rounded(v):
+        if isinstance(v, dict):
+            return {k: rounded(x) for k, x in v.items()}
+        return round(v, 2) if isinstance(v, float) else v
+
     with open(os.path.join(args.out, "w4a16-h200.json"), "w") as f:
         json.dump({"device": device, "copy_GBps": round(bw / 1e9), "command": "python3 bench/w4a16.py",
-                   "rows": [{**{k: (round(r[k], 2) if isinstance(r[k], float) else r[k]) for k in keep},
-                             **({"sweep_quick_us_by_block_k": {bk: round(us, 2) for bk, us in by_bk.items()}}
-                                if (by_bk := r.get("sweep_quick_us_by_block_k")) else {})} for r in rows]},
-                  f, indent=1)
+                   "rows": [{k: rounded(r[k]) for k in keep if k in r} for r in rows]}, f, indent=1)
         f.write("\n")
     md = markdown(rows, bw, device)
     with open(os.path.join(args.out, "bench.md"), "w") as f:

@@ -4,9 +4,10 @@ import type { TrialStatus } from '../schema/index.js';
  * The one place that decides what a failure means. Two kinds of failure exist:
  * - trial failures: the config ran (or tried to) and lost; recorded with a status, never retried.
  * - worker failures: the process hung, died, or spoke garbage; the worker is killed and restarted, and the
- *   trial that was in flight is recorded as `timeout` or `crash`.
+ *   trial that was in flight is recorded as `timeout` or `crash`. Requests written behind it that the worker never
+ *   started come back `aborted` and are sent again to its successor.
  */
-export type WorkerFailureKind = 'timeout' | 'died' | 'protocol' | 'start';
+export type WorkerFailureKind = 'timeout' | 'died' | 'protocol' | 'start' | 'aborted';
 
 export interface WorkerFailure {
   kind: WorkerFailureKind;

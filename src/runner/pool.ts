@@ -1,9 +1,16 @@
+import PQueue from 'p-queue';
 import type { Hello, TrialRequest, TrialResult, TrialStatus } from '../schema/index.js';
 import { classifyMessage, statusOfWorkerFailure, type WorkerFailure } from './classify.js';
 import { WorkerProcess, type Outcome, type WorkerSpec } from './worker.js';
 
 /** After this many failed starts in a row a GPU is given up (the run goes on with the others). */
 export const MAX_START_FAILURES = 3;
+
+/**
+ * Trial requests written ahead to a bench worker. With two, the worker starts the next trial as soon as it has
+ * answered one, while the conductor records that answer and the unit picks its next config.
+ */
+export const BENCH_PIPELINE = 2;
 
 export type GpuState = 'starting' | 'idle' | 'busy' | 'restarting' | 'gone';
 
@@ -42,8 +49,15 @@ export class GpuSlot {
     private readonly events: GpuEvents = {},
   ) {}
 
-  /** Starts the worker if none runs; false once the GPU is given up. */
-  async ensure(): Promise<boolean> {
+  /** Starts the worker if none runs (one start at a time, whoever asks); false once the GPU is given up. */
+  ensure(): Promise<boolean> {
+    this.starting ??= this.startWorker().finally(() => (this.starting = null));
+    return this.starting;
+  }
+
+  private starting: Promise<boolean> | null = null;
+
+  private async startWorker(): Promise<boolean> {
     while (!this.worker) {
       if (this.state === 'gone') return false;
       const w = new WorkerProcess(this.makeSpec(this.device, this.index));
@@ -67,27 +81,27 @@ export class GpuSlot {
   }
 
   /**
-   * Runs one trial request. A worker that dies is restarted and the request retried once (the death may
-   * not be this config's fault); a hang is not retried (it costs a whole timeout and is usually the config's).
+   * Runs one trial request. Several units share this GPU (so one waiting on the compiler does not idle it), and
+   * up to BENCH_PIPELINE of their requests are written ahead; the worker runs them one at a time. A worker that
+   * dies is restarted and the request retried once (the death may not be this config's fault); a hang is not
+   * retried (it costs a whole timeout and is usually the config's). A request the worker never started, because
+   * the one before it killed the worker, is sent again to the new worker.
    */
-  async bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
-    // Several units may share this GPU (so one waiting on the compiler does not idle it): one request at a time.
-    const turn = this.queue.then(() => this.benchNow(req, timeoutMs));
-    this.queue = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+  bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
+    return this.line.add(() => this.benchNow(req, timeoutMs));
   }
 
-  private queue: Promise<void> = Promise.resolve();
+  private readonly line = new PQueue({ concurrency: BENCH_PIPELINE });
+  private inFlight = 0;
 
   private async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
     let restarted = false;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, aborted = 0; ; ) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
+      const worker = this.worker!;
+      this.inFlight++;
       this.setState('busy');
-      const got = await this.worker!.request({ ...req, type: 'trial' }, timeoutMs);
+      const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => this.inFlight--);
       if (got.ok && got.value.type === 'result') {
         const result = got.value;
         this.wallMs += result.wall_ms;
@@ -95,9 +109,9 @@ export class GpuSlot {
         this.firstLaunchMs += result.compile_ms ?? 0;
         this.problems += req.problems.length;
         if (result.results.some((r) => r.message && classifyMessage(r.message).sticky)) {
-          this.restart({ kind: 'died', message: 'sticky CUDA error' });
+          this.retire(worker, { kind: 'died', message: 'sticky CUDA error' });
           restarted = true;
-        } else this.setState('idle');
+        } else this.settled();
         return { ok: true, result, restarted };
       }
       const failure: WorkerFailure = got.ok
@@ -107,17 +121,29 @@ export class GpuSlot {
         : got.failure;
       if (got.ok && got.value.type === 'error') {
         // The worker refused the request but is alive: a failed trial, the worker stays.
-        this.setState('idle');
+        this.settled();
         return { ok: false, status: classifyMessage(got.value.message).status, message: got.value.message, restarted };
       }
-      this.restart(failure);
+      this.retire(worker, failure);
       restarted = true;
+      // Never run (the request before it failed): not this config's doing, so not an attempt. Bounded all the same.
+      if (failure.kind === 'aborted' && ++aborted <= MAX_START_FAILURES) continue;
       // A death with a sticky CUDA error on stderr (illegal address, ...) is this config's doing: no retry.
       const sticky = failure.kind === 'died' && classifyMessage(failure.message).sticky;
-      if (failure.kind !== 'died' || sticky || attempt >= 1) {
+      if (failure.kind !== 'died' || sticky || attempt++ >= 1) {
         return { ok: false, status: statusOfWorkerFailure(failure), message: failure.message, restarted };
       }
     }
+  }
+
+  /** A request finished and the worker stays: idle unless another is in flight. */
+  private settled(): void {
+    if (this.inFlight === 0) this.setState('idle');
+  }
+
+  /** The worker failed (seen by whichever of its requests came back first): restarted once, not per request. */
+  private retire(worker: WorkerProcess, failure: WorkerFailure): void {
+    if (this.worker === worker) this.restart(failure);
   }
 
   /** Kills the worker; the next request starts a fresh one. */

@@ -36,16 +36,27 @@ export const defaultPython = (): string => process.env.TRITUNE_PYTHON || 'python
 
 const STDERR_TAIL = 40;
 
+/** A request written to the worker and not yet answered. Its timer runs only while the worker works on it. */
+interface Pending {
+  id: string | null;
+  settle: (o: Outcome<Response>) => void;
+  timeoutMs: number;
+  timer?: NodeJS.Timeout;
+}
+
 /**
- * One long-lived worker process speaking the line protocol: one request in flight at a time, every line
- * validated with zod. It runs in its own process group so a kill takes its children (compilers) along.
- * Every method returns failures as values; nothing here throws on a misbehaving worker.
+ * One long-lived worker process speaking the line protocol, every line validated with zod. The worker answers
+ * its requests one after another, in order; several may be written ahead, so that it starts the next as soon
+ * as it has answered one (the caller's own work between them is hidden). It runs in its own process group so a
+ * kill takes its children (compilers) along. Every method returns failures as values; nothing here throws on a
+ * misbehaving worker.
  */
 export class WorkerProcess {
   hello: Hello | null = null;
   private child: ResultPromise | null = null;
   private stderrTail: string[] = [];
-  private pending: { id: string | null; settle: (o: Outcome<Response>) => void } | null = null;
+  /** Oldest first; the first is the one the worker is working on. */
+  private pending: Pending[] = [];
   private dead: WorkerFailure | null = null;
   private seq = 0;
 
@@ -79,7 +90,7 @@ export class WorkerProcess {
       return this.startFailed(String(err));
     }
     this.child = child;
-    const helloP = new Promise<Outcome<Response>>((settle) => (this.pending = { id: null, settle }));
+    const helloP = new Promise<Outcome<Response>>((settle) => this.pending.push({ id: null, settle, timeoutMs: 0 }));
     createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.stderrTail.push(line);
@@ -102,20 +113,36 @@ export class WorkerProcess {
     return { ok: true, value: first.value };
   }
 
-  /** Sends one request (an id is added) and waits for the answer with that id, at most timeoutMs. */
+  /** Requests written and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Sends one request (an id is added) and waits for the answer with that id. The worker may take at most
+   * timeoutMs on it, counted from when it starts on it (when the requests written before it are answered).
+   * A request the worker never started because it failed first comes back as an `aborted` failure.
+   */
   async request(req: Omit<TrialRequest, 'id'> | Omit<CompileRequest, 'id'>, timeoutMs: number): Promise<Outcome<Response>> {
-    if (this.dead || !this.child) return { ok: false, failure: this.dead ?? { kind: 'died', message: 'worker not started' } };
-    if (this.pending) throw new Error('WorkerProcess.request: a request is already in flight');
+    if (this.dead || !this.child) return { ok: false, failure: notStarted(this.dead ?? { kind: 'died', message: 'worker not started' }) };
     const id = `${this.spec.label}-${++this.seq}`;
-    const answer = new Promise<Outcome<Response>>((settle) => (this.pending = { id, settle }));
+    const answer = new Promise<Outcome<Response>>((settle) => this.pending.push({ id, settle, timeoutMs }));
+    if (this.pending.length === 1) this.startTimer();
     this.child.stdin!.write(JSON.stringify({ ...req, id }) + '\n');
-    const got = await withTimeout(answer, timeoutMs);
-    if (got !== null) return got;
-    this.pending = null;
-    const failure: WorkerFailure = { kind: 'timeout', message: `no answer within ${(timeoutMs / 1000).toFixed(1)} s` };
-    this.dead = failure;
-    this.kill();
-    return { ok: false, failure };
+    return answer;
+  }
+
+  /** The request at the head of the line is the one the worker works on: its timeout starts now. */
+  private startTimer(): void {
+    const head = this.pending[0];
+    if (!head || head.id === null) return;
+    head.timer = setTimeout(() => {
+      if (this.pending[0] !== head) return;
+      const failure: WorkerFailure = { kind: 'timeout', message: `no answer within ${(head.timeoutMs / 1000).toFixed(1)} s` };
+      this.dead = failure;
+      this.kill();
+      this.settle(failure);
+    }, head.timeoutMs);
   }
 
   /** Asks the worker to exit, then kills its process group if it has not after graceMs. */
@@ -159,11 +186,13 @@ export class WorkerProcess {
       const issue = msg.error.issues[0];
       return this.protocolError(`bad message (${issue?.path.join('.') || 'root'}: ${issue?.message}): ${line.slice(0, 120)}`);
     }
-    const p = this.pending;
+    const p = this.pending[0];
     const id = 'id' in msg.data ? msg.data.id : null;
     if (!p) return this.protocolError(`unexpected ${msg.data.type} message with nothing in flight`);
     if (p.id !== null && id !== null && id !== p.id) return this.protocolError(`answer for ${id} while waiting for ${p.id}`);
-    this.pending = null;
+    this.pending.shift();
+    clearTimeout(p.timer);
+    this.startTimer();
     p.settle({ ok: true, value: msg.data });
   }
 
@@ -183,10 +212,12 @@ export class WorkerProcess {
     this.settle(this.dead);
   }
 
+  /** The worker failed: the request it was working on gets the failure, the ones behind it `aborted`. */
   private settle(failure: WorkerFailure): void {
-    const p = this.pending;
-    this.pending = null;
-    p?.settle({ ok: false, failure });
+    const [head, ...rest] = this.pending.splice(0);
+    for (const p of [head, ...rest]) clearTimeout(p?.timer);
+    head?.settle({ ok: false, failure });
+    for (const p of rest) p.settle({ ok: false, failure: notStarted(failure) });
   }
 
   private startFailed(message: string): Outcome<Hello> {
@@ -194,6 +225,9 @@ export class WorkerProcess {
     return { ok: false, failure: { kind: 'start', message: explained } };
   }
 }
+
+/** The failure of a request the worker never started, because it had failed (or failed on the one before). */
+const notStarted = (cause: WorkerFailure): WorkerFailure => ({ kind: 'aborted', message: `not started: ${cause.message}` });
 
 /** Resolves to the promise's value, or null after ms. */
 export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { WorkerProcess, type WorkerSpec } from '../../src/runner/worker.js';
-import { GpuSlot } from '../../src/runner/pool.js';
+import { BENCH_PIPELINE, GpuSlot } from '../../src/runner/pool.js';
 
 const FIX = join(process.cwd(), 'test', 'fixtures', 'workers');
 const spec = (script: string, env: Record<string, string> = {}, startTimeoutMs = 10000): WorkerSpec => ({
@@ -62,6 +62,54 @@ test('a request that never comes back times out and the process group is killed'
   assert.ok(Date.now() - t0 < 3000);
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(alive(pid), false);
+});
+
+test('requests written ahead are answered in order, each timed from when the worker starts on it', async () => {
+  // 250 ms a request, 400 ms allowed: the third would time out if its clock ran from when it was written.
+  const w = new WorkerProcess(spec('echo.py', { FIXTURE_SLEEP_MS: '250' }));
+  assert.ok((await w.start()).ok);
+  const asked = [1, 2, 3].map((M) => w.request({ ...trial, problems: [{ M, N: 64, K: 64 }] }, 400));
+  assert.equal(w.inFlight, 3);
+  const got = await Promise.all(asked);
+  assert.deepEqual(
+    got.map((g) => g.ok && g.value.type === 'result' && g.value.id),
+    ['test-1', 'test-2', 'test-3'],
+  );
+  assert.equal(w.inFlight, 0);
+  await w.stop();
+});
+
+test('when the worker hangs, the request it works on times out and those behind it come back not started', async () => {
+  const w = new WorkerProcess(spec('hang.py'));
+  assert.ok((await w.start()).ok);
+  const [first, second] = await Promise.all([w.request(trial, 300), w.request(trial, 300)]);
+  assert.ok(!first!.ok && first!.failure.kind === 'timeout');
+  assert.ok(!second!.ok && second!.failure.kind === 'aborted');
+  assert.match(second!.failure.message, /not started: no answer within 0.3 s/);
+  const after = await w.request(trial, 300);
+  assert.ok(!after.ok && after.failure.kind === 'aborted');
+});
+
+test('a GPU slot writes requests ahead; one never started because the worker died is sent again, not failed', async () => {
+  // Each worker answers one request, then dies on the next: the second dies with the worker (retried once) and
+  // the third, written behind it, was never started (sent again to the next worker, not counted as an attempt).
+  const slot = new GpuSlot(0, '0', () => spec('echo.py', { FIXTURE_DIE_AFTER: '1', FIXTURE_SLEEP_MS: '100' }));
+  assert.ok(await slot.ensure());
+  const asked = [1, 2, 3].map((M) => slot.bench({ ...trial, problems: [{ M, N: 64, K: 64 }] }, 5000));
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(slot.worker!.inFlight, BENCH_PIPELINE);
+  const out = await Promise.all(asked);
+  assert.deepEqual(out.map((o) => [o.ok, o.restarted]), [[true, false], [true, true], [true, true]]);
+  assert.equal(slot.problems, 3);
+  assert.equal(slot.restarts, 2);
+  await slot.stop();
+
+  // A config that kills the worker with a sticky error is recorded (no retry); the request behind it still runs.
+  const crashing = new GpuSlot(1, '1', () => spec('echo.py', { FIXTURE_CRASH_M: '2', FIXTURE_SLEEP_MS: '50' }));
+  const got = await Promise.all([1, 2, 3].map((M) => crashing.bench({ ...trial, problems: [{ M, N: 64, K: 64 }] }, 5000)));
+  assert.deepEqual(got.map((o) => (o.ok ? 'ok' : o.status)), ['ok', 'crash', 'ok']);
+  assert.equal(crashing.restarts, 1);
+  await crashing.stop();
 });
 
 test('a worker that cannot start gives one clear line (no torch, no hello, no python)', async () => {

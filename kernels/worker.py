@@ -36,12 +36,14 @@ Environment:
     TRITUNE_COMPILE_TARGET  cuda: e.g. cuda:90 -- a compile worker: compiles for that target without opening a
                          CUDA context (kernels/compile_only.py), for families with compile_only().
     TRITUNE_PROFILE      cuda/interpret: path prefix; at exit the worker writes its host seconds per phase
-                         (inputs, first launch, check, capture, replays, ...) to <prefix>.<role>.<pid>.json.
+                         (inputs, first launch, check, capture, replays, ...; `between`: from an answer to the next request)
+                         to <prefix>.<role>.<pid>.json.
 """
 
 import argparse
 import json
 import sys
+import time
 import traceback
 
 if __name__ == "__main__" and not __package__:  # run as a script: make `kernels` importable as a package
@@ -93,21 +95,31 @@ def serve(backend, stdin=sys.stdin) -> int:
 
 
 def _serve(backend, stdin) -> int:
+    profile = getattr(backend, "profile", None)
+    mark = profile.add if profile is not None else (lambda _phase, _s: time.perf_counter())
+    t = time.perf_counter()
     for line in stdin:
+        # `between`: from one answer sent to the next request read (the wait for it included)
+        t = mark("between", time.perf_counter() - t)
         if not line.strip():
             continue
         try:
             req = P.parse_request(line)
         except P.ProtocolError as e:
             send(P.error(str(e), e.request_id))
+            t = time.perf_counter()
             continue
         if req["type"] == "shutdown":
             return P.EXIT_OK
         try:
-            send(backend.trial(req) if req["type"] == "trial" else backend.compile(req))
+            answer = backend.trial(req) if req["type"] == "trial" else backend.compile(req)
+            t = time.perf_counter()
+            send(answer)
+            t = mark("send", time.perf_counter() - t)
         except Exception as e:  # a bug of ours, not a trial failure: say so and go on
             log(traceback.format_exc())
             send(P.error(f"internal error: {type(e).__name__}: {e}", req.get("id")))
+            t = time.perf_counter()
     return P.EXIT_OK
 
 

@@ -11,6 +11,7 @@ export const MAX_START_FAILURES = 3;
  * answered one, while the conductor records that answer and the unit picks its next config.
  */
 export const BENCH_PIPELINE = 2;
+const pipelineDepth = (): number => Math.max(1, Math.floor(Number(process.env.TRITUNE_BENCH_PIPELINE ?? BENCH_PIPELINE)) || BENCH_PIPELINE);
 
 export type GpuState = 'starting' | 'idle' | 'busy' | 'restarting' | 'gone';
 
@@ -39,7 +40,10 @@ export class GpuSlot {
   timedMs = 0;
   /** Of wallMs, the first launches of configs (compiling them here, or loading a compile worker's binary). */
   firstLaunchMs = 0;
+  /** ms with no request at the worker between its first request and its last answer: no unit had a trial ready. */
+  starvedMs = 0;
   problems = 0;
+  private idleSince: number | null = null;
   private startFailures = 0;
 
   constructor(
@@ -82,7 +86,7 @@ export class GpuSlot {
 
   /**
    * Runs one trial request. Several units share this GPU (so one waiting on the compiler does not idle it), and
-   * up to BENCH_PIPELINE of their requests are written ahead; the worker runs them one at a time. A worker that
+   * up to BENCH_PIPELINE (TRITUNE_BENCH_PIPELINE) of their requests are written ahead; the worker runs them one at a time. A worker that
    * dies is restarted and the request retried once (the death may not be this config's fault); a hang is not
    * retried (it costs a whole timeout and is usually the config's). A request the worker never started, because
    * the one before it killed the worker, is sent again to the new worker.
@@ -91,7 +95,7 @@ export class GpuSlot {
     return this.line.add(() => this.benchNow(req, timeoutMs));
   }
 
-  private readonly line = new PQueue({ concurrency: BENCH_PIPELINE });
+  private readonly line = new PQueue({ concurrency: pipelineDepth() });
   private inFlight = 0;
 
   private async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
@@ -99,9 +103,11 @@ export class GpuSlot {
     for (let attempt = 0, aborted = 0; ; ) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
       const worker = this.worker!;
-      this.inFlight++;
+      if (this.inFlight++ === 0 && this.idleSince !== null) this.starvedMs += performance.now() - this.idleSince;
       this.setState('busy');
-      const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => this.inFlight--);
+      const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => {
+        if (--this.inFlight === 0) this.idleSince = performance.now();
+      });
       if (got.ok && got.value.type === 'result') {
         const result = got.value;
         this.wallMs += result.wall_ms;

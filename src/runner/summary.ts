@@ -19,7 +19,8 @@ export interface RunSummary {
   compile_wait_ms: number;
   /** ms the bench workers spent in configs' first launches: near 0 when compile workers built every binary. */
   first_launch_ms: number;
-  per_gpu: Array<{ gpu: number; device: string; trials: number; worker_wall_ms: number; timed_ms: number; restarts: number }>;
+  /** Per GPU; starved_ms: time its worker had no request while the run went on (no unit had a trial ready). */
+  per_gpu: Array<{ gpu: number; device: string; trials: number; worker_wall_ms: number; timed_ms: number; starved_ms: number; restarts: number }>;
 }
 
 export function summarize(
@@ -40,6 +41,6 @@ export function summarize(
     refused: run.refused,
     compile_wait_ms: run.compileWaitMs,
     first_launch_ms: slots.reduce((t, s) => t + s.firstLaunchMs, 0),
-    per_gpu: slots.map((s) => ({ gpu: s.index, device: s.device, trials: s.problems, worker_wall_ms: s.wallMs, timed_ms: s.timedMs, restarts: s.restarts })),
+    per_gpu: slots.map((s) => ({ gpu: s.index, device: s.device, trials: s.problems, worker_wall_ms: s.wallMs, timed_ms: s.timedMs, starved_ms: Math.round(s.starvedMs), restarts: s.restarts })),
   };
 }

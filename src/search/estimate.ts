@@ -15,8 +15,14 @@ export const ESTIMATE = {
   flatPairs: 4,
 };
 
+/** e^(-steps / stepsPerE) for a whole number of steps, each computed once. */
+const stepWeights: number[] = [];
+const stepWeight = (steps: number): number => (stepWeights[steps] ??= Math.exp(-steps / ESTIMATE.stepsPerE));
+
 interface Row {
   pos: number[];
+  /** The position as one number (mixed radix, one digit per axis: its index + 1, 0 when absent). */
+  code: number;
   /** log(us / the best us at its M) */
   y: number;
 }
@@ -35,12 +41,30 @@ export class Landscape {
   readonly flat: string[];
   private readonly flatAt: Set<number>;
 
+  /** Per axis, what one step up it adds to a row's code. */
+  private readonly stride: number[];
+
   constructor(private readonly axes: Map<string, number[]>, ranked: Map<number, TimedConfig[]>) {
     this.names = [...axes.keys()];
+    let scale = 1;
+    this.stride = this.names.map((axis) => {
+      const at = scale;
+      scale *= axes.get(axis)!.length + 1;
+      return at;
+    });
+    if (scale > Number.MAX_SAFE_INTEGER) throw new Error(`Landscape: a space of ${scale} positions is too large to code`);
+    const code = (pos: number[]) => pos.reduce((c, p, i) => c + (p + 1) * this.stride[i]!, 0);
     this.rows = new Map(
-      [...ranked].map(([M, list]) => [M, list.map((t) => ({ pos: this.position(t.config), y: Math.log(t.us / list[0]!.us) }))]),
+      [...ranked].map(([M, list]) => [
+        M,
+        list.map((t) => {
+          const pos = this.position(t.config);
+          return { pos, code: code(pos), y: Math.log(t.us / list[0]!.us) };
+        }),
+      ]),
     );
-    this.flat = this.names.filter((axis, a) => this.isFlat(axis, a));
+    const byCode = [...this.rows.values()].map((rows) => new Map(rows.map((r) => [r.code, r.y])));
+    this.flat = this.names.filter((axis, a) => this.isFlat(axis, a, byCode));
     this.flatAt = new Set(this.flat.map((axis) => this.names.indexOf(axis)));
   }
 
@@ -60,15 +84,17 @@ export class Landscape {
   }
 
   /** Whether one step up axis `a` (same M, every other axis equal) changed the time by < flatTolerance on average, over >= flatPairs measured pairs. */
-  private isFlat(axis: string, a: number): boolean {
-    if (this.axes.get(axis)!.length < 2) return false;
+  private isFlat(axis: string, a: number, byCode: Map<number, number>[]): boolean {
+    const length = this.axes.get(axis)!.length;
+    if (length < 2) return false;
     let n = 0;
     let sum = 0;
+    let m = 0;
     for (const rows of this.rows.values()) {
-      const at = new Map(rows.map((r) => [r.pos.join(','), r.y]));
+      const at = byCode[m++]!;
       for (const r of rows) {
-        const up = r.pos.map((p, i) => (i === a ? p + 1 : p));
-        const y = at.get(up.join(','));
+        if (r.pos[a]! + 1 >= length) continue; // no step up from the axis' last value
+        const y = at.get(r.code + this.stride[a]!);
         if (y === undefined) continue;
         n++;
         sum += Math.abs(y - r.y);
@@ -92,7 +118,7 @@ export class Landscape {
       for (const r of rows) {
         let steps = 0;
         for (let i = 0; i < pos.length; i++) steps += Math.abs(pos[i]! - r.pos[i]!);
-        const w = wM * Math.exp(-steps / ESTIMATE.stepsPerE);
+        const w = wM * stepWeight(steps);
         weight += w;
         sum += w * r.y;
       }

@@ -1,5 +1,5 @@
 import type { ConfigEntry } from '../schema/index.js';
-import { configKey } from '../space/key.js';
+import { keyMemo } from '../space/key.js';
 import type { Ask, Effort, Evaluation, TimedConfig } from './types.js';
 
 /** One timing of a (config, M) pair at one effort; us (and spread) null when the trial failed. */
@@ -24,6 +24,7 @@ export class Ledger {
   private readonly asked = new Set<string>();
   private readonly perM = new Map<number, number>();
   private count = 0;
+  private readonly key = keyMemo();
 
   constructor(readonly ms: number[]) {
     for (const M of ms) this.rows.set(M, new Map());
@@ -31,17 +32,17 @@ export class Ledger {
 
   /** Whether (config, M, effort) was already asked (asking twice is avoided). */
   wasAsked(config: ConfigEntry, M: number, effort: Effort): boolean {
-    return this.asked.has(`${M}|${effort}|${configKey(config)}`);
+    return this.asked.has(`${M}|${effort}|${this.key(config)}`);
   }
 
   /** Groups pairs into asks, one per (config, effort), in first-seen order; marks them asked. */
   toAsks(pairs: Array<{ config: ConfigEntry; M: number; effort: Effort }>): Ask[] {
     const byConfig = new Map<string, Ask>();
     for (const { config, M, effort } of pairs) {
-      const tag = `${M}|${effort}|${configKey(config)}`;
+      const tag = `${M}|${effort}|${this.key(config)}`;
       if (this.asked.has(tag)) continue;
       this.asked.add(tag);
-      const k = `${effort}|${configKey(config)}`;
+      const k = `${effort}|${this.key(config)}`;
       const ask = byConfig.get(k) ?? { config, ms: [], effort };
       ask.ms.push(M);
       byConfig.set(k, ask);
@@ -54,7 +55,7 @@ export class Ledger {
     for (const e of evals) {
       const perM = this.rows.get(e.M);
       if (!perM) continue;
-      const key = configKey(e.config);
+      const key = this.key(e.config);
       const row = perM.get(key) ?? { config: e.config, key };
       if (row[e.effort] === undefined) {
         this.count++;
@@ -77,7 +78,7 @@ export class Ledger {
 
   /** The pair's last word: its full-effort timing if it was timed at full effort (even a failed one), else its quick one. */
   timingOf(config: ConfigEntry, M: number): Timing | undefined {
-    const row = this.rows.get(M)?.get(configKey(config));
+    const row = this.rows.get(M)?.get(this.key(config));
     return row && (row.full ?? row.quick);
   }
 
@@ -107,7 +108,7 @@ export class Ledger {
 
   /** Whether anything was measured (or failed) for this pair at any effort. */
   seen(config: ConfigEntry, M: number): boolean {
-    return this.rows.get(M)?.has(configKey(config)) ?? false;
+    return this.rows.get(M)?.has(this.key(config)) ?? false;
   }
 
   best(): Map<number, TimedConfig> {

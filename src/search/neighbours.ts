@@ -1,5 +1,5 @@
 import type { ConfigEntry } from '../schema/index.js';
-import { configKey } from '../space/key.js';
+import { configKey, keyMemo } from '../space/key.js';
 
 /** The sorted values each axis takes across the configs. */
 function axisValues(configs: readonly ConfigEntry[]): Map<string, number[]> {
@@ -32,7 +32,6 @@ export class Neighbourhood {
   /** The sorted values of each axis. */
   readonly axes: Map<string, number[]>;
   private readonly byKey: Map<string, ConfigEntry>;
-  private readonly keys = new WeakMap<ConfigEntry, string>();
   private readonly memo = new Map<string, ConfigEntry[]>();
 
   constructor(configs: readonly ConfigEntry[]) {
@@ -41,11 +40,7 @@ export class Neighbourhood {
   }
 
   /** configKey, remembered per config object. */
-  key(config: ConfigEntry): string {
-    let k = this.keys.get(config);
-    if (k === undefined) this.keys.set(config, (k = configKey(config)));
-    return k;
-  }
+  readonly key = keyMemo();
 
   /**
    * Configs of the space one step away along one axis, or along two coupled axes at once (a bigger tile often

@@ -53,8 +53,10 @@ const H200: DeviceCalibration = {
     // 49.1 s, 1115 trials, 230 binaries): neither side saturated (10 % busy, compile workers busy 235 s of 14 x 49 s,
     // 96 s of compile waits: each round waits on its compiles); per trial the bench worker profile's 13 ms (14.4 s in
     // requests), per job fitted (round latency included), 4.85 trials per job counted in the run. (Run L, one binary
-    // per M class: 20 ms, 1.4 s, 2.8; run E, the dequantize-then-dot kernel: 0.06 s, 1.2 s, 2.8.)
-    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 2.25, trialsPerCompileJob: 4.85 },
+    // per M class: 20 ms, 1.4 s, 2.8; run E, the dequantize-then-dot kernel: 0.06 s, 1.2 s, 2.8.) Per job refitted
+    // to runs Q and R (31.9 s and 36.0 s, 1093 trials, 234-239 binaries: the compile hint naming the next round
+    // shortened each round's wait on its compiles; run M's fit was 2.25 s).
+    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 1.4, trialsPerCompileJob: 4.85 },
     // run A again at 7833aaa (the input cache counting held bytes; 107.7 s, 748 trials): compile-bound, its bench
     // worker in requests 45.2 s (0.06 s per trial), its compile workers 1132 s over 287 jobs (3.9 s each), both
     // from the workers' profiles. (Run A itself, before that fix, was GPU-bound at 0.12 s per trial.)

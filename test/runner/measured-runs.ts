@@ -103,4 +103,15 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'P w8a8-int8 Qwen3-4B (4deb7ad)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 38.9, trials: 6693, held: true },
   { name: 'P moe-w4a16 Qwen3-30B-A3B (4deb7ad)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 42.7, trials: 1093, held: true },
   { name: 'P w4a16 Qwen3-4B (4deb7ad)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 102.8, trials: 12664, held: true },
+  // "Requests written ahead, and the conductor's own time": the same jobs and w8a8-fp8, each on a fresh H200 host
+  { name: 'Q w8a8-int8 Qwen3-4B (6326aae)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 39.6, trials: 6693, held: true },
+  { name: 'Q w8a8-fp8 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 42.1, trials: 6693, held: true },
+  { name: 'Q moe-w4a16 Qwen3-30B-A3B (6326aae)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.9, trials: 1093, held: true },
+  { name: 'Q w4a16 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 113.5, trials: 12664, held: true },
+  { name: 'R w8a8-int8 Qwen3-4B (ef41b19)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 46.7, trials: 6693, held: true },
+  { name: 'R w8a8-fp8 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 50.3, trials: 6693, held: true },
+  { name: 'R moe-w4a16 Qwen3-30B-A3B (ef41b19)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 36.0, trials: 1093, held: true },
+  { name: 'R w4a16 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 130.1, trials: 12664, held: true },
+  { name: 'S w8a8-int8 Qwen3-4B, two written ahead (88238f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 40.5, trials: 6693, held: true },
+  { name: 'S w4a16 Qwen3-4B, two written ahead (88238f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 120.6, trials: 12664, held: true },
 ];

@@ -20,6 +20,7 @@ import sys
 import time
 
 from . import protocol as P
+from .gpu_lock import GpuLock
 from .sources import all_family_sources
 
 SIM_DEVICE = {
@@ -242,6 +243,8 @@ class SimBackend:
         # (scaled 0.5-1x per config) in a compile request and in the first trial that needs it.
         self.compile_ms = float(env.get("TRITUNE_SIM_COMPILE_MS", "0") or 0)
         self.cache_dir = env.get("TRITUNE_SIM_COMPILE_CACHE") or None
+        # the delay stands for a problem's GPU time: workers sharing a GPU take turns on it, as on cuda
+        self.gpu_lock = GpuLock(env.get("TRITUNE_GPU_LOCK"))
 
     def hello(self) -> dict:
         # the Triton a real worker here would run (read from its metadata, not imported): SGLang's folders name it
@@ -330,7 +333,8 @@ class SimBackend:
         results, timed_ms = [], 0.0
         for i, raw in enumerate(req["problems"]):
             if self.delay_s:
-                time.sleep(self.delay_s)
+                with self.gpu_lock:
+                    time.sleep(self.delay_s)
             try:
                 problem = P.normalize_problem(family, raw)
             except ValueError as e:

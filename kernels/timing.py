@@ -14,6 +14,7 @@ Small-M GEMMs run in a few microseconds, so per-launch overhead and a warm L2 wo
   an H200), are in docs/BENCHMARKS.md, "Timing cost per trial" and "Conductor", with their commands.
 """
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -66,12 +67,14 @@ def _noop(*_):
     return time.perf_counter()
 
 
-def measure(launches: list, effort: str = "full", min_reps: int | None = None, phases=None) -> Measurement:
+def measure(launches: list, effort: str = "full", min_reps: int | None = None, phases=None,
+            gpu_lock=None) -> Measurement:
     """Time `launches` (one zero-argument callable per input copy, each running the kernel once).
 
     The caller has launched the kernel once already (compiled, workspaces sized). min_reps: launches per
     replay needed before a copy is reused with its data out of L2 (default: one per copy); for long kernels
-    fewer than the copies suffice, as their outputs alone flush the L2. phases: a Profile for host seconds."""
+    fewer than the copies suffice, as their outputs alone flush the L2. phases: a Profile for host seconds.
+    gpu_lock: the caller's held GpuLock (kernels/gpu_lock.py), let go while the graph is captured."""
     mark = phases.add if phases is not None else _noop
     max_samples, replay_us, budget_us = EFFORT[effort]
     if _Capture.stream is None:
@@ -93,7 +96,8 @@ def measure(launches: list, effort: str = "full", min_reps: int | None = None, p
     t = mark("eager", time.perf_counter() - t)
 
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.stream(stream):
+    # capturing runs nothing on the GPU (the eager launch above was waited for): another worker may have it meanwhile
+    with gpu_lock.released() if gpu_lock is not None else contextlib.nullcontext(), torch.cuda.stream(stream):
         graph.capture_begin(pool=_Capture.pool)
         try:
             for i in range(reps):

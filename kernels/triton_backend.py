@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 
 from . import protocol as P
+from .gpu_lock import GpuLock
 from .sources import all_family_sources
 
 
@@ -92,8 +93,11 @@ class TritonBackend:
             raise BackendUnavailable("no CUDA GPU visible (torch.cuda.is_available() is False)")
         else:
             self.dev = "cuda"
+        # several bench workers on one GPU take turns on it (kernels/gpu_lock.py); one alone: no-op
+        self.gpu_lock = GpuLock(os.environ.get("TRITUNE_GPU_LOCK") if self.dev == "cuda" else None, self._sync)
         if self.dev is not None:
-            self.device = self._device_info()
+            with self.gpu_lock:  # the copy bandwidth is measured alone too
+                self.device = self._device_info()
         self.inputs: OrderedDict = OrderedDict()  # (family, problem json) -> entry dict, LRU
         self.cache_bytes = 0
         self.cache_limit = float(os.environ.get("TRITUNE_INPUT_CACHE_GB", "16")) * 1e9
@@ -275,6 +279,10 @@ class TritonBackend:
                               wall, timed_ms, results)
 
     def _one(self, mod, family, problem, config, req, index, first: bool) -> dict:
+        with self.gpu_lock:
+            return self._one_locked(mod, family, problem, config, req, index, first)
+
+    def _one_locked(self, mod, family, problem, config, req, index, first: bool) -> dict:
         prof = self.profile
         t0 = time.perf_counter()
         entry = self._entry(mod, family, problem)
@@ -305,7 +313,7 @@ class TritonBackend:
         t4 = prof.add("copies", time.perf_counter() - t3)
         min_reps = copies_needed(entry["min_bytes"], self.device["l2_bytes"])  # outputs flush the L2 too
         m = measure([lambda inp=inp: mod.launch(family, inp, config) for inp in copies], req["effort"], min_reps,
-                    phases=prof)
+                    phases=prof, gpu_lock=self.gpu_lock)
         prof.add("measure", time.perf_counter() - t4)
         prof.count("problems")
         self._last_timed_ms = m.timed_ms

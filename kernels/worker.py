@@ -28,7 +28,10 @@ Environment:
                          stderr, exit 4; compile_error / wrong_answer: a normal result with that status;
                          shared_memory: trials invalid (out of resource), and a compile request answers invalid
                          for every M, as a compile worker that finds a binary over the GPU's limit does.
-    TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way.
+    TRITUNE_SIM_DELAY_MS sim: sleep this long per problem (default 0), so tests can interrupt a run mid-way; the
+                         sleep stands for GPU time, so it holds TRITUNE_GPU_LOCK.
+    TRITUNE_GPU_LOCK     cuda/sim: a lock file the bench workers of one GPU take turns on the GPU with
+                         (kernels/gpu_lock.py); set by the conductor with TRITUNE_WORKERS_PER_GPU > 1.
     TRITUNE_SIM_COMPILE_MS sim: model compile latency (default 0 = off): a binary not in the cache sleeps
                          0.5-1x this many ms in a compile request or the first trial needing it; the cache is
                          shared between workers through the directory TRITUNE_SIM_COMPILE_CACHE (else per process).

@@ -1,29 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, Hello } from '../schema/index.js';
 import { UserError } from '../errors.js';
 import type { Progress } from '../report/progress.js';
-import { GpuSlot, benchSpec } from './pool.js';
-import { defaultPython, kernelsDir } from './worker.js';
+import { GpuActivity, GpuSlot, benchSpec, type GpuState } from './pool.js';
+import { defaultPython, kernelsDir, type WorkerSpec } from './worker.js';
 
 const startTimeoutMs = (backend: Backend) => Number(process.env.TRITUNE_START_TIMEOUT_S ?? (backend === 'sim' ? 30 : 180)) * 1000;
 
 /** How a worker of this run is started (bench workers, and compile workers with their own env). */
 export type WorkerSpecFor = ReturnType<typeof benchSpec>;
 
-/** One bench worker slot per GPU (one only for --dry-run), reporting to the progress display; none started yet. */
+/**
+ * Bench workers per GPU: TRITUNE_WORKERS_PER_GPU, default 1. With more, each does its host work (capture, loading
+ * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/timing.py's
+ * GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
+ */
+export const workersPerGpu = (): number => Math.max(1, Math.floor(Number(process.env.TRITUNE_WORKERS_PER_GPU ?? 1)) || 1);
+
+/** The bench worker slots, each GPU's sharing one activity (and, with several, a lock file); none started yet. */
 export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: boolean }, progress: Progress): { slots: GpuSlot[]; spec: WorkerSpecFor } {
   const script = join(kernelsDir(), 'worker.py');
   const spec = benchSpec({ python: defaultPython(), script, backend: opts.backend, startTimeoutMs: startTimeoutMs(opts.backend) });
-  const slots = (opts.dryRun ? opts.gpus.slice(0, 1) : opts.gpus).map(
-    (dev, i) =>
-      new GpuSlot(i, dev, spec, {
-        onHello: (gpu, h) => progress.event('worker', { gpu, pid: h.pid, device: h.device.name, simulated: h.simulated }),
-        onState: (gpu, state, note) => {
-          progress.gpu({ index: gpu, device: opts.gpus[gpu]!, state });
-          if (state === 'gone' && progress.running) progress.note(`gpu${gpu} (CUDA_VISIBLE_DEVICES=${opts.gpus[gpu]}) given up: ${note}`);
-        },
-      }),
-  );
+  const lanes = opts.dryRun ? 1 : workersPerGpu();
+  const lockDir = lanes > 1 ? mkdtempSync(join(tmpdir(), 'tritune-gpu-')) : null;
+  if (lockDir) process.once('exit', () => rmSync(lockDir, { recursive: true, force: true }));
+  const events = {
+    onHello: (gpu: number, h: Hello) => progress.event('worker', { gpu, pid: h.pid, device: h.device.name, simulated: h.simulated }),
+    onState: (gpu: number, state: GpuState, note?: string) => {
+      progress.gpu({ index: gpu, device: opts.gpus[gpu]!, state });
+      if (state === 'gone' && progress.running) progress.note(`gpu${gpu} (CUDA_VISIBLE_DEVICES=${opts.gpus[gpu]}) given up: ${note}`);
+    },
+  };
+  const slots = (opts.dryRun ? opts.gpus.slice(0, 1) : opts.gpus).flatMap((dev, i) => {
+    const activity = new GpuActivity();
+    return Array.from({ length: lanes }, (_, lane) => {
+      const laneSpec = (device: string, index: number): WorkerSpec => {
+        const base = spec(device, index);
+        if (!lockDir) return base;
+        return { ...base, env: { ...base.env, TRITUNE_GPU_LOCK: join(lockDir, `gpu${i}.lock`) }, label: `${base.label}.${lane}` };
+      };
+      return new GpuSlot(i, dev, laneSpec, events, activity);
+    });
+  });
   return { slots, spec };
 }
 

@@ -48,9 +48,10 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
   let freshTrials = 0;
   let failedTrials = 0;
   progress.start(plannedTotal, 0, estimatedSeconds);
-  const lookAhead = Math.max(2, Math.ceil((2 * opts.compileWorkers) / live.length));
+  const gpus = new Set(live.map((s) => s.index)).size; // a GPU may have several bench workers (slots)
+  const lookAhead = Math.max(2, Math.ceil((2 * opts.compileWorkers) / gpus));
   // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
-  const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / live.length))));
+  const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / gpus))));
 
   // an unexpected error in one unit (the journal's disk is full) stops every unit, so nothing runs or appends after it
   let failed = false;
@@ -92,8 +93,10 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
     }
   };
   const perGpu = Math.max(1, Number(process.env.TRITUNE_UNITS_PER_GPU ?? UNITS_PER_GPU));
+  // a GPU with several bench workers (TRITUNE_WORKERS_PER_GPU) shares its units among them
+  const perSlot = Math.ceil((perGpu * gpus) / live.length);
   const loops: Array<Promise<void>> = [];
-  for (let k = 0; k < perGpu; k++) for (const s of live) loops.push(drive(s)); // round-robin: every GPU starts on a unit
+  for (let k = 0; k < perSlot; k++) for (const s of live) loops.push(drive(s)); // round-robin: every GPU starts on a unit
   const settled = await Promise.allSettled(loops);
   const error = settled.find((r) => r.status === 'rejected');
   if (error) throw error.reason;

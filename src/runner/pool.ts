@@ -40,10 +40,7 @@ export class GpuSlot {
   timedMs = 0;
   /** Of wallMs, the first launches of configs (compiling them here, or loading a compile worker's binary). */
   firstLaunchMs = 0;
-  /** ms with no request at the worker between its first request and its last answer: no unit had a trial ready. */
-  starvedMs = 0;
   problems = 0;
-  private idleSince: number | null = null;
   private startFailures = 0;
 
   constructor(
@@ -51,6 +48,8 @@ export class GpuSlot {
     readonly device: string,
     private readonly makeSpec: (device: string, index: number) => WorkerSpec,
     private readonly events: GpuEvents = {},
+    /** Shared by the slots (bench workers) of one GPU. */
+    readonly activity: GpuActivity = new GpuActivity(),
   ) {}
 
   /** Starts the worker if none runs (one start at a time, whoever asks); false once the GPU is given up. */
@@ -103,10 +102,12 @@ export class GpuSlot {
     for (let attempt = 0, aborted = 0; ; ) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
       const worker = this.worker!;
-      if (this.inFlight++ === 0 && this.idleSince !== null) this.starvedMs += performance.now() - this.idleSince;
+      this.inFlight++;
+      this.activity.sent();
       this.setState('busy');
       const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => {
-        if (--this.inFlight === 0) this.idleSince = performance.now();
+        this.inFlight--;
+        this.activity.answered();
       });
       if (got.ok && got.value.type === 'result') {
         const result = got.value;
@@ -176,6 +177,22 @@ export class GpuSlot {
     if (this.state === 'gone') return;
     this.state = state;
     this.events.onState?.(this.index, state, note);
+  }
+}
+
+/** Requests at the bench workers of one GPU, and the time none had one. */
+export class GpuActivity {
+  /** ms with no request at any of the GPU's workers between the first request and the last answer: no unit had a trial ready. */
+  starvedMs = 0;
+  private inFlight = 0;
+  private idleSince: number | null = null;
+
+  sent(): void {
+    if (this.inFlight++ === 0 && this.idleSince !== null) this.starvedMs += performance.now() - this.idleSince;
+  }
+
+  answered(): void {
+    if (--this.inFlight === 0) this.idleSince = performance.now();
   }
 }
 

@@ -19,7 +19,7 @@ export interface RunSummary {
   compile_wait_ms: number;
   /** ms the bench workers spent in configs' first launches: near 0 when compile workers built every binary. */
   first_launch_ms: number;
-  /** Per GPU; starved_ms: time its worker had no request while the run went on (no unit had a trial ready). */
+  /** Per GPU (its bench workers' sums); starved_ms: time none of its workers had a request (no unit had a trial ready). */
   per_gpu: Array<{ gpu: number; device: string; trials: number; worker_wall_ms: number; timed_ms: number; starved_ms: number; restarts: number }>;
 }
 
@@ -27,20 +27,31 @@ export function summarize(
   slots: GpuSlot[],
   run: { wallMs: number; freshTrials: number; failedTrials: number; compiled: number; refused: number; compileWaitMs: number },
 ): RunSummary {
-  const timed = slots.reduce((t, s) => t + s.timedMs, 0);
-  const gpuWall = run.wallMs * slots.length;
+  // a GPU may have several bench workers (TRITUNE_WORKERS_PER_GPU): its figures are their sums
+  const gpus = [...new Set(slots.map((s) => s.index))].map((index) => slots.filter((s) => s.index === index));
+  const sum = (lanes: GpuSlot[], of: (s: GpuSlot) => number) => lanes.reduce((t, s) => t + of(s), 0);
+  const timed = sum(slots, (s) => s.timedMs);
+  const gpuWall = run.wallMs * gpus.length;
   return {
-    gpus: slots.length,
+    gpus: gpus.length,
     wall_ms: run.wallMs,
     trials: run.freshTrials,
     failed: run.failedTrials,
     ms_per_trial: run.freshTrials > 0 ? gpuWall / run.freshTrials : null,
     busy: gpuWall > 0 ? timed / gpuWall : null,
-    restarts: slots.reduce((n, s) => n + s.restarts, 0),
+    restarts: sum(slots, (s) => s.restarts),
     compiled: run.compiled,
     refused: run.refused,
     compile_wait_ms: run.compileWaitMs,
-    first_launch_ms: slots.reduce((t, s) => t + s.firstLaunchMs, 0),
-    per_gpu: slots.map((s) => ({ gpu: s.index, device: s.device, trials: s.problems, worker_wall_ms: s.wallMs, timed_ms: s.timedMs, starved_ms: Math.round(s.starvedMs), restarts: s.restarts })),
+    first_launch_ms: sum(slots, (s) => s.firstLaunchMs),
+    per_gpu: gpus.map((lanes) => ({
+      gpu: lanes[0]!.index,
+      device: lanes[0]!.device,
+      trials: sum(lanes, (s) => s.problems),
+      worker_wall_ms: sum(lanes, (s) => s.wallMs),
+      timed_ms: sum(lanes, (s) => s.timedMs),
+      starved_ms: Math.round(lanes[0]!.activity.starvedMs),
+      restarts: sum(lanes, (s) => s.restarts),
+    })),
   };
 }

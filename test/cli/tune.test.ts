@@ -102,3 +102,23 @@ test('the final table labels simulated numbers', () => {
   assert.match(r.stdout, /wrote out\/w8a8-int8\/N=6144,K=2560/);
   assert.ok(readFileSync(join(dir, 'out', 'w8a8-int8', 'N=6144,K=2560,device_name=NVIDIA_SIM-H200,dtype=int8_w8a8.json'), 'utf8').endsWith('}\n'));
 });
+
+test('two bench workers on one simulated GPU take turns on it: one GPU in the summary, the same files as one worker', () => {
+  const one = workdir();
+  const single = runSync(one, [...BASE_ARGS, '--json']);
+  assert.equal(single.code, 0, single.stderr);
+  const two = workdir();
+  // the simulated GPU time (10 ms a problem) is held under the GPU's lock, so the two workers' add up
+  const shared = runSync(two, [...BASE_ARGS, '--json'], { TRITUNE_WORKERS_PER_GPU: '2', TRITUNE_SIM_DELAY_MS: '10' });
+  assert.equal(shared.code, 0, shared.stderr);
+  const events = shared.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const hellos = events.filter((e) => e.event === 'worker');
+  assert.equal(hellos.length, 2);
+  assert.deepEqual(new Set(hellos.map((e) => e.gpu)), new Set([0]));
+  assert.notEqual(hellos[0]!.pid, hellos[1]!.pid);
+  const done = events.at(-1) as { gpus: number; wall_ms: number; trials: number; per_gpu: Array<{ gpu: number; trials: number }> };
+  assert.equal(done.gpus, 1);
+  assert.deepEqual(done.per_gpu.map((g) => [g.gpu, g.trials]), [[0, done.trials]]);
+  assert.ok(done.wall_ms >= done.trials * 10, `${done.trials} problems of 10 ms each in ${done.wall_ms} ms: the workers held the GPU together`);
+  assert.deepEqual(comparable(outputs(two)), comparable(outputs(one)));
+});

@@ -26,8 +26,9 @@ export interface GpuEvents {
 }
 
 /**
- * One GPU: a bench worker pinned to it, restarted after a timeout, a crash, garbage on stdout or a sticky
- * CUDA error; given up after MAX_START_FAILURES failed starts in a row.
+ * One bench worker pinned to a GPU (one slot per GPU, or several sharing its `activity` with
+ * TRITUNE_WORKERS_PER_GPU), restarted after a timeout, a crash, garbage on stdout or a sticky CUDA error; given up
+ * after MAX_START_FAILURES failed starts in a row.
  */
 export class GpuSlot {
   state: GpuState = 'starting';
@@ -84,11 +85,11 @@ export class GpuSlot {
   }
 
   /**
-   * Runs one trial request. Several units share this GPU (so one waiting on the compiler does not idle it), and
-   * up to BENCH_PIPELINE (TRITUNE_BENCH_PIPELINE) of their requests are written ahead; the worker runs them one at a time. A worker that
-   * dies is restarted and the request retried once (the death may not be this config's fault); a hang is not
-   * retried (it costs a whole timeout and is usually the config's). A request the worker never started, because
-   * the one before it killed the worker, is sent again to the new worker.
+   * Runs one trial request. Several units share this worker (so one waiting on the compiler does not idle it),
+   * and up to BENCH_PIPELINE (TRITUNE_BENCH_PIPELINE) of their requests are written ahead; the worker runs them one
+   * at a time. A worker that dies is restarted and the request retried once (the death may not be this config's
+   * fault); a hang is not retried (it costs a whole timeout and is usually the config's). A request the worker
+   * never started, because the one before it killed the worker, is sent again to the new worker.
    */
   bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
     return this.line.add(() => this.benchNow(req, timeoutMs));

@@ -39,8 +39,8 @@ Environment:
     TRITUNE_COMPILE_TARGET  cuda: e.g. cuda:90 -- a compile worker: compiles for that target without opening a
                          CUDA context (kernels/compile_only.py), for families with compile_only().
     TRITUNE_PROFILE      cuda/interpret: path prefix; at exit the worker writes its host seconds per phase
-                         (inputs, first launch, check, capture, replays, ...; `between`: from an answer to the next request)
-                         to <prefix>.<role>.<pid>.json.
+                         (inputs, first launch, check, capture, replays, ...; `between`: from an answer to
+                         the next request) to <prefix>.<role>.<pid>.json.
 """
 
 import argparse

@@ -14,7 +14,7 @@ export type WorkerSpecFor = ReturnType<typeof benchSpec>;
 
 /**
  * Bench workers per GPU: TRITUNE_WORKERS_PER_GPU, default 1. With more, each does its host work (capture, loading
- * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/timing.py's
+ * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/gpu_lock.py's
  * GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
  */
 export const workersPerGpu = (): number => Math.max(1, Math.floor(Number(process.env.TRITUNE_WORKERS_PER_GPU ?? 1)) || 1);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { WorkerProcess, type WorkerSpec } from '../../src/runner/worker.js';
-import { BENCH_PIPELINE, GpuSlot } from '../../src/runner/pool.js';
+import { BENCH_PIPELINE, GpuActivity, GpuSlot } from '../../src/runner/pool.js';
 
 const FIX = join(process.cwd(), 'test', 'fixtures', 'workers');
 const spec = (script: string, env: Record<string, string> = {}, startTimeoutMs = 10000): WorkerSpec => ({
@@ -138,4 +138,17 @@ test('a GPU slot restarts a dead worker, retries the request once, and gives up 
   assert.ok(!out.ok && /gone/.test(out.message));
   assert.equal(dead.state, 'gone');
   assert.deepEqual(states.filter((s) => s === 'restarting').length, 2);
+});
+
+test('a GPU counts as starved only while none of its workers has a request', async () => {
+  const activity = new GpuActivity();
+  const lanes = [0, 1].map((lane) => new GpuSlot(0, '0', () => spec('echo.py', { FIXTURE_SLEEP_MS: '100' }), {}, activity));
+  assert.ok((await Promise.all(lanes.map((s) => s.ensure()))).every(Boolean));
+  // the lanes' requests overlap: never starved; then nothing at all for 300 ms: starved that long
+  await Promise.all([lanes[0]!.bench(trial, 5000), new Promise((r) => setTimeout(r, 50)).then(() => lanes[1]!.bench(trial, 5000))]);
+  assert.equal(activity.starvedMs, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  await lanes[1]!.bench(trial, 5000);
+  assert.ok(activity.starvedMs >= 290, `starved ${activity.starvedMs} ms`);
+  await Promise.all(lanes.map((s) => s.stop()));
 });

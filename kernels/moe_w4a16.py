@@ -79,7 +79,8 @@ _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 _SMEM_LIMIT = 232448  # H100/H200 opt-in shared memory per block (227 KiB), as Triton reports it
 
 
-@triton.jit(do_not_specialize=["num_pairs", "num_pid_m"])  # the ints M enters: one binary for every M
+# the ints M enters: one binary for every M; GROUP_SIZE_M an int argument too: one binary for both its values
+@triton.jit(do_not_specialize=["num_pairs", "num_pid_m", "GROUP_SIZE_M"])
 def _moe_w4a16_kernel(
     # pointers
     a_ptr, qw_ptr, scale_ptr, zero_ptr, out_ptr, router_weight_ptr,
@@ -92,7 +93,7 @@ def _moe_w4a16_kernel(
     K: tl.constexpr,  # one weight shape per compile anyway; the K loop then has a static trip count
     GROUP_SIZE: tl.constexpr, A_ROW_DIV: tl.constexpr, PADDED: tl.constexpr,
     HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, FP16: tl.constexpr, INTERPRET: tl.constexpr,
-    BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M: tl.constexpr,
+    BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M,
 ):
     OFFSET: tl.constexpr = 1024.0 if FP16 else 128.0
     KW: tl.constexpr = K // 8

@@ -285,7 +285,9 @@ class SimBackend:
                 m, pairs = raw.get("M", 1), raw.get("M", 1) * raw.get("top_k", 1)
                 of_m = {"w4a16": None, "moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)
                 shape = [sorted((k, v) for k, v in raw.items() if k != "M"), of_m]
-            out.add(hashlib.sha256(json.dumps([family, config, shape], sort_keys=True).encode()).hexdigest()[:32])
+            # moe-w4a16 takes GROUP_SIZE_M as an unspecialized int: configs differing only in it share a binary
+            binary = {k: v for k, v in config.items() if not (family == "moe-w4a16" and k == "GROUP_SIZE_M")}
+            out.add(hashlib.sha256(json.dumps([family, binary, shape], sort_keys=True).encode()).hexdigest()[:32])
         return out
 
     def _compile_delay(self, family: str, config: dict, problems: list) -> None:

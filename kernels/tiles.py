@@ -5,9 +5,10 @@ import triton.language as tl
 
 
 @triton.jit
-def grouped_tile(pid, num_pid_m, num_pid_n, GROUP_SIZE_M: tl.constexpr):
+def grouped_tile(pid, num_pid_m, num_pid_n, GROUP_SIZE_M):
     """pid -> (pid_m, pid_n) in the matmul tutorial's grouped order: GROUP_SIZE_M rows of tiles are walked column
-    by column, so the weight tiles they share stay in L2 (inlined by the compiler)."""
+    by column, so the weight tiles they share stay in L2 (inlined by the compiler). GROUP_SIZE_M is a constexpr
+    where the caller's is (the binary then computes with the number) or an int argument (one binary for all)."""
     num_pid_in_group = GROUP_SIZE_M * num_pid_n
     group_id = pid // num_pid_in_group
     first_pid_m = group_id * GROUP_SIZE_M

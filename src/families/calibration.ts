@@ -55,8 +55,10 @@ const H200: DeviceCalibration = {
     // requests), per job fitted (round latency included), 4.85 trials per job counted in the run. (Run L, one binary
     // per M class: 20 ms, 1.4 s, 2.8; run E, the dequantize-then-dot kernel: 0.06 s, 1.2 s, 2.8.) Per job refitted
     // to runs Q and R (31.9 s and 36.0 s, 1093 trials, 234-239 binaries: the compile hint naming the next round
-    // shortened each round's wait on its compiles; run M's fit was 2.25 s).
-    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 1.4, trialsPerCompileJob: 4.85 },
+    // shortened each round's wait on its compiles; run M's fit was 2.25 s). Trials per job since GROUP_SIZE_M is an
+    // unspecialized int (configs differing in it share a binary): 8.6, counted in a sim run of the job (1093 trials,
+    // 127 compile jobs; runs Q and R compiled 234 and 239). Not yet measured on the H200 with it.
+    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 1.4, trialsPerCompileJob: 8.6 },
     // run A again at 7833aaa (the input cache counting held bytes; 107.7 s, 748 trials): compile-bound, its bench
     // worker in requests 45.2 s (0.06 s per trial), its compile workers 1132 s over 287 jobs (3.9 s each), both
     // from the workers' profiles. (Run A itself, before that fix, was GPU-bound at 0.12 s per trial.)

@@ -1,5 +1,6 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
+import { configKey } from '../space/key.js';
 import { KERNEL_SMEM, SERVER_SPACE, accumulatorRule, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
@@ -101,12 +102,14 @@ function bytes(s: WeightShape, M: number): number {
 
 /**
  * K is a constexpr and the ints M enters (the pair count M*top_k, the grid bound) are not specialized
- * (kernels/moe_w4a16.py compile_variant): one binary per config and shape serves every M. The key holds every field
- * of the shape (the file's shape key leaves out top_k, gemm and zero points).
+ * (kernels/moe_w4a16.py compile_variant): one binary per config and shape serves every M. GROUP_SIZE_M is an int
+ * argument, not specialized either, so configs that differ only in it share their binary: the key leaves it out. It
+ * holds every field of the shape (the file's shape key leaves out top_k, gemm and zero points).
  */
-function compileKey(s: WeightShape, _shapeKey: string, _c: Config, configKey: string, _ms: number[]): string {
+function compileKey(s: WeightShape, _shapeKey: string, c: Config, _configKey: string, _ms: number[]): string {
+  const { GROUP_SIZE_M: _grouping, ...binary } = c as Record<string, number>;
   const shape = `E:${s.E}|N:${s.N}|K:${s.K}|top_k:${s.top_k ?? 1}|gemm:${s.gemm ?? 'up'}|group:${s.group_size ?? 128}|zp:${s.zero_points ?? false}`;
-  return `moe-w4a16|${configKey}|${shape}`;
+  return `moe-w4a16|${configKey(binary)}|${shape}`;
 }
 
 export const moeW4a16: KernelFamily = {

@@ -23,7 +23,7 @@ test('w4a16: shapes share binaries by int classes; M never counts (one binary fo
   assert.notEqual(keyOf('w4a16', s, CFG, [1]), keyOf('w4a16', s, { ...CFG, BLOCK_SIZE_M: 64 }, [1]));
 });
 
-test('moe-w4a16: every shape field; M never counts (one binary for every M)', () => {
+test('moe-w4a16: every shape field; neither M nor GROUP_SIZE_M counts (one binary for every M and grouping)', () => {
   const s: WeightShape = { N: 768, K: 2048, E: 128, top_k: 8, gemm: 'layer', group_size: 128 };
   const c = { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 64, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3 };
   const base = keyOf('moe-w4a16', s, c, [1, 8]);
@@ -31,4 +31,7 @@ test('moe-w4a16: every shape field; M never counts (one binary for every M)', ()
   for (const other of [{ top_k: 6 }, { gemm: 'up' as const }, { zero_points: true }, { E: 64 }, { group_size: 32 }])
     assert.notEqual(base, keyOf('moe-w4a16', { ...s, ...other }, c, [1, 8]), JSON.stringify(other));
   assert.equal(base, keyOf('moe-w4a16', s, c, [1, 16, 4096]));
+  // GROUP_SIZE_M is an unspecialized int argument: one binary for its values (test/python/test_compile_only.py)
+  assert.equal(base, keyOf('moe-w4a16', s, { ...c, GROUP_SIZE_M: 16 }, [1, 8]));
+  assert.notEqual(base, keyOf('moe-w4a16', s, { ...c, num_stages: 4 }, [1, 8]));
 });

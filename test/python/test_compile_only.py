@@ -164,6 +164,13 @@ def test_moe_w4a16_compile_only_keys_match_launch():
     _same_variant_same_keys(cases, results)
     sweep = {r["launch"][0] for case, r in zip(cases, results) if case[1]["top_k"] == 3}
     assert len(sweep) == 1  # M never enters the MoE binary (the pair count and the grid bound are not specialized)
+    # nor GROUP_SIZE_M (an int argument, not specialized): the configs that differ in it only share their binary, as
+    # the conductor's compile key for the family assumes (src/families/moe-w4a16.ts)
+    grouped = [("moe-w4a16", {**base, "M": 3, "gemm": "up", "group_size": 128}, {**MOE, "GROUP_SIZE_M": g})
+               for g in (1, 8, 16)]
+    assert len({r["launch"][0] for r in _w4_keys(grouped)}) == 1
+    other = [("moe-w4a16", {**base, "M": 3, "gemm": "up", "group_size": 128}, {**MOE, "num_stages": s}) for s in (2, 3)]
+    assert len({r["launch"][0] for r in _w4_keys(other)}) == 2
 
 
 def test_w4a16_compile_workers_compile_without_a_gpu(tmp_path):

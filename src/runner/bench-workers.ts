@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import type { Progress } from '../report/progress.js';
 import { GpuActivity, GpuSlot, benchSpec, type GpuState } from './pool.js';
 import { defaultPython, kernelsDir, type WorkerSpec } from './worker.js';
+import { envCount } from './options.js';
 
 const startTimeoutMs = (backend: Backend) => Number(process.env.TRITUNE_START_TIMEOUT_S ?? (backend === 'sim' ? 30 : 180)) * 1000;
 
@@ -17,7 +18,7 @@ export type WorkerSpecFor = ReturnType<typeof benchSpec>;
  * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/gpu_lock.py's
  * GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
  */
-export const workersPerGpu = (): number => Math.max(1, Math.floor(Number(process.env.TRITUNE_WORKERS_PER_GPU ?? 1)) || 1);
+export const workersPerGpu = (): number => envCount('TRITUNE_WORKERS_PER_GPU', 1);
 
 /** The bench worker slots, each GPU's sharing one activity (and, with several, a lock file); none started yet. */
 export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: boolean }, progress: Progress): { slots: GpuSlot[]; spec: WorkerSpecFor } {

@@ -16,7 +16,7 @@ import { makeUnits, type ShapeJob, type Unit } from './units.js';
 import type { FamilyJournal } from './unit-trials.js';
 import { benchWorkers, startAndCheckDevices, type WorkerSpecFor } from './bench-workers.js';
 import { defaultPython } from './worker.js';
-import { driveUnits, type Interrupt } from './drive.js';
+import { checkDriveKnobs, driveUnits, type Interrupt } from './drive.js';
 import { reportRun, writeFiles } from './write.js';
 import type { TuneOptions } from './options.js';
 
@@ -36,6 +36,7 @@ export async function runTune(opts: TuneOptions): Promise<number> {
     progress.event('done', { files: [], trials: 0 });
     return EXIT.ok;
   }
+  checkDriveKnobs(); // benchWorkers() reads its own knobs before it starts anything
   const { slots, spec } = benchWorkers(opts, progress);
   const cleanups: Array<() => void> = [() => slots.forEach((s) => s.kill()), () => progress.stop()];
   try {

@@ -1,7 +1,7 @@
 import type { Family } from '../schema/index.js';
 import type { Progress } from '../report/progress.js';
 import type { CompilePool } from './compile.js';
-import type { TuneOptions } from './options.js';
+import { envCount, type TuneOptions } from './options.js';
 import type { GpuSlot } from './pool.js';
 import type { Unit } from './units.js';
 import { plannedTrials } from './unit-search.js';
@@ -10,6 +10,15 @@ import { runUnit, type UnitOutcome } from './unit.js';
 
 /** Units in flight per GPU (their requests take turns on the one worker; 6 rather than 3: less time waiting on compiles in a sim run with modelled compile latency); TRITUNE_UNITS_PER_GPU overrides. */
 const UNITS_PER_GPU = 6;
+const unitsPerGpu = (): number => envCount('TRITUNE_UNITS_PER_GPU', UNITS_PER_GPU);
+/** Per unit, configs compiled ahead on the strategy's hint: TRITUNE_HINT_COMPILES (0 turns it off), else `fallback`. */
+const hintCompiles = (fallback: number): number => envCount('TRITUNE_HINT_COMPILES', fallback, 0);
+
+/** Refuses a bad TRITUNE_UNITS_PER_GPU or TRITUNE_HINT_COMPILES in one line, before the run starts anything. */
+export function checkDriveKnobs(): void {
+  unitsPerGpu();
+  hintCompiles(0);
+}
 
 /** Set once the run is interrupted (Ctrl-C, SIGTERM): no unit starts, none is finished, no file begun. */
 export interface Interrupt {
@@ -50,8 +59,7 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
   progress.start(plannedTotal, 0, estimatedSeconds);
   const gpus = new Set(live.map((s) => s.index)).size; // a GPU may have several bench workers (slots)
   const lookAhead = Math.max(2, Math.ceil((2 * opts.compileWorkers) / gpus));
-  // Per unit, configs compiled ahead on the strategy's hint; TRITUNE_HINT_COMPILES overrides (0 turns it off).
-  const hintAhead = opts.compileWorkers === 0 ? 0 : Math.max(0, Number(process.env.TRITUNE_HINT_COMPILES ?? Math.max(4, Math.ceil((2 * opts.compileWorkers) / gpus))));
+  const hintAhead = opts.compileWorkers === 0 ? 0 : hintCompiles(Math.max(4, Math.ceil((2 * opts.compileWorkers) / gpus)));
 
   // an unexpected error in one unit (the journal's disk is full) stops every unit, so nothing runs or appends after it
   let failed = false;
@@ -92,7 +100,7 @@ export async function driveUnits(units: Unit[], live: GpuSlot[], plannedTotal: n
       }
     }
   };
-  const perGpu = Math.max(1, Number(process.env.TRITUNE_UNITS_PER_GPU ?? UNITS_PER_GPU));
+  const perGpu = unitsPerGpu();
   // a GPU with several bench workers (TRITUNE_WORKERS_PER_GPU) shares its units among them
   const perSlot = Math.ceil((perGpu * gpus) / live.length);
   const loops: Array<Promise<void>> = [];

@@ -1,4 +1,5 @@
 import type { Backend, Family, ModelShapes, ServerQuant } from '../schema/index.js';
+import { UserError } from '../errors.js';
 import type { Shard } from './shard.js';
 
 /** Everything `tune` was asked to do, validated and normalized by the CLI. */
@@ -27,4 +28,16 @@ export interface TuneOptions {
   seed: number;
   /** The command line as typed, for sidecars and the resume hint. */
   command: string;
+}
+
+/**
+ * A whole-number knob from the environment (TRITUNE_UNITS_PER_GPU and the like): `fallback` when unset or empty,
+ * else at least `min`, or one line naming the variable.
+ */
+export function envCount(name: string, fallback: number, min = 1): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UserError(`${name}=${text}: give a whole number, ${min} or more`);
+  return n;
 }

@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type { Hello, TrialRequest, TrialResult, TrialStatus } from '../schema/index.js';
 import { classifyMessage, statusOfWorkerFailure, type WorkerFailure } from './classify.js';
+import { envCount } from './options.js';
 import { WorkerProcess, type Outcome, type WorkerSpec } from './worker.js';
 
 /** After this many failed starts in a row a GPU is given up (the run goes on with the others). */
@@ -11,7 +12,7 @@ export const MAX_START_FAILURES = 3;
  * answered one, while the conductor records that answer and the unit picks its next config.
  */
 export const BENCH_PIPELINE = 2;
-const pipelineDepth = (): number => Math.max(1, Math.floor(Number(process.env.TRITUNE_BENCH_PIPELINE ?? BENCH_PIPELINE)) || BENCH_PIPELINE);
+const pipelineDepth = (): number => envCount('TRITUNE_BENCH_PIPELINE', BENCH_PIPELINE);
 
 export type GpuState = 'starting' | 'idle' | 'busy' | 'restarting' | 'gone';
 

@@ -103,6 +103,22 @@ test('the final table labels simulated numbers', () => {
   assert.ok(readFileSync(join(dir, 'out', 'w8a8-int8', 'N=6144,K=2560,device_name=NVIDIA_SIM-H200,dtype=int8_w8a8.json'), 'utf8').endsWith('}\n'));
 });
 
+test('a bad knob in the environment is one line and exit code 2, before any trial', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ TRITUNE_WORKERS_PER_GPU: 'two' }, /^tune: TRITUNE_WORKERS_PER_GPU=two: give a whole number, 1 or more$/],
+    [{ TRITUNE_BENCH_PIPELINE: '0' }, /^tune: TRITUNE_BENCH_PIPELINE=0: give a whole number, 1 or more$/],
+    [{ TRITUNE_UNITS_PER_GPU: '2.5' }, /^tune: TRITUNE_UNITS_PER_GPU=2\.5: give a whole number, 1 or more$/],
+    [{ TRITUNE_HINT_COMPILES: '-1' }, /^tune: TRITUNE_HINT_COMPILES=-1: give a whole number, 0 or more$/],
+  ];
+  for (const [env, re] of cases) {
+    const dir = workdir();
+    const r = runSync(dir, [...BASE_ARGS, '--json'], env);
+    assert.equal(r.code, 2, `${JSON.stringify(env)}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), re);
+    assert.equal(existsSync(join(dir, 'st', 'journals')), false, 'a journal was begun');
+  }
+});
+
 test('two bench workers on one simulated GPU take turns on it: one GPU in the summary, the same files as one worker', () => {
   const one = workdir();
   const single = runSync(one, [...BASE_ARGS, '--json']);

@@ -97,20 +97,15 @@ export class GpuSlot {
   }
 
   private readonly line = new PQueue({ concurrency: pipelineDepth() });
-  private inFlight = 0;
 
   private async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
     let restarted = false;
     for (let attempt = 0, aborted = 0; ; ) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
       const worker = this.worker!;
-      this.inFlight++;
       this.activity.sent();
       this.setState('busy');
-      const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => {
-        this.inFlight--;
-        this.activity.answered();
-      });
+      const got = await worker.request({ ...req, type: 'trial' }, timeoutMs).finally(() => this.activity.answered());
       if (got.ok && got.value.type === 'result') {
         const result = got.value;
         this.wallMs += result.wall_ms;
@@ -147,7 +142,7 @@ export class GpuSlot {
 
   /** A request finished and the worker stays: idle unless another is in flight. */
   private settled(): void {
-    if (this.inFlight === 0) this.setState('idle');
+    if (!this.worker?.inFlight) this.setState('idle');
   }
 
   /** The worker failed (seen by whichever of its requests came back first): restarted once, not per request. */

@@ -11,7 +11,7 @@ import pathlib
 import sys
 
 
-def entries(root: pathlib.Path, meta: pathlib.Path) -> dict:
+def entries(meta: pathlib.Path) -> dict:
     sidecar = json.loads(meta.read_text())["entries"]
     configs = json.loads(meta.with_name(meta.name.replace(".meta.json", ".json")).read_text())
     return {m: (e["us"], e.get("default_us"), configs.get(m)) for m, e in sidecar.items() if e.get("us")}
@@ -38,7 +38,7 @@ def main(argv: list) -> int:
         other = b_root / meta.relative_to(a_root)
         if not other.exists():
             continue
-        a, b = entries(a_root, meta), entries(b_root, other)
+        a, b = entries(meta), entries(other)
         ms = [m for m in a if m in b]
         us = [b[m][0] / a[m][0] for m in ms]
         over = [(b[m][0] / b[m][1]) / (a[m][0] / a[m][1]) for m in ms if a[m][1] and b[m][1]]

@@ -18,7 +18,7 @@ export type WorkerSpecFor = ReturnType<typeof benchSpec>;
  * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/gpu_lock.py's
  * GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
  */
-export const workersPerGpu = (): number => envCount('TRITUNE_WORKERS_PER_GPU', 1);
+const workersPerGpu = (): number => envCount('TRITUNE_WORKERS_PER_GPU', 1);
 
 /** The bench worker slots, each GPU's sharing one activity (and, with several, a lock file); none started yet. */
 export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: boolean }, progress: Progress): { slots: GpuSlot[]; spec: WorkerSpecFor } {

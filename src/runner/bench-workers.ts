@@ -14,17 +14,19 @@ const startTimeoutMs = (backend: Backend) => Number(process.env.TRITUNE_START_TI
 export type WorkerSpecFor = ReturnType<typeof benchSpec>;
 
 /**
- * Bench workers per GPU: TRITUNE_WORKERS_PER_GPU, default 1. With more, each does its host work (capture, loading
- * binaries, parsing) while another has the GPU; they take turns on it through a lock file (kernels/gpu_lock.py's
- * GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
+ * Bench workers per GPU: TRITUNE_WORKERS_PER_GPU, default 2 on a GPU (docs/BENCHMARKS.md, runs U: 3-15 % shorter
+ * than one on the same H200, the winners as fast over each default) and 1 under the sim and interpret backends (no
+ * GPU for a second worker to keep busy; the interpreter's trials are CPU work). Each does its host work (capture,
+ * loading binaries, parsing) while another has the GPU; they take turns on it through a lock file
+ * (kernels/gpu_lock.py's GpuLock), so the GPU runs one worker's kernels at a time and every time is measured alone.
  */
-const workersPerGpu = (): number => envCount('TRITUNE_WORKERS_PER_GPU', 1);
+const workersPerGpu = (backend: Backend): number => envCount('TRITUNE_WORKERS_PER_GPU', backend === 'cuda' ? 2 : 1);
 
 /** The bench worker slots, each GPU's sharing one activity (and, with several, a lock file); none started yet. */
 export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: boolean }, progress: Progress): { slots: GpuSlot[]; spec: WorkerSpecFor } {
   const script = join(kernelsDir(), 'worker.py');
   const spec = benchSpec({ python: defaultPython(), script, backend: opts.backend, startTimeoutMs: startTimeoutMs(opts.backend) });
-  const lanes = opts.dryRun ? 1 : workersPerGpu();
+  const lanes = opts.dryRun ? 1 : workersPerGpu(opts.backend);
   const lockDir = lanes > 1 ? mkdtempSync(join(tmpdir(), 'tritune-gpu-')) : null;
   if (lockDir) process.once('exit', () => rmSync(lockDir, { recursive: true, force: true }));
   const events = {

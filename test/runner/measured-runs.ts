@@ -114,4 +114,11 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'R w4a16 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 130.1, trials: 12664, held: true },
   { name: 'S w8a8-int8 Qwen3-4B, two written ahead (88238f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 40.5, trials: 6693, held: true },
   { name: 'S w4a16 Qwen3-4B, two written ahead (88238f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 120.6, trials: 12664, held: true },
+  // "Two bench workers per GPU, and MoE binaries shared across GROUP_SIZE_M": one host, one and two workers per GPU
+  { name: 'U w8a8-int8 Qwen3-4B, one worker (50733f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 42.3, trials: 6693, held: true },
+  { name: 'U w8a8-int8 Qwen3-4B, two workers (50733f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 41.2, trials: 6693, held: true },
+  { name: 'U w4a16 Qwen3-4B, one worker (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 99.5, trials: 12664, held: true },
+  { name: 'U w4a16 Qwen3-4B, two workers (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.7, trials: 12664, held: true },
+  { name: 'U moe-w4a16 Qwen3-30B-A3B, one worker (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 26.1, trials: 1093, held: true },
+  { name: 'U moe-w4a16 Qwen3-30B-A3B, two workers (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 22.3, trials: 1093, held: true },
 ];

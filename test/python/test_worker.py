@@ -127,3 +127,37 @@ def test_hang_never_answers_and_delay_slows_each_problem():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_preload_loads_what_compile_only_finds_and_never_raises(monkeypatch):
+    """The bench worker's preload (kernels/triton_backend.py _preload): the kernels a family's compile_only finds are
+    loaded (_init_handles); a compile_only that fails is counted and left to the launch under the lock."""
+    from triton.runtime.jit import JITFunction
+
+    from kernels.triton_backend import TritonBackend
+
+    backend = TritonBackend("interpret")
+    assert not backend.preload  # only with a GPU lock (several bench workers on one GPU)
+    loaded = []
+
+    class Kernel:
+        def _init_handles(self):
+            loaded.append(self)
+
+    class Family:
+        @staticmethod
+        def compile_only(family, problem, config):  # as a warmup would: JITFunction.run with warmup=True
+            JITFunction.run(None, warmup=True)
+
+    class Broken:
+        @staticmethod
+        def compile_only(family, problem, config):
+            raise RuntimeError("no such binary")
+
+    kernel = Kernel()
+    monkeypatch.setattr(JITFunction, "run", lambda self, *args, **kwargs: kernel)
+    backend._preload(Family, "w4a16", {}, {})
+    assert loaded == [kernel]
+    backend._preload(Broken, "w4a16", {}, {})
+    assert backend.profile.counts.get("preload_failed") == 1
+    assert "preload" in backend.profile.seconds

@@ -54,6 +54,11 @@ SERVER_BLOCK = {"vllm-w8a8-block": "w8a8-fp8", "sglang-w8a8-block": "w8a8-fp8"}
 BLOCK_QUANT_COST = {"fp8": FAMILY_COST["w8a8-fp8"], "int8": FAMILY_COST["w8a8-int8"]}
 
 
+def _triton_int(v: int) -> str:
+    """How Triton specializes an int argument (src/families/rules.ts tritonInt)."""
+    return "one" if v == 1 else "d16" if v % 16 == 0 else "any"
+
+
 def _installed_version(dist: str) -> str | None:
     try:
         return importlib.metadata.version(dist)
@@ -270,9 +275,10 @@ class SimBackend:
 
     def _binaries(self, family: str, config: dict, problems: list) -> set[str]:
         """What a real worker compiles for these problems: W8A8 specializes on N, K divisibility by 16 and EVEN_K
-        (compileKey in src/families/w8a8.ts); the other families per weight shape (every field but M) and what of M
-        their kernels specialize on (their compile_variant, modelled): W4A16 none of M, MoE W4A16 how Triton
-        classes the number of routed pairs, the servers' kernels every M."""
+        (compileKey in src/families/w8a8.ts), W4A16 on how Triton classes N, N/8, K and K/8 (one, a multiple of 16,
+        else), the quantization and EVEN_K (compileKey in src/families/w4a16.ts); the other families per weight
+        shape (every field but M) and what of M their kernels specialize on (their compile_variant, modelled): MoE
+        W4A16 how Triton classes the number of routed pairs, the servers' kernels every M."""
         out = set()
         for raw in problems:
             if not isinstance(raw, dict):
@@ -281,6 +287,11 @@ class SimBackend:
                 n, k = raw.get("N", 0), raw.get("K", 0)
                 split = config.get("BLOCK_SIZE_K", 1) * config.get("SPLIT_K", 1)
                 shape = [n % 16 == 0, k % 16 == 0, k % split == 0]
+            elif family == "w4a16":
+                n, k = raw.get("N", 0), raw.get("K", 0)
+                ints = [_triton_int(v) for v in (n, -(-n // 8), k, k // 8)]
+                block = config.get("BLOCK_SIZE_K", 1) * config.get("K_UNROLL", 1)
+                shape = [ints, raw.get("group_size", 128), raw.get("zero_points", True), k % block == 0]
             else:
                 m, pairs = raw.get("M", 1), raw.get("M", 1) * raw.get("top_k", 1)
                 of_m = {"w4a16": None, "moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)

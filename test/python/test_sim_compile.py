@@ -44,3 +44,17 @@ def test_a_server_family_compiles_every_m(tmp_path):
     got, s = timed(lambda: SimBackend(env=env).compile({"id": "c", "family": "vllm-moe", "config": {**CONFIG},
                                                         "problems": layer}))
     assert s >= 0.2  # two binaries of 100-200 ms each
+
+
+def test_w4a16_shapes_that_triton_classes_alike_share_a_binary(tmp_path):
+    """As the family's compile key (src/families/w4a16.ts compileKey): N, N/8, K and K/8 as Triton classes them, the
+    quantization and EVEN_K; two Qwen3-4B shapes (all multiples of 16) share one binary, another group size does
+    not."""
+    env = {"TRITUNE_SIM_COMPILE_MS": "200", "TRITUNE_SIM_COMPILE_CACHE": str(tmp_path)}
+    config = {**CONFIG, "BLOCK_SIZE_K": 128, "K_UNROLL": 1}
+    g128 = [{"M": 1, "N": 6144, "K": 2560, "group_size": 128, "zero_points": True},
+            {"M": 16, "N": 2560, "K": 9728, "group_size": 128, "zero_points": True}]
+    sim = SimBackend(env=env)
+    assert len(sim._binaries("w4a16", config, g128)) == 1
+    assert len(sim._binaries("w4a16", config, g128 + [{**g128[0], "group_size": 32}])) == 2
+    assert len(sim._binaries("w4a16", config, g128 + [{**g128[0], "K": 2600}])) == 2  # K not a multiple of 16

@@ -294,7 +294,7 @@ class SimBackend:
                 shape = [ints, raw.get("group_size", 128), raw.get("zero_points", True), k % block == 0]
             else:
                 m, pairs = raw.get("M", 1), raw.get("M", 1) * raw.get("top_k", 1)
-                of_m = {"w4a16": None, "moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)
+                of_m = {"moe-w4a16": [pairs == 1, pairs % 16 == 0]}.get(family, m)
                 shape = [sorted((k, v) for k, v in raw.items() if k != "M"), of_m]
             # moe-w4a16 takes GROUP_SIZE_M as an unspecialized int: configs differing only in it share a binary
             binary = {k: v for k, v in config.items() if not (family == "moe-w4a16" and k == "GROUP_SIZE_M")}

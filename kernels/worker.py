@@ -37,7 +37,8 @@ Environment:
     TRITUNE_SIM_COMPILE_MS sim: model compile latency (default 0 = off): a binary not in the cache sleeps
                          0.5-1x this many ms in a compile request or the first trial needing it; the cache is
                          shared between workers through the directory TRITUNE_SIM_COMPILE_CACHE (else per process).
-    TRITUNE_INPUT_CACHE_GB  cuda: bytes of cached input copies kept across requests (default 16).
+    TRITUNE_INPUT_CACHE_GB  cuda: GB of cached input copies kept across requests (default 16; the conductor gives
+                         each of a GPU's several bench workers its share of the value it was run with).
     TRITUNE_COMPILE_TARGET  cuda: e.g. cuda:90 -- a compile worker: compiles for that target without opening a
                          CUDA context (kernels/compile_only.py), for families with compile_only().
     TRITUNE_PROFILE      cuda/interpret: path prefix; at exit the worker writes its host seconds per phase

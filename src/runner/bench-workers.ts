@@ -22,6 +22,18 @@ export type WorkerSpecFor = ReturnType<typeof benchSpec>;
  */
 const workersPerGpu = (backend: Backend): number => envCount('TRITUNE_WORKERS_PER_GPU', backend === 'cuda' ? 2 : 1);
 
+/**
+ * The environment of one of a GPU's several bench workers: the GPU's lock file, and its share of the GPU's input
+ * cache (TRITUNE_INPUT_CACHE_GB as the run was given it, 16 by default; a value that is not a positive number is
+ * passed on as it is, and the worker fails to start on it).
+ */
+export function laneEnv(env: Record<string, string>, lockFile: string, lanes: number, given = process.env.TRITUNE_INPUT_CACHE_GB): Record<string, string> {
+  const out: Record<string, string> = { ...env, TRITUNE_GPU_LOCK: lockFile };
+  const gb = Number(given || 16);
+  if (Number.isFinite(gb) && gb > 0) out.TRITUNE_INPUT_CACHE_GB = String(gb / lanes);
+  return out;
+}
+
 /** The bench worker slots, each GPU's sharing one activity (and, with several, a lock file); none started yet. */
 export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: boolean }, progress: Progress): { slots: GpuSlot[]; spec: WorkerSpecFor } {
   const script = join(kernelsDir(), 'worker.py');
@@ -42,7 +54,7 @@ export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: b
       const laneSpec = (device: string, index: number): WorkerSpec => {
         const base = spec(device, index);
         if (!lockDir) return base;
-        return { ...base, env: { ...base.env, TRITUNE_GPU_LOCK: join(lockDir, `gpu${i}.lock`) }, label: `${base.label}.${lane}` };
+        return { ...base, env: laneEnv(base.env, join(lockDir, `gpu${i}.lock`), lanes), label: `${base.label}.${lane}` };
       };
       return new GpuSlot(i, dev, laneSpec, events, activity);
     });

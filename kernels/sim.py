@@ -20,6 +20,7 @@ import sys
 import time
 
 from . import protocol as P
+from .compile_only import specialization
 from .gpu_lock import GpuLock
 from .sources import all_family_sources
 
@@ -52,11 +53,6 @@ SERVER_MOE = ("vllm-moe", "sglang-moe")
 # SWAP_AB is not modelled)
 SERVER_BLOCK = {"vllm-w8a8-block": "w8a8-fp8", "sglang-w8a8-block": "w8a8-fp8"}
 BLOCK_QUANT_COST = {"fp8": FAMILY_COST["w8a8-fp8"], "int8": FAMILY_COST["w8a8-int8"]}
-
-
-def _triton_int(v: int) -> str:
-    """How Triton specializes an int argument (src/families/rules.ts tritonInt)."""
-    return "one" if v == 1 else "d16" if v % 16 == 0 else "any"
 
 
 def _installed_version(dist: str) -> str | None:
@@ -289,7 +285,7 @@ class SimBackend:
                 shape = [n % 16 == 0, k % 16 == 0, k % split == 0]
             elif family == "w4a16":
                 n, k = raw.get("N", 0), raw.get("K", 0)
-                ints = [_triton_int(v) for v in (n, -(-n // 8), k, k // 8)]
+                ints = [specialization(v) for v in (n, -(-n // 8), k, k // 8)]
                 block = config.get("BLOCK_SIZE_K", 1) * config.get("K_UNROLL", 1)
                 shape = [ints, raw.get("group_size", 128), raw.get("zero_points", True), k % block == 0]
             else:

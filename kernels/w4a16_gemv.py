@@ -102,7 +102,7 @@ def w4a16_gemv_kernel(
         k0 = it * BLOCK_SIZE_K
         kw = k0 // 8 + offs_kw
         if PREFETCH:  # the next block's words are loaded before this block is computed
-            kw_ok = offs_kw >= 0
+            kw_ok = kw < KW
             qt = qt_next
             kn = tl.minimum(it + 1, it_end - 1) * BKW + offs_kw
             qt_next = tl.load(qw_ptr + rows[:, None] * KW + kn[None, :], mask=(kn < KW)[None, :], other=0,

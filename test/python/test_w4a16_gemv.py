@@ -19,6 +19,8 @@ CASES = [  # problem, config (PREFETCH: the next block's words loaded ahead)
      dict(BLOCK_SIZE_M=1, BLOCK_SIZE_N=32, BLOCK_SIZE_K=128, SPLIT_K=2, num_warps=4, num_stages=1)),
     (dict(M=1, N=64, K=512, group_size=128, zero_points=True),
      dict(BLOCK_SIZE_M=1, BLOCK_SIZE_N=32, BLOCK_SIZE_K=128, SPLIT_K=3, num_warps=4, num_stages=2, PREFETCH=1)),
+    (dict(M=1, N=32, K=288, group_size=32, zero_points=True),  # loaded ahead, with a K tail
+     dict(BLOCK_SIZE_M=1, BLOCK_SIZE_N=32, BLOCK_SIZE_K=128, SPLIT_K=2, num_warps=4, num_stages=1, PREFETCH=1)),
 ]
 
 

@@ -192,7 +192,7 @@ export class GpuActivity {
   private idleSince: number | null = null;
   /** The GPU's bench workers (slots), in the order they were made. */
   private readonly lanes: GpuSlot[] = [];
-  private line = new PQueue({ concurrency: pipelineDepth() });
+  private line: PQueue | null = null;
 
   /** TRITUNE_SHARE_LANES=1 (opt-in until measured on a GPU): the GPU's workers take each other's units' requests. */
   readonly sharing = envCount('TRITUNE_SHARE_LANES', 0, 0) > 0;
@@ -200,7 +200,7 @@ export class GpuActivity {
   /** A slot of this GPU (before any request): BENCH_PIPELINE more requests in flight on the GPU. */
   join(slot: GpuSlot): void {
     this.lanes.push(slot);
-    this.line = new PQueue({ concurrency: pipelineDepth() * this.lanes.length });
+    if (this.sharing) this.line = new PQueue({ concurrency: pipelineDepth() * this.lanes.length });
   }
 
   /**
@@ -211,7 +211,7 @@ export class GpuActivity {
    * Each worker then caches the inputs of every shape its GPU tunes, not only its own units'.
    */
   dispatch<T>(own: GpuSlot, send: (lane: GpuSlot) => Promise<T>): Promise<T> {
-    return this.line.add(async () => {
+    return this.line!.add(async () => {
       const live = this.lanes.filter((l) => l.state !== 'gone');
       const lane = live.reduce((best, l) => (l.assigned < best.assigned ? l : best), live.includes(own) ? own : (live[0] ?? own));
       lane.assigned++;

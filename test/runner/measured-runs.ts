@@ -122,8 +122,8 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'U moe-w4a16 Qwen3-30B-A3B, one worker (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 26.1, trials: 1093, held: true },
   { name: 'U moe-w4a16 Qwen3-30B-A3B, two workers (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 22.3, trials: 1093, held: true },
   // "Binaries loaded before taking the GPU": one host, two workers per GPU, without and with the preload
-  { name: 'W moe-w4a16 Qwen3-30B-A3B, no preload', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 32.5, trials: 1093, held: true },
-  { name: 'W moe-w4a16 Qwen3-30B-A3B, preload', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: true },
-  { name: 'W w4a16 Qwen3-4B, no preload', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: true },
-  { name: 'W w4a16 Qwen3-4B, preload', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: true },
+  { name: 'W moe-w4a16 Qwen3-30B-A3B, no preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 32.5, trials: 1093, held: true },
+  { name: 'W moe-w4a16 Qwen3-30B-A3B, preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: true },
+  { name: 'W w4a16 Qwen3-4B, no preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: true },
+  { name: 'W w4a16 Qwen3-4B, preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: true },
 ];

@@ -33,7 +33,8 @@ Environment:
     TRITUNE_GPU_LOCK     cuda/sim: a lock file the bench workers of one GPU take turns on the GPU with
                          (kernels/gpu_lock.py); set by the conductor with TRITUNE_WORKERS_PER_GPU > 1.
     TRITUNE_PRELOAD      cuda: with TRITUNE_GPU_LOCK, find and load each config's binaries before taking the GPU
-                         (default 1; 0 leaves it to the first launch under the lock).
+                         (default 1; 0 leaves it to the first launch under the lock; the conductor refuses a value
+                         that is not a whole number).
     TRITUNE_SIM_COMPILE_MS sim: model compile latency (default 0 = off): a binary not in the cache sleeps
                          0.5-1x this many ms in a compile request or the first trial needing it; the cache is
                          shared between workers through the directory TRITUNE_SIM_COMPILE_CACHE (else per process).

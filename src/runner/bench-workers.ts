@@ -39,6 +39,8 @@ export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: b
   const script = join(kernelsDir(), 'worker.py');
   const spec = benchSpec({ python: defaultPython(), script, backend: opts.backend, startTimeoutMs: startTimeoutMs(opts.backend) });
   const lanes = opts.dryRun ? 1 : workersPerGpu(opts.backend);
+  // kernels/triton_backend.py's preload, for workers sharing a GPU: read here so a bad value is refused before any work
+  const preload = envCount('TRITUNE_PRELOAD', 1, 0);
   const lockDir = lanes > 1 ? mkdtempSync(join(tmpdir(), 'tritune-gpu-')) : null;
   if (lockDir) process.once('exit', () => rmSync(lockDir, { recursive: true, force: true }));
   const events = {
@@ -54,7 +56,8 @@ export function benchWorkers(opts: { gpus: string[]; backend: Backend; dryRun: b
       const laneSpec = (device: string, index: number): WorkerSpec => {
         const base = spec(device, index);
         if (!lockDir) return base;
-        return { ...base, env: laneEnv(base.env, join(lockDir, `gpu${i}.lock`), lanes), label: `${base.label}.${lane}` };
+        const env = { ...laneEnv(base.env, join(lockDir, `gpu${i}.lock`), lanes), TRITUNE_PRELOAD: String(preload) };
+        return { ...base, env, label: `${base.label}.${lane}` };
       };
       return new GpuSlot(i, dev, laneSpec, events, activity);
     });

@@ -8,8 +8,9 @@ import { plannedTrials } from './unit-search.js';
 import type { FamilyJournal } from './unit-trials.js';
 import { runUnit, type UnitOutcome } from './unit.js';
 
-/** Units in flight per GPU (their requests take turns on the one worker; 6 rather than 3: less time waiting on compiles in a sim run with modelled compile latency); TRITUNE_UNITS_PER_GPU overrides. */
-const UNITS_PER_GPU = 6;
+/** Units in flight per GPU, shared by its bench workers (12 rather than 6: shorter W4A16 and MoE jobs, the same
+ * winners, on two H200 hosts; docs/BENCHMARKS.md runs X and Y); TRITUNE_UNITS_PER_GPU overrides. */
+const UNITS_PER_GPU = 12;
 const unitsPerGpu = (): number => envCount('TRITUNE_UNITS_PER_GPU', UNITS_PER_GPU);
 /** Per unit, configs compiled ahead on the strategy's hint: TRITUNE_HINT_COMPILES (0 turns it off), else `fallback`. */
 const hintCompiles = (fallback: number): number => envCount('TRITUNE_HINT_COMPILES', fallback, 0);

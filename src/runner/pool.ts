@@ -52,9 +52,7 @@ export class GpuSlot {
     private readonly events: GpuEvents = {},
     /** Shared by the slots (bench workers) of one GPU. */
     readonly activity: GpuActivity = new GpuActivity(),
-  ) {
-    activity.join(this);
-  }
+  ) {}
 
   /** Starts the worker if none runs (one start at a time, whoever asks); false once the GPU is given up. */
   ensure(): Promise<boolean> {
@@ -95,17 +93,13 @@ export class GpuSlot {
    * never started, because the one before it killed the worker, is sent again to the new worker.
    */
   bench(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
-    if (this.activity.sharing) return this.activity.dispatch(this, (lane) => lane.benchNow(req, timeoutMs));
     return this.line.add(() => this.benchNow(req, timeoutMs));
   }
 
   private readonly line = new PQueue({ concurrency: pipelineDepth() });
 
-  /** Requests given to this worker and not yet answered (written ahead, or waiting for it to start). */
-  assigned = 0;
-
-  /** Sends one request to this slot's worker now (GpuActivity.dispatch chose it); retries through restarts. */
-  async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
+  /** Sends one request to this slot's worker now; retries through restarts. */
+  private async benchNow(req: Omit<TrialRequest, 'id'>, timeoutMs: number): Promise<BenchOutcome> {
     let restarted = false;
     for (let attempt = 0, aborted = 0; ; ) {
       if (!(await this.ensure())) return { ok: false, status: 'crash', message: `GPU ${this.device} gone: ${this.lastFailure}`, restarted };
@@ -190,38 +184,6 @@ export class GpuActivity {
   starvedMs = 0;
   private inFlight = 0;
   private idleSince: number | null = null;
-  /** The GPU's bench workers (slots), in the order they were made. */
-  private readonly lanes: GpuSlot[] = [];
-  private line: PQueue | null = null;
-
-  /** TRITUNE_SHARE_LANES=1 (opt-in until measured on a GPU): the GPU's workers take each other's units' requests. */
-  readonly sharing = envCount('TRITUNE_SHARE_LANES', 0, 0) > 0;
-
-  /** A slot of this GPU (before any request): BENCH_PIPELINE more requests in flight on the GPU. */
-  join(slot: GpuSlot): void {
-    this.lanes.push(slot);
-    if (this.sharing) this.line = new PQueue({ concurrency: pipelineDepth() * this.lanes.length });
-  }
-
-  /**
-   * With `sharing`, runs a unit's request on one of the GPU's workers: BENCH_PIPELINE requests written ahead per
-   * worker, and a request beyond them goes to whichever worker has the fewest when one frees (the unit's own slot on
-   * a tie). So a worker whose units all wait for their compiles takes the requests of another's units instead of
-   * idling while they queue (docs/BENCHMARKS.md, runs W: each of two workers waited about 23 s between requests).
-   * Each worker then caches the inputs of every shape its GPU tunes, not only its own units'.
-   */
-  dispatch<T>(own: GpuSlot, send: (lane: GpuSlot) => Promise<T>): Promise<T> {
-    return this.line!.add(async () => {
-      const live = this.lanes.filter((l) => l.state !== 'gone');
-      const lane = live.reduce((best, l) => (l.assigned < best.assigned ? l : best), live.includes(own) ? own : (live[0] ?? own));
-      lane.assigned++;
-      try {
-        return await send(lane);
-      } finally {
-        lane.assigned--;
-      }
-    });
-  }
 
   sent(): void {
     if (this.inFlight++ === 0 && this.idleSince !== null) this.starvedMs += performance.now() - this.idleSince;

@@ -106,7 +106,6 @@ test('the final table labels simulated numbers', () => {
 test('a bad knob in the environment is one line and exit code 2, before any trial', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ TRITUNE_WORKERS_PER_GPU: 'two' }, /^tune: TRITUNE_WORKERS_PER_GPU=two: give a whole number, 1 or more$/],
-    [{ TRITUNE_SHARE_LANES: 'yes' }, /^tune: TRITUNE_SHARE_LANES=yes: give a whole number, 0 or more$/],
     [{ TRITUNE_PRELOAD: 'no' }, /^tune: TRITUNE_PRELOAD=no: give a whole number, 0 or more$/],
     [{ TRITUNE_BENCH_PIPELINE: '0' }, /^tune: TRITUNE_BENCH_PIPELINE=0: give a whole number, 1 or more$/],
     [{ TRITUNE_UNITS_PER_GPU: '2.5' }, /^tune: TRITUNE_UNITS_PER_GPU=2\.5: give a whole number, 1 or more$/],

@@ -126,4 +126,14 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'W moe-w4a16 Qwen3-30B-A3B, preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: true },
   { name: 'W w4a16 Qwen3-4B, no preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: true },
   { name: 'W w4a16 Qwen3-4B, preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: true },
+  // "Units per GPU, and GPU workers sharing requests": runs X and Y, each one host (3e3421e); the runs with
+  // TRITUNE_SHARE_LANES (removed since) are not held
+  { name: 'X moe-w4a16 Qwen3-30B-A3B, 6 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 35.7, trials: 1093, held: true },
+  { name: 'X moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 30.3, trials: 1093, held: true },
+  { name: 'X w4a16 Qwen3-4B, 6 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 97.1, trials: 12664, held: true },
+  { name: 'X w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 93.7, trials: 12664, held: true },
+  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.6, trials: 1093, held: true },
+  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units, 3 workers (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 27.6, trials: 1093, held: true },
+  { name: 'Y w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.1, trials: 12664, held: true },
+  { name: 'Y w4a16 Qwen3-4B, 12 units, 3 workers (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.4, trials: 12664, held: true },
 ];

@@ -154,27 +154,6 @@ test('a GPU counts as starved only while none of its workers has a request', asy
   await Promise.all(lanes.map((s) => s.stop()));
 });
 
-test("with TRITUNE_SHARE_LANES=1 a GPU's workers share its units' requests: one unit's requests beyond its worker's pipeline go to the idle one", async () => {
-  process.env.TRITUNE_SHARE_LANES = '1';
-  const activity = new GpuActivity();
-  delete process.env.TRITUNE_SHARE_LANES;
-  assert.ok(activity.sharing && !new GpuActivity().sharing);
-  const lanes = [0, 1].map(() => new GpuSlot(0, '0', () => spec('echo.py', { FIXTURE_SLEEP_MS: '100' }), {}, activity));
-  assert.ok((await Promise.all(lanes.map((s) => s.ensure()))).every(Boolean));
-  // every request comes from lane 0's unit; lane 1's units (none here) have nothing to ask
-  const asked = [1, 2, 3, 4].map((M) => lanes[0]!.bench({ ...trial, problems: [{ M, N: 64, K: 64 }] }, 5000));
-  await new Promise((r) => setTimeout(r, 30));
-  assert.deepEqual(lanes.map((s) => s.worker!.inFlight), [BENCH_PIPELINE, BENCH_PIPELINE]);
-  const out = await Promise.all(asked);
-  assert.ok(out.every((o) => o.ok));
-  assert.deepEqual(lanes.map((s) => s.problems), [2, 2]);
-  // one lane given up: the other takes everything
-  lanes[1]!.state = 'gone';
-  await Promise.all([5, 6].map((M) => lanes[1]!.bench({ ...trial, problems: [{ M, N: 64, K: 64 }] }, 5000)));
-  assert.deepEqual(lanes.map((s) => s.problems), [4, 2]);
-  await Promise.all(lanes.map((s) => s.stop()));
-});
-
 test("a GPU's bench workers get its lock file and split its input cache", () => {
   assert.deepEqual(laneEnv({ A: '1' }, '/l/gpu0.lock', 2, undefined), { A: '1', TRITUNE_GPU_LOCK: '/l/gpu0.lock', TRITUNE_INPUT_CACHE_GB: '8' });
   assert.equal(laneEnv({}, 'x', 4, '6').TRITUNE_INPUT_CACHE_GB, '1.5');

@@ -2,6 +2,7 @@
 cuBLAS bf16, side by side, one H200. Not a tuner family: a measurement of whether the path is worth one.
 
     python3 bench/w4a16_gemv_probe.py [--out out] [--ms 1,4,16] [--groups 128,32] [--variant plain|prefetch|tiled]
+    python3 bench/w4a16_gemv_probe.py --kernel gluon [--out out] [--ms 1,4,16]     # kernels/w4a16_gluon.py instead
 
 1. Compiles and checks every config of the probe's space (for the M tiles asked) on a 4608 x 7168 problem, in 14
    processes (the Triton cache then serves step 2).
@@ -39,6 +40,11 @@ SMALL = [(6144, 2560), (2560, 4096), (2560, 9728)]
 VARIANTS = {"plain": {}, "prefetch": {"PREFETCH": 1}, "tiled": {"TILED": 1}}
 
 
+def w4a16_gluon_reason(p: dict, c: dict) -> str | None:
+    from kernels import w4a16_gluon
+    return w4a16_gluon.invalid_reason(p, c)
+
+
 def launch_gemv(inp, cfg: dict) -> torch.Tensor:
     p, a = inp.problem, inp.a
     M, N, K = p["M"], p["N"], p["K"]
@@ -65,15 +71,33 @@ def space(bm: int, variant: str) -> list[dict]:
             for st in (1, 2) for x in extra if bn * bm * (bk // 8) // (32 * w) <= 128]
 
 
+def _launcher(kernel: str):
+    """The probe kernel's launch(inputs, config): the CUDA-core GEMV or the Gluon kernel (kernels/w4a16_gluon.py)."""
+    if kernel == "gluon":
+        from kernels import w4a16_gluon
+        return w4a16_gluon.launch
+    return launch_gemv
+
+
+def _space(kernel: str, bm: int, variant: str) -> list[dict]:
+    if kernel == "gluon":
+        from kernels import w4a16_gluon
+        return w4a16_gluon.space()
+    return space(bm, variant)
+
+
 def _compile(args):
-    prob, cfgs = args
+    prob, cfgs, kernel = args
+    launch = _launcher(kernel)
     p = W.normalize_problem(FAM, prob)
     inp = W.make_inputs(FAM, p, "cuda", 0)
     ref = W.reference(FAM, inp)
     bad = []
     for c in cfgs:
         try:
-            ok, err = W.check(FAM, launch_gemv(inp, c), ref)
+            if kernel == "gluon" and w4a16_gluon_reason(p, c):
+                continue
+            ok, err = W.check(FAM, launch(inp, c), ref)
             torch.cuda.synchronize()
             if (not ok and not c.get("TILED")) or int(inp.counters.abs().sum()):
                 bad.append((c, err))
@@ -88,15 +112,18 @@ def main(argv=None):
     ap.add_argument("--ms", default="1")
     ap.add_argument("--groups", default="128")
     ap.add_argument("--variant", choices=list(VARIANTS), default="plain")
+    ap.add_argument("--kernel", choices=("gemv", "gluon"), default="gemv",
+                    help="the probe: the CUDA-core GEMV (kernels/w4a16_gemv.py, --variant applies) or the Gluon "
+                         "kernel (kernels/w4a16_gluon.py)")
     args = ap.parse_args(argv)
     ms, groups = [int(m) for m in args.ms.split(",")], [int(g) for g in args.groups.split(",")]
     t0 = time.time()
     tasks = []
     for bm in sorted({1 << (m - 1).bit_length() for m in ms}):
         for g in groups:
-            cfgs = space(bm, args.variant)
-            tasks += [({"M": bm, "N": 4608, "K": 7168, "group_size": g, "zero_points": True}, cfgs[i::14])
-                      for i in range(14)]
+            cfgs = _space(args.kernel, bm, args.variant)
+            tasks += [({"M": bm, "N": 4608, "K": 7168, "group_size": g, "zero_points": True}, cfgs[i::14],
+                       args.kernel) for i in range(14)]
     with ProcessPoolExecutor(max_workers=14, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
         bad = [b for r in pool.map(_compile, tasks) for b in r]
     print(f"compiled and checked in {time.time() - t0:.0f} s, bad {len(bad)}", bad[:5], flush=True)
@@ -124,17 +151,22 @@ def main(argv=None):
                 except Exception:  # noqa: BLE001
                     continue
                 best = min(best, (us, c), key=lambda t: t[0])
-                key = "+".join(k for k in VARIANTS[args.variant] if c.get(k)) or "plain"
+                key = (f"AHEAD={c['AHEAD']}" if "AHEAD" in c else
+                       "+".join(k for k in VARIANTS[args.variant] if c.get(k)) or "plain")
                 by[key] = min(by.get(key, 1e9), round(us, 2))
             return best
 
         mma = best_of([c for c in candidates(M, g) if not W.invalid_reason(FAM, p, c)],
                       lambda i, c: W.launch(FAM, i, c))
         by.clear()
-        gv = best_of(space(1 << (M - 1).bit_length(), args.variant), launch_gemv)
+        launch = _launcher(args.kernel)
+        cfgs = _space(args.kernel, 1 << (M - 1).bit_length(), args.variant)
+        if args.kernel == "gluon":
+            cfgs = [c for c in cfgs if not w4a16_gluon_reason(p, c)]
+        gv = best_of(cfgs, launch)
         mma_us = measure([lambda i=i: W.launch(FAM, i, mma[1]) for i in ins]).us
-        gv_us = measure([lambda i=i: launch_gemv(i, gv[1]) for i in ins]).us
-        ok = None if gv[1].get("TILED") else W.check(FAM, launch_gemv(ins[0], gv[1]), ref)[0]
+        gv_us = measure([lambda i=i: launch(i, gv[1]) for i in ins]).us
+        ok = None if gv[1].get("TILED") else W.check(FAM, launch(ins[0], gv[1]), ref)[0]
         hbm = lambda us: round(100 * W.min_bytes(p) / (us * 1e-6) / bw, 1)  # noqa: E731
         row = dict(N=N, K=K, M=M, g=g, cublas=round(cublas, 2), mma=round(mma_us, 2), gemv=round(gv_us, 2),
                    mma_x=round(cublas / mma_us, 2), gemv_x=round(cublas / gv_us, 2), mma_hbm=hbm(mma_us),

@@ -1,0 +1,217 @@
+"""Probe (not a path of the W4A16 family): the decode product written in Gluon, Triton's layout-explicit dialect, so
+that the weights never wait on a tensor-core product and the tensor cores never wait on the weights.
+
+The fused kernel (kernels/w4a16_mma.py) stages the packed weights in shared memory (cp.async), reads them back into
+registers, dequantizes them there into the wgmma's register operand, and waits on each K block's MMAs before the next
+(Triton 3.6's register-operand hazard). Here, per K block of one program:
+- the packed words are loaded from global memory straight into registers (16 bytes a thread a row), AHEAD blocks
+  before they are used, so the loads of later blocks are in flight while this one is dequantized;
+- each word becomes four bf16 pairs (q - z) * s (shift, LOP3 with the 0x43004300 magic number, then two bf16x2 FMAs:
+  q - z exact, times the scale rounded once, the reference's dequantized weight bit for bit), written to shared
+  memory as the wgmma's A operand, double-buffered;
+- the token tile [16, BK] goes to shared memory as its B operand (read transposed);
+- the wgmma is issued asynchronously and only the one of two blocks back is waited for, before its buffer is reused.
+The accumulator runs through the MMA across blocks (the scale is in the weights), so there is no per-block wait.
+
+C^T[BN, 16] = W[BN, K] . A[16, K]^T, M <= 16 tokens; group size a multiple of BLOCK_SIZE_K (g128 with BK 64 or 128,
+or per-channel); split-K with the last-program reduction of kernels/tiles.py. bf16 activations only. Sm_90 only:
+there is no interpreter path (Gluon has none), so its checks run on the GPU (bench/w4a16_gemv_probe.py --kernel
+gluon).
+"""
+
+import torch
+import triton
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (fence_async_shared, warpgroup_mma, warpgroup_mma_init,
+                                                           warpgroup_mma_wait)
+
+BLOCK_SIZE_M = 16  # the tokens' side of the MMA (its n): every decode batch up to 16 in one tile
+
+
+@gluon.jit
+def _pair(u, zz):
+    """u: packed words shifted so that nibbles j and j+4 sit at bits 0 and 16 -> the bf16 pair q - z, exact (the LOP3
+    gives 128 + q by the 0x43004300 magic number, the FMA by one adds -(128 + z))."""
+    return gl.inline_asm_elementwise(
+        "{ .reg .b32 t, one; lop3.b32 t, $1, 0x000F000F, 0x43004300, 0xEA; mov.b32 one, 0x3F803F80;"
+        " fma.rn.bf16x2 $0, t, one, $2; }",
+        "=r,r,r", [u, zz], dtype=gl.int32, is_pure=True, pack=1)
+
+
+@gluon.jit
+def _zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP: gl.constexpr):
+    """Group g's zero points of rows as the int32 bf16 pair -(128 + z), twice (z = 8 without zero points)."""
+    if HAS_ZP:
+        zw = gl.load(z_ptr + g * stride_zg + rows // 8)
+        j = rows % 8
+        z = (zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF
+    else:
+        z = gl.full(rows.shape, 8, gl.int32, rows.type.layout)
+    zh = 0xC300 | z
+    return zh | (zh << 16)
+
+
+@gluon.jit
+def _stage(q, a, zz, w_buf, a_buf, BN: gl.constexpr, BK: gl.constexpr):
+    """Dequantize the packed words q [BN, BK/8] to q - z and write them, and the token tile a, to their buffers."""
+    zz = gl.expand_dims(zz, 1)
+    p0 = _pair(q, zz)
+    p1 = _pair(q >> 4, zz)
+    p2 = _pair(q >> 8, zz)
+    p3 = _pair(q >> 12, zz)
+    # word w's pairs j = 0..3 at int32 columns 4w + j: bf16 columns 8w + 2j, 8w + 2j + 1 are K in order
+    w_buf.store(gl.reshape(gl.join(gl.join(p0, p2), gl.join(p1, p3)), [BN, BK // 2]))
+    a_buf.store(a)
+    fence_async_shared()
+    gl.thread_barrier()  # every warp's part of both tiles is written before the warp group's MMA reads them
+
+
+@gluon.jit
+def w4a16_gluon_kernel(
+    a_ptr, qw_ptr, s_ptr, z_ptr, c_ptr, ws_ptr, cnt_ptr,
+    M, N, K, KW, stride_zg,
+    GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
+    BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr, SPLIT_K: gl.constexpr, AHEAD: gl.constexpr,
+    num_warps: gl.constexpr,
+):
+    BM: gl.constexpr = 16
+    BN: gl.constexpr = BLOCK_SIZE_N
+    BK: gl.constexpr = BLOCK_SIZE_K
+    BKW: gl.constexpr = BK // 8
+    TPW_K: gl.constexpr = BKW // 4  # threads along a row's words, 4 words (16 bytes) each
+    lq: gl.constexpr = gl.BlockedLayout([1, 4], [32 // TPW_K, TPW_K], [num_warps, 1], [1, 0])
+    la: gl.constexpr = gl.BlockedLayout([1, 8], [32 // (BK // 8), BK // 8], [num_warps, 1], [1, 0])
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                  instr_shape=[16, BM, 16])
+    w32_layout: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=32, rank=2)
+    w16_layout: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
+    a_layout: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
+
+    pid_n = gl.program_id(0)
+    pid_k = gl.program_id(1)
+    n_iters = K // BK
+    it_start = pid_k * n_iters // SPLIT_K
+    it_end = (pid_k + 1) * n_iters // SPLIT_K
+
+    rows = (pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, lq))) % N  # a ragged tile re-reads valid rows
+    q_base = qw_ptr + gl.expand_dims(rows, 1) * KW + gl.expand_dims(gl.arange(0, BKW, layout=gl.SliceLayout(0, lq)), 0)
+    s_rows = (pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma))) % N
+    offs_am = gl.arange(0, BM, layout=gl.SliceLayout(1, la))
+    a_base = a_ptr + gl.expand_dims(offs_am, 1) * K + gl.expand_dims(gl.arange(0, BK, layout=gl.SliceLayout(0, la)), 0)
+    a_mask = gl.expand_dims(offs_am < M, 1)
+
+    w_smem = gl.allocate_shared_memory(gl.int32, [2, BN, BK // 2], w32_layout)
+    a_smem = gl.allocate_shared_memory(gl.bfloat16, [2, BM, BK], a_layout)
+    zero = gl.zeros((BN, BM), gl.float32, layout=mma)
+    total = gl.zeros((BN, BM), gl.float32, layout=mma)
+    # Two blocks an iteration, each block's exact product (Q - Z) . A^T into its own registers: the first runs in
+    # the MMA while the second is dequantized, then both are scaled into the total. No product is in flight across
+    # the loop's back edge (ptxas 12.8 serializes every wgmma when one is). A block past the end of an odd count is
+    # the last one again, scaled by zero.
+
+    # the first AHEAD blocks in flight; loads past the end load the last block again (no masks)
+    last = it_end - 1
+    q0 = gl.load(q_base + it_start * BKW)
+    a0 = gl.load(a_base + it_start * BK, mask=a_mask, other=0.0)
+    if AHEAD == 2:
+        q1 = gl.load(q_base + gl.minimum(it_start + 1, last) * BKW)
+        a1 = gl.load(a_base + gl.minimum(it_start + 1, last) * BK, mask=a_mask, other=0.0)
+    for it in range(it_start, it_end, 2):
+        # block it -> buffer 0
+        ahead = gl.minimum(it + AHEAD, last)
+        qf = gl.load(q_base + ahead * BKW)
+        af = gl.load(a_base + ahead * BK, mask=a_mask, other=0.0)
+        g = 0
+        if GROUP != 0:
+            g = it * BK // GROUP
+        s_a = gl.load(s_ptr + g * N + s_rows).to(gl.float32)
+        _stage(q0, a0, _zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), w_smem.index(0), a_smem.index(0), BN, BK)
+        acc_a = warpgroup_mma(w_smem.index(0)._reinterpret(gl.bfloat16, [BN, BK], w16_layout),
+                              a_smem.index(0).permute((1, 0)), zero, use_acc=False, is_async=True)
+        if AHEAD == 2:
+            q0, a0, q1, a1 = q1, a1, qf, af
+        else:
+            q0, a0 = qf, af
+        # block it + 1 (or the last again, scaled by zero) -> buffer 1, dequantized while the MMA runs block it
+        ahead = gl.minimum(it + 1 + AHEAD, last)
+        qf = gl.load(q_base + ahead * BKW)
+        af = gl.load(a_base + ahead * BK, mask=a_mask, other=0.0)
+        g = 0
+        if GROUP != 0:
+            g = gl.minimum(it + 1, last) * BK // GROUP
+        s_b = gl.load(s_ptr + g * N + s_rows).to(gl.float32) * (it + 1 <= last).to(gl.float32)
+        _stage(q0, a0, _zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), w_smem.index(1), a_smem.index(1), BN, BK)
+        acc_b = warpgroup_mma(w_smem.index(1)._reinterpret(gl.bfloat16, [BN, BK], w16_layout),
+                              a_smem.index(1).permute((1, 0)), zero, use_acc=False, is_async=True)
+        if AHEAD == 2:
+            q0, a0, q1, a1 = q1, a1, qf, af
+        else:
+            q0, a0 = qf, af
+        acc_a = warpgroup_mma_wait(num_outstanding=1, deps=(acc_a,))
+        total += acc_a * gl.expand_dims(s_a, 1)
+        acc_b = warpgroup_mma_wait(num_outstanding=0, deps=(acc_b,))
+        total += acc_b * gl.expand_dims(s_b, 1)
+
+    # C[m, n] = total[n, m]; split-K: fp32 partials, the tile's last program sums them in split order
+    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma)), 1)
+    cm = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(0, mma)), 0)
+    c_mask = (cm < M) & (cn < N)
+    c_offs = cm * N + cn
+    if SPLIT_K == 1:
+        gl.store(c_ptr + c_offs, total.to(gl.bfloat16), mask=c_mask)
+    else:
+        gl.store(ws_ptr + pid_k * M * N + c_offs, total, mask=c_mask)
+        gl.thread_barrier()
+        arrived = gl.atomic_add(cnt_ptr + pid_n, 1, sem="acq_rel", scope="gpu")
+        if arrived == SPLIT_K - 1:
+            acc = gl.zeros((BN, BM), gl.float32, layout=mma)
+            for s in range(SPLIT_K):
+                acc += gl.load(ws_ptr + s * M * N + c_offs, mask=c_mask, other=0.0, cache_modifier=".cg")
+            gl.store(c_ptr + c_offs, acc.to(gl.bfloat16), mask=c_mask)
+            gl.atomic_xchg(cnt_ptr + pid_n, 0)
+
+
+def invalid_reason(problem: dict, config: dict) -> str | None:
+    """What this probe kernel cannot run (a reason), else None."""
+    g, bk, bn = problem["group_size"], config["BLOCK_SIZE_K"], config["BLOCK_SIZE_N"]
+    if problem["M"] > BLOCK_SIZE_M:
+        return f"M {problem['M']} > {BLOCK_SIZE_M}"
+    if problem.get("act_dtype", "bf16") != "bf16":
+        return "bf16 activations only"
+    if bk not in (64, 128, 256) or problem["K"] % bk:
+        return f"BLOCK_SIZE_K {bk} must be 64, 128 or 256 and divide K {problem['K']}"
+    if g != -1 and g % bk:
+        return f"BLOCK_SIZE_K {bk} must divide the group size {g}"
+    if bn % (16 * config["num_warps"]):
+        return f"BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps"
+    if config["SPLIT_K"] > problem["K"] // bk:
+        return f"SPLIT_K {config['SPLIT_K']} > {problem['K'] // bk} K blocks"
+    return None
+
+
+def launch(inputs, config: dict) -> torch.Tensor:
+    """kernels/w4a16.py W4A16Inputs -> C [M, N]."""
+    p, a = inputs.problem, inputs.a
+    M, N, K = p["M"], p["N"], p["K"]
+    reason = invalid_reason(p, config)
+    if reason:
+        raise ValueError(f"w4a16 gluon probe: {reason}")
+    split = config["SPLIT_K"]
+    zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
+    c = torch.empty((M, N), dtype=a.dtype, device=a.device)
+    ws = torch.empty((split, M, N), dtype=torch.float32, device=a.device) if split > 1 else c
+    g = p["group_size"]
+    w4a16_gluon_kernel[(triton.cdiv(N, config["BLOCK_SIZE_N"]), split)](
+        a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, K // 8, triton.cdiv(N, 8),
+        GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"],
+        BLOCK_SIZE_K=config["BLOCK_SIZE_K"], SPLIT_K=split, AHEAD=config.get("AHEAD", 1),
+        num_warps=config["num_warps"])
+    return c
+
+
+def space() -> list[dict]:
+    """The probe's configs: BN x BK x SPLIT_K x warps x AHEAD."""
+    return [dict(BLOCK_SIZE_M=BLOCK_SIZE_M, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, SPLIT_K=sk, num_warps=w, AHEAD=ah)
+            for bn in (64, 128, 256) for bk in (64, 128) for sk in (1, 2, 4, 8) for w in (4, 8) for ah in (1, 2)
+            if bn % (16 * w) == 0]

@@ -1,0 +1,62 @@
+"""The Gluon decode probe (kernels/w4a16_gluon.py): Gluon has no interpreter, so on the CPU machine the probe is
+compiled for sm_90 without a GPU (kernels/compile_only.py) and its SASS read: the tensor-core products are there, and
+ptxas did not serialize them (a wgmma whose accumulator an instruction reads while it is in flight makes ptxas wait
+after every wgmma, which the kernel's two-slot loop avoids). Its answers are checked on a GPU by
+bench/w4a16_gemv_probe.py --kernel gluon."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SASS_SCRIPT = r"""
+import json, os, subprocess, sys, tempfile, torch, triton
+from kernels.compile_only import active, make_driver, parse_target, placeholder
+from kernels import w4a16_gluon as G
+c, g, zp = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
+with active(make_driver(parse_target("cuda:90"))):
+    k = G.w4a16_gluon_kernel.warmup(bf, i32, bf, i32, bf, placeholder(torch.float32), i32, 16, 4608, 7168, 896, 576,
+        GROUP=0 if g == -1 else g, HAS_ZP=zp, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=c["BLOCK_SIZE_K"],
+        SPLIT_K=c["SPLIT_K"], AHEAD=c["AHEAD"], num_warps=c["num_warps"], grid=(1,))
+nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
+with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+    f.write(k.asm["cubin"]); f.flush()
+    print(subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout)
+"""
+
+
+@pytest.mark.parametrize("config,group,zp", [
+    (dict(BLOCK_SIZE_N=64, BLOCK_SIZE_K=128, SPLIT_K=2, num_warps=4, AHEAD=1), 128, True),
+    (dict(BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, SPLIT_K=1, num_warps=8, AHEAD=2), -1, False),
+])
+def test_gluon_probe_compiles_with_unserialized_wgmma(tmp_path, config, group, zp):
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    proc = subprocess.run([sys.executable, "-c", SASS_SCRIPT, json.dumps(config), str(group), "1" if zp else "0"],
+                          cwd=ROOT, env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sass = proc.stdout
+    blocks = 2 * (config["BLOCK_SIZE_N"] // (16 * config["num_warps"])) * (config["BLOCK_SIZE_K"] // 16)
+    assert sass.count("HGMMA.64x16x16.F32.BF16") == blocks  # two K blocks an iteration, each in m64n16k16 steps
+    # a serialized loop waits after every wgmma; this one waits twice an iteration (and once per split-K reduction)
+    assert sass.count("WARPGROUP.DEPBAR") <= 3, sass.count("WARPGROUP.DEPBAR")
+
+
+def test_gluon_probe_refuses_what_it_cannot_run():
+    sys.path.insert(0, str(ROOT))
+    from kernels import w4a16_gluon as G
+
+    cfg = dict(BLOCK_SIZE_N=64, BLOCK_SIZE_K=128, SPLIT_K=2, num_warps=4, AHEAD=1)
+    ok = dict(M=16, N=4608, K=7168, group_size=128)
+    assert G.invalid_reason(ok, cfg) is None
+    assert "M 17" in G.invalid_reason({**ok, "M": 17}, cfg)
+    assert "divide the group" in G.invalid_reason({**ok, "group_size": 32}, cfg)
+    assert "bf16" in G.invalid_reason({**ok, "act_dtype": "fp16"}, cfg)
+    assert "16 x num_warps" in G.invalid_reason(ok, {**cfg, "num_warps": 8})
+    assert "SPLIT_K" in G.invalid_reason({**ok, "K": 256}, {**cfg, "SPLIT_K": 4})

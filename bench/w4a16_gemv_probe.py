@@ -100,9 +100,9 @@ def _compile(args):
             ok, err = W.check(FAM, launch(inp, c), ref)
             torch.cuda.synchronize()
             if (not ok and not c.get("TILED")) or int(inp.counters.abs().sum()):
-                bad.append((c, err))
+                bad.append((p["N"], p["K"], c, err))
         except Exception as e:  # noqa: BLE001 -- a failed config is a result
-            bad.append((c, str(e)[:200]))
+            bad.append((p["N"], p["K"], c, str(e)[:200]))
     return bad
 
 
@@ -122,8 +122,10 @@ def main(argv=None):
     for bm in sorted({1 << (m - 1).bit_length() for m in ms}):
         for g in groups:
             cfgs = _space(args.kernel, bm, args.variant)
-            tasks += [({"M": bm, "N": 4608, "K": 7168, "group_size": g, "zero_points": True}, cfgs[i::14],
-                       args.kernel) for i in range(14)]
+            # the Gluon probe's REG_A binaries are per weight shape: compile (and check) them for every row's shape
+            shapes = [(4608, 7168)] + (BIG + SMALL if args.kernel == "gluon" else [])
+            tasks += [({"M": bm, "N": n, "K": k, "group_size": g, "zero_points": True}, cfgs[i::14], args.kernel)
+                      for n, k in shapes for i in range(14)]
     with ProcessPoolExecutor(max_workers=14, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
         bad = [b for r in pool.map(_compile, tasks) for b in r]
     print(f"compiled and checked in {time.time() - t0:.0f} s, bad {len(bad)}", bad[:5], flush=True)

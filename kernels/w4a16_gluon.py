@@ -23,6 +23,7 @@ import torch
 import triton
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.ampere import async_copy
 from triton.experimental.gluon.language.nvidia.hopper import (fence_async_shared, warpgroup_mma, warpgroup_mma_init,
                                                            warpgroup_mma_wait)
 
@@ -187,7 +188,26 @@ def invalid_reason(problem: dict, config: dict) -> str | None:
         return f"BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps"
     if config["SPLIT_K"] > problem["K"] // bk:
         return f"SPLIT_K {config['SPLIT_K']} > {problem['K'] // bk} K blocks"
+    if config.get("REG_A") and bn > 32 * config["num_warps"]:
+        return f"REG_A: BLOCK_SIZE_N {bn} over 32 x num_warps (registers: its wgmmas are serialized)"
+    if config.get("REG_A"):
+        smem = _max_blocks(problem, config) * bk * 32 + ring_blocks(config) * bn * bk // 2
+        if smem > REG_A_SMEM:
+            return (f"REG_A: the activations of {_max_blocks(problem, config)} K blocks and a ring of "
+                    f"{ring_blocks(config)} need {smem} B of shared memory, over {REG_A_SMEM}")
     return None
+
+
+REG_A_SMEM = 220 * 1024  # what a REG_A program may hold in shared memory (of 227 KB)
+
+
+def ring_blocks(config: dict) -> int:
+    """REG_A: K blocks of packed words in flight (the ring), 4 per AHEAD."""
+    return 4 * config.get("AHEAD", 1)
+
+
+def _max_blocks(problem: dict, config: dict) -> int:
+    return triton.cdiv(problem["K"] // config["BLOCK_SIZE_K"], config["SPLIT_K"])
 
 
 def launch(inputs, config: dict) -> torch.Tensor:
@@ -202,16 +222,185 @@ def launch(inputs, config: dict) -> torch.Tensor:
     c = torch.empty((M, N), dtype=a.dtype, device=a.device)
     ws = torch.empty((split, M, N), dtype=torch.float32, device=a.device) if split > 1 else c
     g = p["group_size"]
-    w4a16_gluon_kernel[(triton.cdiv(N, config["BLOCK_SIZE_N"]), split)](
-        a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, K // 8, triton.cdiv(N, 8),
-        GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"],
-        BLOCK_SIZE_K=config["BLOCK_SIZE_K"], SPLIT_K=split, AHEAD=config.get("AHEAD", 1),
-        num_warps=config["num_warps"])
+    common = dict(GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"],
+                  BLOCK_SIZE_K=config["BLOCK_SIZE_K"], SPLIT_K=split, num_warps=config["num_warps"])
+    grid = (triton.cdiv(N, config["BLOCK_SIZE_N"]), split)
+    if config.get("REG_A"):
+        repacked = inputs.__dict__.setdefault("_reg_a", {})  # once per input set and block size, as at load time
+        if config["BLOCK_SIZE_K"] not in repacked:
+            repacked[config["BLOCK_SIZE_K"]] = repack_reg_a(inputs.qweight, config["BLOCK_SIZE_K"])
+        w4a16_gluon_rega_kernel[grid](a, repacked[config["BLOCK_SIZE_K"]], inputs.scales, zeros, c, ws,
+                                      inputs.counters, M, N, K, K // 8, triton.cdiv(N, 8),
+                                      MAX_BLOCKS=_max_blocks(p, config), RING=ring_blocks(config), **common)
+    else:
+        w4a16_gluon_kernel[grid](a, inputs.qweight, inputs.scales, zeros, c, ws, inputs.counters, M, N, K, K // 8,
+                                 triton.cdiv(N, 8), AHEAD=config.get("AHEAD", 1), **common)
     return c
 
 
 def space() -> list[dict]:
-    """The probe's configs: BN x BK x SPLIT_K x warps x AHEAD."""
-    return [dict(BLOCK_SIZE_M=BLOCK_SIZE_M, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, SPLIT_K=sk, num_warps=w, AHEAD=ah)
-            for bn in (64, 128, 256) for bk in (64, 128) for sk in (1, 2, 4, 8) for w in (4, 8) for ah in (1, 2)
-            if bn % (16 * w) == 0]
+    """The probe's configs: BN x BK x SPLIT_K x warps x AHEAD, with the weights through shared memory (REG_A 0) or
+    straight into the MMA's registers (REG_A 1)."""
+    return [dict(BLOCK_SIZE_M=BLOCK_SIZE_M, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, SPLIT_K=sk, num_warps=w, AHEAD=ah,
+                 REG_A=ra)
+            for ra in (0, 1) for bn in (64, 128, 256) for bk in (64, 128) for sk in (1, 2, 4, 8) for w in (4, 8)
+            for ah in (1, 2) if bn % (16 * w) == 0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# REG_A = 1: the weights go from shared memory into the wgmma's register operand, no dequantized tile stored.
+#
+# The wgmma A fragment (as mma.sync's m16n8k16) gives lane l of a warp rows l/4 (+8) of its 16 and, in each K step of
+# 16, the pairs of K at 2(l % 4) and 8 + 2(l % 4). A block's BK/8 words w are repacked once on the host
+# (repack_reg_a) so that lane c = l % 4 finds its words w = 4t + c (t < T = BK/32) as one 16-byte run; then pair j of
+# each word (K = 8w + 2j, 8w + 2j + 1) is, for that lane, exactly where the fragment of a [BN, BK/4] operand A_j wants
+# it, with column k' = 2w + e (the layout conversion to the fragment is a renaming of registers). So each block is
+# four wgmmas, A_j . B_j, where B_j holds the tokens' activations at K = 8(k' // 2) + 2j + k' % 2: these are gathered
+# into shared memory once per program (all its K blocks) by cp.async before the loop. The words stream through a
+# ring of RING = 4 x AHEAD blocks by cp.async, each thread copying the 16 bytes it reads back. (Triton's barrier
+# analysis still puts a barrier before each copy and after each wait: two a block.)
+
+
+@triton.constexpr_function
+def _words_layout(BN, T, num_warps):
+    """Registers, lanes and warps of the packed words [BN, 4 (c), T] such that pair j of each word lands where the
+    wgmma A fragment of a [BN, 8T] operand (k' = 2(4t + c) + e) wants it (module note above)."""
+    reg = [[0, 0, 1 << b] for b in range(T.bit_length() - 1)] + [[8, 0, 0]]
+    reg += [[1 << b, 0, 0] for b in range((16 * num_warps).bit_length() - 1, BN.bit_length() - 1)]
+    lane = [[0, 1, 0], [0, 2, 0], [1, 0, 0], [2, 0, 0], [4, 0, 0]]
+    warp = [[16 << b, 0, 0] for b in range(num_warps.bit_length() - 1)]
+    return gl.DistributedLinearLayout(reg, lane, warp, [], [BN, 4, T])
+
+
+@gluon.jit
+def _pair_halves(u, zz):
+    """As _pair, the pair as two bf16 values (its low and high half)."""
+    return gl.inline_asm_elementwise(
+        "{ .reg .b32 t, one; lop3.b32 t, $2, 0x000F000F, 0x43004300, 0xEA; mov.b32 one, 0x3F803F80;"
+        " fma.rn.bf16x2 t, t, one, $3; mov.b32 {$0, $1}, t; }",
+        "=h,=h,r,r", [u, zz], dtype=(gl.bfloat16, gl.bfloat16), is_pure=True, pack=1)
+
+
+@gluon.jit
+def _block_product(q, zz, a_smem, first, zero, dot: gl.constexpr, BN: gl.constexpr, T: gl.constexpr):
+    """One K block's exact product (Q - Z) . A^T, four wgmmas in flight (one per pair j of each word)."""
+    acc = zero
+    for j in gl.static_range(4):
+        lo, hi = _pair_halves(q >> (4 * j), zz)
+        w = gl.reshape(gl.permute(gl.join(lo, hi), (0, 2, 1, 3)), [BN, 8 * T])  # k' = 2(4t + c) + e
+        acc = warpgroup_mma(gl.convert_layout(w, dot), a_smem.index(first + j).permute((1, 0)), acc,
+                            use_acc=j > 0, is_async=True)
+    return acc
+
+
+@gluon.jit
+def w4a16_gluon_rega_kernel(
+    a_ptr, qw_ptr, s_ptr, z_ptr, c_ptr, ws_ptr, cnt_ptr,
+    M, N, K, KW, stride_zg,
+    GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
+    BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr, SPLIT_K: gl.constexpr, RING: gl.constexpr,
+    MAX_BLOCKS: gl.constexpr, num_warps: gl.constexpr,
+):
+    BM: gl.constexpr = 16
+    BN: gl.constexpr = BLOCK_SIZE_N
+    BK: gl.constexpr = BLOCK_SIZE_K
+    BKW: gl.constexpr = BK // 8
+    T: gl.constexpr = BK // 32
+    lq: gl.constexpr = _words_layout(BN, T, num_warps)
+    lrow: gl.constexpr = gl.SliceLayout(1, gl.SliceLayout(2, lq))
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                  instr_shape=[16, BM, 16])
+    dot: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    la: gl.constexpr = gl.BlockedLayout([1, 2], [4, 8], [num_warps, 1], [1, 0])
+    a_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([BM, BK // 4], gl.bfloat16)
+
+    pid_n = gl.program_id(0)
+    pid_k = gl.program_id(1)
+    n_iters = K // BK
+    it_start = pid_k * n_iters // SPLIT_K
+    it_end = (pid_k + 1) * n_iters // SPLIT_K
+    last = it_end - 1
+
+    # the tokens' activations of this program's K blocks, gathered per pair j (B_j) by cp.async, once
+    a_smem = gl.allocate_shared_memory(gl.bfloat16, [4 * MAX_BLOCKS, BM, BK // 4], a_layout)
+    am = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(1, la)), 1)
+    kp = gl.expand_dims(gl.arange(0, BK // 4, layout=gl.SliceLayout(0, la)), 0)
+    a_ptrs = a_ptr + am * K + 8 * (kp // 2) + kp % 2
+    for b in range(0, it_end - it_start):
+        for j in gl.static_range(4):
+            async_copy.async_copy_global_to_shared(a_smem.index(4 * b + j), a_ptrs + (it_start + b) * BK + 2 * j,
+                                                   mask=am < M)
+
+    # the packed words: a ring of RING K blocks in flight by cp.async, each thread copying the 16 bytes it reads
+    # back (so no barrier between the copy and the read)
+    rows = (pid_n * BN + gl.arange(0, BN, layout=lrow)) % N  # a ragged tile re-reads valid rows
+    cs = gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
+    ts = gl.expand_dims(gl.expand_dims(gl.arange(0, T, layout=gl.SliceLayout(0, gl.SliceLayout(1, lq))), 0), 1)
+    q_base = qw_ptr + gl.expand_dims(gl.expand_dims(rows, 1), 2) * KW + cs * T + ts
+    ring = gl.allocate_shared_memory(gl.int32, [RING, BN, 4, T], gl.SwizzledSharedLayout(1, 1, 1, [2, 1, 0]))
+    for r in gl.static_range(RING):
+        async_copy.async_copy_global_to_shared(ring.index(r), q_base + gl.minimum(it_start + r, last) * BKW)
+        async_copy.commit_group()  # the activations ride in the first group
+    async_copy.wait_group(RING - 1)
+    fence_async_shared()
+    gl.thread_barrier()  # every thread's activations are in place before any wgmma reads them
+
+    s_rows = (pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma))) % N
+    zero = gl.zeros((BN, BM), gl.float32, layout=mma)
+    total = gl.zeros((BN, BM), gl.float32, layout=mma)
+    for it in range(it_start, it_end, 2):
+        i = it - it_start
+        # block it: its words from the ring, whose slot then takes block it + RING
+        async_copy.wait_group(RING - 1)
+        q = ring.index(i % RING).load(lq)
+        g = 0
+        if GROUP != 0:
+            g = it * BK // GROUP
+        s_a = gl.load(s_ptr + g * N + s_rows).to(gl.float32)
+        zz = gl.expand_dims(gl.expand_dims(_zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), 1), 2)
+        acc_a = _block_product(q, zz, a_smem, 4 * i, zero, dot, BN, T)
+        async_copy.async_copy_global_to_shared(ring.index(i % RING), q_base + gl.minimum(it + RING, last) * BKW)
+        async_copy.commit_group()
+        # block it + 1 (or the last again, scaled by zero), dequantized while the MMA runs block it
+        async_copy.wait_group(RING - 1)
+        q = ring.index((i + 1) % RING).load(lq)
+        it1 = gl.minimum(it + 1, last)
+        g = 0
+        if GROUP != 0:
+            g = it1 * BK // GROUP
+        s_b = gl.load(s_ptr + g * N + s_rows).to(gl.float32) * (it + 1 <= last).to(gl.float32)
+        zz = gl.expand_dims(gl.expand_dims(_zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), 1), 2)
+        acc_b = _block_product(q, zz, a_smem, 4 * (it1 - it_start), zero, dot, BN, T)
+        async_copy.async_copy_global_to_shared(ring.index((i + 1) % RING),
+                                               q_base + gl.minimum(it + 1 + RING, last) * BKW)
+        async_copy.commit_group()
+        acc_a = warpgroup_mma_wait(num_outstanding=1, deps=(acc_a,))
+        total += acc_a * gl.expand_dims(s_a, 1)
+        acc_b = warpgroup_mma_wait(num_outstanding=0, deps=(acc_b,))
+        total += acc_b * gl.expand_dims(s_b, 1)
+    async_copy.wait_group(0)
+
+    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma)), 1)
+    cm = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(0, mma)), 0)
+    c_mask = (cm < M) & (cn < N)
+    c_offs = cm * N + cn
+    if SPLIT_K == 1:
+        gl.store(c_ptr + c_offs, total.to(gl.bfloat16), mask=c_mask)
+    else:
+        gl.store(ws_ptr + pid_k * M * N + c_offs, total, mask=c_mask)
+        gl.thread_barrier()
+        arrived = gl.atomic_add(cnt_ptr + pid_n, 1, sem="acq_rel", scope="gpu")
+        if arrived == SPLIT_K - 1:
+            acc = gl.zeros((BN, BM), gl.float32, layout=mma)
+            for s in range(SPLIT_K):
+                acc += gl.load(ws_ptr + s * M * N + c_offs, mask=c_mask, other=0.0, cache_modifier=".cg")
+            gl.store(c_ptr + c_offs, acc.to(gl.bfloat16), mask=c_mask)
+            gl.atomic_xchg(cnt_ptr + pid_n, 0)
+
+
+def repack_reg_a(qweight: torch.Tensor, block_k: int) -> torch.Tensor:
+    """The kernel layout [N, K/8] -> REG_A's: within each block of BK/8 words, word 4t + c moves to c * BK/32 + t
+    (a lane's words become one 16-byte run). A load-time conversion, as the checkpoint converters are."""
+    n, kw = qweight.shape
+    t = block_k // 32
+    return qweight.view(n, kw // (block_k // 8), t, 4).transpose(2, 3).reshape(n, kw).contiguous()

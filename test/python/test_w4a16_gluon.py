@@ -6,6 +6,7 @@ bench/w4a16_gemv_probe.py --kernel gluon."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +21,15 @@ from kernels.compile_only import active, make_driver, parse_target, placeholder
 from kernels import w4a16_gluon as G
 c, g, zp = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
+common = dict(GROUP=0 if g == -1 else g, HAS_ZP=zp, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=c["BLOCK_SIZE_K"],
+              SPLIT_K=c["SPLIT_K"], num_warps=c["num_warps"], grid=(1,))
+args = (bf, i32, bf, i32, bf, placeholder(torch.float32), i32, 16, 4608, 7168, 896, 576)
 with active(make_driver(parse_target("cuda:90"))):
-    k = G.w4a16_gluon_kernel.warmup(bf, i32, bf, i32, bf, placeholder(torch.float32), i32, 16, 4608, 7168, 896, 576,
-        GROUP=0 if g == -1 else g, HAS_ZP=zp, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=c["BLOCK_SIZE_K"],
-        SPLIT_K=c["SPLIT_K"], AHEAD=c["AHEAD"], num_warps=c["num_warps"], grid=(1,))
+    if c.get("REG_A"):
+        p = {"M": 16, "N": 4608, "K": 7168, "group_size": g}
+        k = G.w4a16_gluon_rega_kernel.warmup(*args, MAX_BLOCKS=G._max_blocks(p, c), RING=G.ring_blocks(c), **common)
+    else:
+        k = G.w4a16_gluon_kernel.warmup(*args, AHEAD=c["AHEAD"], **common)
 nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
 with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
     f.write(k.asm["cubin"]); f.flush()
@@ -34,6 +40,7 @@ with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
 @pytest.mark.parametrize("config,group,zp", [
     (dict(BLOCK_SIZE_N=64, BLOCK_SIZE_K=128, SPLIT_K=2, num_warps=4, AHEAD=1), 128, True),
     (dict(BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, SPLIT_K=1, num_warps=8, AHEAD=2), -1, False),
+    (dict(BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, SPLIT_K=4, num_warps=4, AHEAD=1, REG_A=1), 128, True),
 ])
 def test_gluon_probe_compiles_with_unserialized_wgmma(tmp_path, config, group, zp):
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
@@ -44,8 +51,29 @@ def test_gluon_probe_compiles_with_unserialized_wgmma(tmp_path, config, group, z
     sass = proc.stdout
     blocks = 2 * (config["BLOCK_SIZE_N"] // (16 * config["num_warps"])) * (config["BLOCK_SIZE_K"] // 16)
     assert sass.count("HGMMA.64x16x16.F32.BF16") == blocks  # two K blocks an iteration, each in m64n16k16 steps
+    if config.get("REG_A"):  # the weights in the MMA's registers: a register operand, and the loop stores nothing
+        assert len(re.findall(r"HGMMA\.64x16x16\.F32\.BF16 R\d+, R\d+, gdesc", sass)) == blocks
+        loop = sass[sass.index("HGMMA"):sass.rindex("HGMMA")]  # only the loop has wgmmas
+        # the words from the ring (LDS), refilled by cp.async (LDGSTS); the dequantized pairs stored nowhere (STS)
+        assert not re.search(r"\sSTS[\s.]", loop) and "LDS.128" in loop and "LDGSTS" in loop
     # a serialized loop waits after every wgmma; this one waits twice an iteration (and once per split-K reduction)
     assert sass.count("WARPGROUP.DEPBAR") <= 3, sass.count("WARPGROUP.DEPBAR")
+
+
+def test_reg_a_repack_puts_a_lanes_words_together():
+    """repack_reg_a: within each block of BK/8 words, word 4t + c sits at c * BK/32 + t."""
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from kernels.w4a16_gluon import repack_reg_a
+
+    q = torch.arange(2 * 32, dtype=torch.int32).view(2, 32)  # two rows, K = 256: two blocks of 16 words at BK 128
+    r = repack_reg_a(q, 128)
+    for row in range(2):
+        for blk in range(2):
+            for t in range(4):
+                for c in range(4):
+                    assert r[row, blk * 16 + c * 4 + t] == q[row, blk * 16 + 4 * t + c]
 
 
 def test_gluon_probe_refuses_what_it_cannot_run():
@@ -60,3 +88,6 @@ def test_gluon_probe_refuses_what_it_cannot_run():
     assert "bf16" in G.invalid_reason({**ok, "act_dtype": "fp16"}, cfg)
     assert "16 x num_warps" in G.invalid_reason(ok, {**cfg, "num_warps": 8})
     assert "SPLIT_K" in G.invalid_reason({**ok, "K": 256}, {**cfg, "SPLIT_K": 4})
+    assert G.invalid_reason(ok, {**cfg, "REG_A": 1, "SPLIT_K": 2}) is None
+    assert "shared memory" in G.invalid_reason(ok, {**cfg, "REG_A": 1, "SPLIT_K": 1})  # 7168 x 32 B of activations
+    assert "registers" in G.invalid_reason(ok, {**cfg, "REG_A": 1, "BLOCK_SIZE_N": 256, "SPLIT_K": 2})

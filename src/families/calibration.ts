@@ -48,7 +48,10 @@ const H200: DeviceCalibration = {
     // 1058 binaries compiled ahead: one per config and shape class for every M): compile-bound (37 % busy, 283 s of
     // compile waits); per trial kept from run H (its worker's wall share, 6.9 ms, rounded up; run I's is 6.3 ms), per
     // job fitted, 11.8 trials per job counted. (Run H, the kernel before, fitted 1.42 s and 10.4 trials per job.)
-    w4a16: { gpuSecondsPerTrial: 0.0082, compileSecondsPerJob: 1.29, trialsPerCompileJob: 11.8 },
+    // Refitted to runs Y (12 units and two bench workers per GPU, the preload: 91.1 s, 12664 trials, 1027 binaries,
+    // the GPU 45 % busy and 221 s of compile waits): both sides fitted to the wall, per trial 6.2 ms (was 8.2 with one
+    // worker) and per job 1.0 s (was 1.29; the compile workers' profile gives 0.75 s of work a binary in runs W).
+    w4a16: { gpuSecondsPerTrial: 0.0062, compileSecondsPerJob: 1.0, trialsPerCompileJob: 11.8 },
     // run M (qwen3-30b-a3b, the transposed-product kernel with one binary per config for every M, default budget,
     // 49.1 s, 1115 trials, 230 binaries): neither side saturated (10 % busy, compile workers busy 235 s of 14 x 49 s,
     // 96 s of compile waits: each round waits on its compiles); per trial the bench worker profile's 13 ms (14.4 s in
@@ -57,8 +60,10 @@ const H200: DeviceCalibration = {
     // to runs Q and R (31.9 s and 36.0 s, 1093 trials, 234-239 binaries: the compile hint naming the next round
     // shortened each round's wait on its compiles; run M's fit was 2.25 s). Trials per job since GROUP_SIZE_M is an
     // unspecialized int (configs differing in it share a binary): 8.6, counted in a sim run of the job (1093 trials,
-    // 127 compile jobs; runs Q and R compiled 234 and 239). Not yet measured on the H200 with it.
-    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 1.4, trialsPerCompileJob: 8.6 },
+    // 127 compile jobs; runs Q and R compiled 234 and 239); runs U-Y compiled 126-136. Per job refitted to the runs
+    // with 12 units per GPU (runs X and Y: 30.3 s and 31.6 s, compile-bound: 14-17 % busy, 59 s of compile waits):
+    // 1.9 s, round latency included (was 1.4 s).
+    'moe-w4a16': { gpuSecondsPerTrial: 0.013, compileSecondsPerJob: 1.9, trialsPerCompileJob: 8.6 },
     // run A again at 7833aaa (the input cache counting held bytes; 107.7 s, 748 trials): compile-bound, its bench
     // worker in requests 45.2 s (0.06 s per trial), its compile workers 1132 s over 287 jobs (3.9 s each), both
     // from the workers' profiles. (Run A itself, before that fix, was GPU-bound at 0.12 s per trial.)

@@ -54,6 +54,29 @@ def _zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP: gl.constexpr):
 
 
 @gluon.jit
+def _store(total, c_ptr, ws_ptr, cnt_ptr, pid_n, pid_k, M, N, mma: gl.constexpr, BN: gl.constexpr,
+           BM: gl.constexpr, SPLIT_K: gl.constexpr):
+    """C[m, n] = total[n, m] in bf16; with split-K, fp32 partials and the tile's last program sums them in split order
+    (deterministic) and resets the tile's counter."""
+    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma)), 1)
+    cm = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(0, mma)), 0)
+    c_mask = (cm < M) & (cn < N)
+    c_offs = cm * N + cn
+    if SPLIT_K == 1:
+        gl.store(c_ptr + c_offs, total.to(gl.bfloat16), mask=c_mask)
+    else:
+        gl.store(ws_ptr + pid_k * M * N + c_offs, total, mask=c_mask)
+        gl.thread_barrier()
+        arrived = gl.atomic_add(cnt_ptr + pid_n, 1, sem="acq_rel", scope="gpu")
+        if arrived == SPLIT_K - 1:
+            acc = gl.zeros((BN, BM), gl.float32, layout=mma)
+            for s in range(SPLIT_K):
+                acc += gl.load(ws_ptr + s * M * N + c_offs, mask=c_mask, other=0.0, cache_modifier=".cg")
+            gl.store(c_ptr + c_offs, acc.to(gl.bfloat16), mask=c_mask)
+            gl.atomic_xchg(cnt_ptr + pid_n, 0)
+
+
+@gluon.jit
 def _stage(q, a, zz, w_buf, a_buf, BN: gl.constexpr, BK: gl.constexpr):
     """Dequantize the packed words q [BN, BK/8] to q - z and write them, and the token tile a, to their buffers."""
     zz = gl.expand_dims(zz, 1)
@@ -154,23 +177,7 @@ def w4a16_gluon_kernel(
         acc_b = warpgroup_mma_wait(num_outstanding=0, deps=(acc_b,))
         total += acc_b * gl.expand_dims(s_b, 1)
 
-    # C[m, n] = total[n, m]; split-K: fp32 partials, the tile's last program sums them in split order
-    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma)), 1)
-    cm = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(0, mma)), 0)
-    c_mask = (cm < M) & (cn < N)
-    c_offs = cm * N + cn
-    if SPLIT_K == 1:
-        gl.store(c_ptr + c_offs, total.to(gl.bfloat16), mask=c_mask)
-    else:
-        gl.store(ws_ptr + pid_k * M * N + c_offs, total, mask=c_mask)
-        gl.thread_barrier()
-        arrived = gl.atomic_add(cnt_ptr + pid_n, 1, sem="acq_rel", scope="gpu")
-        if arrived == SPLIT_K - 1:
-            acc = gl.zeros((BN, BM), gl.float32, layout=mma)
-            for s in range(SPLIT_K):
-                acc += gl.load(ws_ptr + s * M * N + c_offs, mask=c_mask, other=0.0, cache_modifier=".cg")
-            gl.store(c_ptr + c_offs, acc.to(gl.bfloat16), mask=c_mask)
-            gl.atomic_xchg(cnt_ptr + pid_n, 0)
+    _store(total, c_ptr, ws_ptr, cnt_ptr, pid_n, pid_k, M, N, mma, BN, BM, SPLIT_K)
 
 
 def invalid_reason(problem: dict, config: dict) -> str | None:
@@ -380,22 +387,7 @@ def w4a16_gluon_rega_kernel(
         total += acc_b * gl.expand_dims(s_b, 1)
     async_copy.wait_group(0)
 
-    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, mma)), 1)
-    cm = gl.expand_dims(gl.arange(0, BM, layout=gl.SliceLayout(0, mma)), 0)
-    c_mask = (cm < M) & (cn < N)
-    c_offs = cm * N + cn
-    if SPLIT_K == 1:
-        gl.store(c_ptr + c_offs, total.to(gl.bfloat16), mask=c_mask)
-    else:
-        gl.store(ws_ptr + pid_k * M * N + c_offs, total, mask=c_mask)
-        gl.thread_barrier()
-        arrived = gl.atomic_add(cnt_ptr + pid_n, 1, sem="acq_rel", scope="gpu")
-        if arrived == SPLIT_K - 1:
-            acc = gl.zeros((BN, BM), gl.float32, layout=mma)
-            for s in range(SPLIT_K):
-                acc += gl.load(ws_ptr + s * M * N + c_offs, mask=c_mask, other=0.0, cache_modifier=".cg")
-            gl.store(c_ptr + c_offs, acc.to(gl.bfloat16), mask=c_mask)
-            gl.atomic_xchg(cnt_ptr + pid_n, 0)
+    _store(total, c_ptr, ws_ptr, cnt_ptr, pid_n, pid_k, M, N, mma, BN, BM, SPLIT_K)
 
 
 def repack_reg_a(qweight: torch.Tensor, block_k: int) -> torch.Tensor:

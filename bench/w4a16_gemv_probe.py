@@ -5,13 +5,14 @@ cuBLAS bf16, side by side, one H200. Not a tuner family: a measurement of whethe
     python3 bench/w4a16_gemv_probe.py --kernel gluon [--out out] [--ms 1,4,16]     # kernels/w4a16_gluon.py instead
 
 1. Compiles and checks every config of the probe's space (for the M tiles asked) on a 4608 x 7168 problem, in 14
-   processes (the Triton cache then serves step 2).
+   processes (the Triton cache then serves step 2); the Gluon probe on every row's shape too (its REG_A binaries
+   are per weight shape).
 2. Per row (the Qwen2.5-7B, Llama-3.1-8B and Qwen3-4B shapes of bench/w4a16.py): cuBLAS bf16; the fused kernel's best
    of bench/w4a16.py's candidates(M); the probe kernel's best; each best re-timed at full effort
    (kernels/timing.measure, input copies beyond the L2). The probe's best is checked against the reference, except
    with --variant tiled: that variant reads each (tile, K block) as one contiguous run of memory without the weights
    repacked to match, so it gives the access pattern's time and wrong numbers.
-Writes gemv.json under --out.
+Writes gemv.json under --out (its gemv* fields are the probe's, whichever kernel it is).
 """
 
 import argparse

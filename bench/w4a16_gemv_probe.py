@@ -3,6 +3,7 @@ cuBLAS bf16, side by side, one H200. Not a tuner family: a measurement of whethe
 
     python3 bench/w4a16_gemv_probe.py [--out out] [--ms 1,4,16] [--groups 128,32] [--variant plain|prefetch|tiled]
     python3 bench/w4a16_gemv_probe.py --kernel gluon [--out out] [--ms 1,4,16]     # kernels/w4a16_gluon.py instead
+    python3 bench/w4a16_gemv_probe.py --kernel gluon-prefill --ms 1024,4096 [--out out]   # kernels/w4a16_gluon_prefill.py
 
 1. Compiles and checks every config of the probe's space (for the M tiles asked) on a 4608 x 7168 problem, in 14
    processes (the Triton cache then serves step 2); the Gluon probe on every row's shape too (its REG_A binaries
@@ -41,9 +42,17 @@ SMALL = [(6144, 2560), (2560, 4096), (2560, 9728)]
 VARIANTS = {"plain": {}, "prefetch": {"PREFETCH": 1}, "tiled": {"TILED": 1}}
 
 
-def w4a16_gluon_reason(p: dict, c: dict) -> str | None:
+def _gluon_module(kernel: str):
+    """The Gluon probe's module: decode (kernels/w4a16_gluon.py) or prefill (kernels/w4a16_gluon_prefill.py)."""
+    if kernel == "gluon-prefill":
+        from kernels import w4a16_gluon_prefill
+        return w4a16_gluon_prefill
     from kernels import w4a16_gluon
-    return w4a16_gluon.invalid_reason(p, c)
+    return w4a16_gluon
+
+
+def w4a16_gluon_reason(kernel: str, p: dict, c: dict) -> str | None:
+    return _gluon_module(kernel).invalid_reason(p, c)
 
 
 def launch_gemv(inp, cfg: dict) -> torch.Tensor:
@@ -73,18 +82,12 @@ def space(bm: int, variant: str) -> list[dict]:
 
 
 def _launcher(kernel: str):
-    """The probe kernel's launch(inputs, config): the CUDA-core GEMV or the Gluon kernel (kernels/w4a16_gluon.py)."""
-    if kernel == "gluon":
-        from kernels import w4a16_gluon
-        return w4a16_gluon.launch
-    return launch_gemv
+    """The probe kernel's launch(inputs, config): the CUDA-core GEMV or a Gluon kernel."""
+    return launch_gemv if kernel == "gemv" else _gluon_module(kernel).launch
 
 
 def _space(kernel: str, bm: int, variant: str) -> list[dict]:
-    if kernel == "gluon":
-        from kernels import w4a16_gluon
-        return w4a16_gluon.space()
-    return space(bm, variant)
+    return space(bm, variant) if kernel == "gemv" else _gluon_module(kernel).space()
 
 
 def _compile(args):
@@ -96,7 +99,7 @@ def _compile(args):
     bad = []
     for c in cfgs:
         try:
-            if kernel == "gluon" and w4a16_gluon_reason(p, c):
+            if kernel != "gemv" and w4a16_gluon_reason(kernel, p, c):
                 continue
             ok, err = W.check(FAM, launch(inp, c), ref)
             torch.cuda.synchronize()
@@ -113,9 +116,10 @@ def main(argv=None):
     ap.add_argument("--ms", default="1")
     ap.add_argument("--groups", default="128")
     ap.add_argument("--variant", choices=list(VARIANTS), default="plain")
-    ap.add_argument("--kernel", choices=("gemv", "gluon"), default="gemv",
-                    help="the probe: the CUDA-core GEMV (kernels/w4a16_gemv.py, --variant applies) or the Gluon "
-                         "kernel (kernels/w4a16_gluon.py)")
+    ap.add_argument("--kernel", choices=("gemv", "gluon", "gluon-prefill"), default="gemv",
+                    help="the probe: the CUDA-core GEMV (kernels/w4a16_gemv.py, --variant applies), the Gluon decode "
+                         "kernel (kernels/w4a16_gluon.py) or the Gluon prefill kernel (kernels/w4a16_gluon_prefill.py, "
+                         "with --ms 1024,4096)")
     args = ap.parse_args(argv)
     ms, groups = [int(m) for m in args.ms.split(",")], [int(g) for g in args.groups.split(",")]
     t0 = time.time()
@@ -124,7 +128,7 @@ def main(argv=None):
         for g in groups:
             cfgs = _space(args.kernel, bm, args.variant)
             # the Gluon probe's REG_A binaries are per weight shape: compile (and check) them for every row's shape
-            shapes = [(4608, 7168)] + (BIG + SMALL if args.kernel == "gluon" else [])
+            shapes = [(4608, 7168)] + (BIG + SMALL if args.kernel != "gemv" else [])
             tasks += [({"M": bm, "N": n, "K": k, "group_size": g, "zero_points": True}, cfgs[i::14], args.kernel)
                       for n, k in shapes for i in range(14)]
     with ProcessPoolExecutor(max_workers=14, mp_context=torch.multiprocessing.get_context("spawn")) as pool:
@@ -154,7 +158,7 @@ def main(argv=None):
                 except Exception:  # noqa: BLE001
                     continue
                 best = min(best, (us, c), key=lambda t: t[0])
-                key = (f"AHEAD={c['AHEAD']}" if "AHEAD" in c else
+                key = (f"AHEAD={c['AHEAD']}" if "AHEAD" in c else f"RING={c['RING']}" if "RING" in c else
                        "+".join(k for k in VARIANTS[args.variant] if c.get(k)) or "plain")
                 by[key] = min(by.get(key, 1e9), round(us, 2))
             return best
@@ -164,8 +168,8 @@ def main(argv=None):
         by.clear()
         launch = _launcher(args.kernel)
         cfgs = _space(args.kernel, 1 << (M - 1).bit_length(), args.variant)
-        if args.kernel == "gluon":
-            cfgs = [c for c in cfgs if not w4a16_gluon_reason(p, c)]
+        if args.kernel != "gemv":
+            cfgs = [c for c in cfgs if not w4a16_gluon_reason(args.kernel, p, c)]
         gv = best_of(cfgs, launch)
         mma_us = measure([lambda i=i: W.launch(FAM, i, mma[1]) for i in ins]).us
         gv_us = measure([lambda i=i: launch(i, gv[1]) for i in ins]).us

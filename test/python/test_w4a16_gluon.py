@@ -1,8 +1,8 @@
-"""The Gluon decode probe (kernels/w4a16_gluon.py): Gluon has no interpreter, so on the CPU machine the probe is
-compiled for sm_90 without a GPU (kernels/compile_only.py) and its SASS read: the tensor-core products are there, and
-ptxas did not serialize them (a wgmma whose accumulator an instruction reads while it is in flight makes ptxas wait
-after every wgmma, which the kernel's two-slot loop avoids). Its answers are checked on a GPU by
-bench/w4a16_gemv_probe.py --kernel gluon."""
+"""The Gluon probes (kernels/w4a16_gluon.py at decode, kernels/w4a16_gluon_prefill.py at prefill): Gluon has no
+interpreter, so on the CPU machine each probe is compiled for sm_90 without a GPU (kernels/compile_only.py) and its
+SASS read: the tensor-core products are there, and ptxas did not serialize them (a wgmma whose accumulator an
+instruction reads while it is in flight makes ptxas wait after every wgmma, which the decode kernel's two-slot loop
+avoids). Their answers are checked on a GPU by bench/w4a16_gemv_probe.py --kernel gluon (or gluon-prefill)."""
 
 import json
 import os
@@ -91,3 +91,59 @@ def test_gluon_probe_refuses_what_it_cannot_run():
     assert G.invalid_reason(ok, {**cfg, "REG_A": 1, "SPLIT_K": 2}) is None
     assert "shared memory" in G.invalid_reason(ok, {**cfg, "REG_A": 1, "SPLIT_K": 1})  # 7168 x 32 B of activations
     assert "registers" in G.invalid_reason(ok, {**cfg, "REG_A": 1, "BLOCK_SIZE_N": 256, "SPLIT_K": 2})
+
+
+PREFILL_SCRIPT = r"""
+import json, os, subprocess, sys, tempfile, torch, triton
+from kernels.compile_only import active, make_driver, parse_target, placeholder
+from kernels import w4a16_gluon_prefill as P
+c = json.loads(sys.argv[1])
+bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
+with active(make_driver(parse_target("cuda:90"))):
+    k = P.w4a16_gluon_prefill_kernel.warmup(bf, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, GROUP=128, HAS_ZP=True,
+        BLOCK_SIZE_M=c["BLOCK_SIZE_M"], BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=c["BLOCK_SIZE_K"],
+        GROUP_SIZE_M=c["GROUP_SIZE_M"], RING=c["RING"], num_warps=c["num_warps"], grid=(1,))
+nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
+with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+    f.write(k.asm["cubin"]); f.flush()
+    sass = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
+print(json.dumps({"shared": k.metadata.shared, "sass": sass}))
+"""
+
+
+@pytest.mark.parametrize("config", [
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8),
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8),
+])
+def test_gluon_prefill_probe_compiles_with_shared_operands(tmp_path, config):
+    """Both wgmma operands from shared memory (the dequantized weights stored there), one wait a K step, and the
+    shared memory the probe counts (smem_bytes) is what Triton allocates."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    proc = subprocess.run([sys.executable, "-c", PREFILL_SCRIPT, json.dumps(config)], cwd=ROOT,
+                          env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    sys.path.insert(0, str(ROOT))
+    from kernels import w4a16_gluon_prefill as P
+
+    assert P.invalid_reason({"M": 1024, "N": 19456, "K": 2560, "group_size": 128}, config) is None
+    assert out["shared"] == P.smem_bytes(config)
+    bn, steps = config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"] // 16
+    wgmmas = re.findall(rf"HGMMA\.64x{bn}x16\.F32\.BF16 R\d+, gdesc", out["sass"])  # no register operand: both shared
+    assert len(wgmmas) == steps, len(wgmmas)
+    assert out["sass"].count("WARPGROUP.DEPBAR") <= 2  # one wait a K step in the loop, one after it
+
+
+def test_gluon_prefill_probe_refuses_what_it_cannot_run():
+    sys.path.insert(0, str(ROOT))
+    from kernels import w4a16_gluon_prefill as P
+
+    cfg = dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8)
+    ok = dict(M=1024, N=4608, K=7168, group_size=128)
+    assert P.invalid_reason(ok, cfg) is None
+    assert "16 x num_warps" in P.invalid_reason(ok, {**cfg, "num_warps": 4})
+    assert "group size" in P.invalid_reason({**ok, "group_size": 32}, cfg)
+    assert "shared memory" in P.invalid_reason(ok, {**cfg, "BLOCK_SIZE_K": 128, "RING": 6})
+    assert "RING" in P.invalid_reason(ok, {**cfg, "RING": 2})
+    assert all(P.invalid_reason(ok, c) is None for c in P.space())

@@ -1,22 +1,23 @@
-"""Probe (not a path of the W4A16 family): the decode product written in Gluon, Triton's layout-explicit dialect, so
-that the weights never wait on a tensor-core product and the tensor cores never wait on the weights.
+"""Probe (not a path of the W4A16 family): the decode product written in Gluon, Triton's layout-explicit dialect.
 
 The fused kernel (kernels/w4a16_mma.py) stages the packed weights in shared memory (cp.async), reads them back into
 registers, dequantizes them there into the wgmma's register operand, and waits on each K block's MMAs before the next
-(Triton 3.6's register-operand hazard). Here, per K block of one program:
-- the packed words are loaded from global memory straight into registers (16 bytes a thread a row), AHEAD blocks
-  before they are used, so the loads of later blocks are in flight while this one is dequantized;
-- each word becomes four bf16 pairs (q - z) * s (shift, LOP3 with the 0x43004300 magic number, then two bf16x2 FMAs:
-  q - z exact, times the scale rounded once, the reference's dequantized weight bit for bit), written to shared
-  memory as the wgmma's A operand, double-buffered;
-- the token tile [16, BK] goes to shared memory as its B operand (read transposed);
-- the wgmma is issued asynchronously and only the one of two blocks back is waited for, before its buffer is reused.
-The accumulator runs through the MMA across blocks (the scale is in the weights), so there is no per-block wait.
+(Triton 3.6's register-operand hazard). This probe takes the layouts and the waits into its own hands, in two forms:
+- REG_A = 0 (w4a16_gluon_kernel): the packed words are loaded from global memory straight into registers (16 bytes
+  a thread a row), AHEAD blocks before their use; each word becomes four exact bf16 pairs q - z (shift, LOP3 with
+  the 0x43004300 magic number, one bf16x2 add), written to shared memory as the wgmma's A operand, the token tile
+  [16, BK] as its B operand (read transposed), two buffers.
+- REG_A = 1 (w4a16_gluon_rega_kernel, the note above it): the words, repacked on the host, arrive through a cp.async
+  ring and are dequantized straight into the wgmma's register operand; nothing is stored.
+In both, each K block's exact product (Q - Z) . A^T goes into its own registers, two blocks an iteration: the first
+runs in the MMA while the second is dequantized, then both are scaled by their group's scales into an fp32 total. No
+product is in flight across the loop's back edge: ptxas 12.8 serializes every wgmma when one is.
 
 C^T[BN, 16] = W[BN, K] . A[16, K]^T, M <= 16 tokens; group size a multiple of BLOCK_SIZE_K (g128 with BK 64 or 128,
 or per-channel); split-K with the last-program reduction of kernels/tiles.py. bf16 activations only. Sm_90 only:
-there is no interpreter path (Gluon has none), so its checks run on the GPU (bench/w4a16_gemv_probe.py --kernel
-gluon).
+Gluon has no interpreter, so its answers are checked on the GPU (bench/w4a16_gemv_probe.py --kernel gluon) and the
+CPU tests read its sm_90 SASS (test/python/test_w4a16_gluon.py). Measured in docs/BENCHMARKS.md ("W4A16 decode in
+Gluon: a probe"): correct, 0.68-0.93x the fused kernel.
 """
 
 import torch

@@ -5,6 +5,14 @@ cuBLAS bf16, side by side, one H200. Not a tuner family: a measurement of whethe
     python3 bench/w4a16_gemv_probe.py --kernel gluon [--out out] [--ms 1,4,16]     # kernels/w4a16_gluon.py instead
     python3 bench/w4a16_gemv_probe.py --kernel gluon-prefill --ms 1024,4096 [--out out]   # kernels/w4a16_gluon_prefill.py
 
+For a profiler: `--profile N,K,M --config JSON [--fused-config JSON]` checks, then launches three times each, one
+probe config and one config of the family's fused kernel (default: its default config at M) on one g128 problem:
+
+    ncu --clock-control none -k regex:w4a16 -c 6 --section SpeedOfLight --section Occupancy \
+        --section WarpStateStats --section SchedulerStats python3 bench/w4a16_gemv_probe.py --kernel gluon \
+        --profile 37888,3584,1 --config '{"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 128,
+        "SPLIT_K": 4, "num_warps": 4, "AHEAD": 1, "REG_A": 1}'
+
 1. Compiles and checks every config of the probe's space (for the M tiles asked) on a 4608 x 7168 problem, in 14
    processes (the Triton cache then serves step 2); the Gluon probe on every row's shape too (its REG_A binaries
    are per weight shape).
@@ -110,6 +118,29 @@ def _compile(args):
     return bad
 
 
+def profile(kernel: str, nkm: str, config: dict, fused: dict | None) -> int:
+    """Check, then launch three times each, the probe's config and the fused kernel's (for a profiler)."""
+    n, k, m = (int(x) for x in nkm.split(","))
+    p = W.normalize_problem(FAM, {"M": m, "N": n, "K": k, "group_size": 128, "zero_points": True})
+    fused = fused or W.default_config(FAM, p)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: the interpreter (the GEMV probe's tests)
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        from kernels import interpret_compat
+        interpret_compat.apply()
+    inp = W.make_inputs(FAM, p, device, 0)
+    ref = W.reference(FAM, inp)
+    bad = 0
+    for name, fn in (("fused", lambda: W.launch(FAM, inp, fused)), (kernel, lambda: _launcher(kernel)(inp, config))):
+        for _ in range(3):
+            out = fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        ok, err = W.check(FAM, out, ref)
+        bad += not ok
+        print(f"{name}: {'ok' if ok else 'WRONG'} (error {err:.3f} of the tolerance)", flush=True)
+    return 1 if bad else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="out")
@@ -120,7 +151,14 @@ def main(argv=None):
                     help="the probe: the CUDA-core GEMV (kernels/w4a16_gemv.py, --variant applies), the Gluon decode "
                          "kernel (kernels/w4a16_gluon.py) or the Gluon prefill kernel (kernels/w4a16_gluon_prefill.py, "
                          "with --ms 1024,4096)")
+    ap.add_argument("--profile", metavar="N,K,M", help="launch --config (and --fused-config) on one problem only")
+    ap.add_argument("--config", type=json.loads, help="with --profile: the probe's config (JSON)")
+    ap.add_argument("--fused-config", type=json.loads, help="with --profile: the fused kernel's config (JSON)")
     args = ap.parse_args(argv)
+    if args.profile:
+        if not args.config:
+            ap.error("--profile needs --config")
+        return profile(args.kernel, args.profile, args.config, args.fused_config)
     ms, groups = [int(m) for m in args.ms.split(",")], [int(g) for g in args.groups.split(",")]
     t0 = time.time()
     tasks = []
@@ -189,4 +227,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

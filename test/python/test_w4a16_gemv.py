@@ -47,3 +47,22 @@ def test_gemv_probe_check_can_fail():
     ref = W.reference("w4a16", inputs)
     inputs.scales[0, :5] *= 2
     assert not W.check("w4a16", launch_gemv(inputs, config), ref)[0]
+
+
+def test_probe_profile_entry_checks_both_kernels():
+    """bench/w4a16_gemv_probe.py --profile (the entry a profiler runs): both kernels checked, exit 0; a wrong config's
+    answer is reported and exits 1."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = '{"BLOCK_SIZE_M": 1, "BLOCK_SIZE_N": 32, "BLOCK_SIZE_K": 128, "SPLIT_K": 2, "num_warps": 4, "num_stages": 2}'
+    cmd = [sys.executable, "bench/w4a16_gemv_probe.py", "--kernel", "gemv", "--profile", "64,512,1", "--config", cfg]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[0].startswith("fused: ok") and proc.stdout.splitlines()[1].startswith("gemv: ok")
+    # the tiled variant reads the weights in another order than they are packed: its answer is wrong
+    tiled = cfg[:-1] + ', "TILED": 1}'
+    proc = subprocess.run(cmd[:-1] + [tiled], cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1 and "gemv: WRONG" in proc.stdout, proc.stdout + proc.stderr[-2000:]

@@ -25,8 +25,7 @@ import triton
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.ampere import async_copy
-from triton.experimental.gluon.language.nvidia.hopper import (fence_async_shared, warpgroup_mma, warpgroup_mma_init,
-                                                           warpgroup_mma_wait)
+from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, warpgroup_mma, warpgroup_mma_wait
 
 BLOCK_SIZE_M = 16  # the tokens' side of the MMA (its n): every decode batch up to 16 in one tile
 
@@ -181,17 +180,26 @@ def w4a16_gluon_kernel(
     _store(total, c_ptr, ws_ptr, cnt_ptr, pid_n, pid_k, M, N, mma, BN, BM, SPLIT_K)
 
 
-def invalid_reason(problem: dict, config: dict) -> str | None:
-    """What this probe kernel cannot run (a reason), else None."""
-    g, bk, bn = problem["group_size"], config["BLOCK_SIZE_K"], config["BLOCK_SIZE_N"]
-    if problem["M"] > BLOCK_SIZE_M:
-        return f"M {problem['M']} > {BLOCK_SIZE_M}"
+def block_k_reason(problem: dict, bk: int, block_ks: tuple[int, ...]) -> str | None:
+    """The Gluon probes' shared rules: bf16 activations, a K block of block_ks that divides K and nests in one
+    quantization group (its scale row taken once)."""
     if problem.get("act_dtype", "bf16") != "bf16":
         return "bf16 activations only"
-    if bk not in (64, 128, 256) or problem["K"] % bk:
-        return f"BLOCK_SIZE_K {bk} must be 64, 128 or 256 and divide K {problem['K']}"
-    if g != -1 and g % bk:
-        return f"BLOCK_SIZE_K {bk} must divide the group size {g}"
+    if bk not in block_ks or problem["K"] % bk:
+        return f"BLOCK_SIZE_K {bk} must be {' or '.join(map(str, block_ks))} and divide K {problem['K']}"
+    if problem["group_size"] != -1 and problem["group_size"] % bk:
+        return f"BLOCK_SIZE_K {bk} must divide the group size {problem['group_size']}"
+    return None
+
+
+def invalid_reason(problem: dict, config: dict) -> str | None:
+    """What this probe kernel cannot run (a reason), else None."""
+    bk, bn = config["BLOCK_SIZE_K"], config["BLOCK_SIZE_N"]
+    if problem["M"] > BLOCK_SIZE_M:
+        return f"M {problem['M']} > {BLOCK_SIZE_M}"
+    reason = block_k_reason(problem, bk, (64, 128, 256))
+    if reason:
+        return reason
     if bn % (16 * config["num_warps"]):
         return f"BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps"
     if config["SPLIT_K"] > problem["K"] // bk:

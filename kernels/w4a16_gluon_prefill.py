@@ -28,9 +28,9 @@ from triton.experimental.gluon.language.nvidia.hopper import (fence_async_shared
                                                            warpgroup_mma_wait)
 
 try:  # imported as kernels.w4a16_gluon_prefill or with kernels/ on sys.path
-    from .w4a16_gluon import _zero_pairs
+    from .w4a16_gluon import _zero_pairs, block_k_reason
 except ImportError:
-    from w4a16_gluon import _zero_pairs
+    from w4a16_gluon import _zero_pairs, block_k_reason
 
 
 @gluon.jit
@@ -135,13 +135,10 @@ def w4a16_gluon_prefill_kernel(
 
 def invalid_reason(problem: dict, config: dict) -> str | None:
     """What this probe kernel cannot run (a reason), else None."""
-    g, bm, bn, bk = problem["group_size"], config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
-    if problem.get("act_dtype", "bf16") != "bf16":
-        return "bf16 activations only"
-    if bk not in (64, 128) or problem["K"] % bk:
-        return f"BLOCK_SIZE_K {bk} must be 64 or 128 and divide K {problem['K']}"
-    if g != -1 and g % bk:
-        return f"BLOCK_SIZE_K {bk} must divide the group size {g}"
+    bm, bn = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"]
+    reason = block_k_reason(problem, config["BLOCK_SIZE_K"], (64, 128))
+    if reason:
+        return reason
     if bm != 16 * config["num_warps"]:
         return f"BLOCK_SIZE_M {bm} must be 16 x num_warps (a warp's 16 rows of the MMA)"
     if bn not in (64, 128, 256):

@@ -4,8 +4,7 @@
 
 1. Correctness: every config of DEFAULT_SPACE (src/families/w4a16.ts's default axes) that invalid_reason accepts, on one
    ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM configs, which are
-   refused below 256 tokens), the fused ones with BLOCK_SIZE_K 64 and 128 again at g=32 (where their K block spans
-   several groups), compiled and checked by `--jobs` processes (this
+   refused below 256 tokens), the fused ones again at g=32 (where their K block spans several groups), compiled and checked by `--jobs` processes (this
    also fills Triton's cache for step 3: M is not specialized and every benchmark N and K is a multiple of 16 and of
    every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations (group sizes, per-channel, symmetric,
    fp16), and one DEQUANT_GEMM config on each of them at M=257.
@@ -41,21 +40,22 @@ from kernels.timing import copies_needed, copy_bandwidth_GBps, measure  # noqa: 
 FAM = "w4a16"
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPACE = {  # src/families/w4a16.ts DEFAULT
-    "BLOCK_SIZE_M": [16, 32, 64, 128], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [32, 64, 128],
-    "GROUP_SIZE_M": [8], "num_warps": [4, 8], "num_stages": [2, 3, 4], "SPLIT_K": [1, 2, 4, 8], "K_UNROLL": [1, 2],
-    "DEQUANT_GEMM": [0, 1],
+    "BLOCK_SIZE_M": [16, 32, 64, 128], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [64, 128, 256],
+    "GROUP_SIZE_M": [8], "num_warps": [4, 8], "num_stages": [2, 3, 4], "SPLIT_K": [1, 2, 4, 8], "K_UNROLL": [1],
+    "DEQUANT_GEMM": [0, 1], "TMA": [0, 1],
 }
 CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points": True}
 CHECK_PREFILL = {**CHECK_PROBLEM, "M": 257}  # the DEQUANT_GEMM configs (refused below 256 tokens)
 VARIANTS = [dict(group_size=32), dict(group_size=64), dict(group_size=-1), dict(zero_points=False),
             dict(act_dtype="fp16"), dict(group_size=32, zero_points=False, act_dtype="fp16")]
 VARIANT_CONFIGS = [  # decode split-K, unrolled, prefill tiles (BLOCK_SIZE_K 32 fits every group size; 128 spans
-    # several groups at g32 and g64, where the kernel scales the weights)
+    # several groups at g32 and g64, where the kernel scales the weights), the words through TMA
     dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=64, BLOCK_SIZE_K=32, SPLIT_K=4, K_UNROLL=2, num_warps=4, num_stages=3),
     dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=128, BLOCK_SIZE_K=32, SPLIT_K=8, K_UNROLL=1, num_warps=4, num_stages=4),
     dict(BLOCK_SIZE_M=64, BLOCK_SIZE_N=128, BLOCK_SIZE_K=32, SPLIT_K=2, K_UNROLL=2, num_warps=4, num_stages=3),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=32, SPLIT_K=1, K_UNROLL=1, num_warps=8, num_stages=3),
     dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, SPLIT_K=4, K_UNROLL=1, num_warps=4, num_stages=3),
+    dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=64, BLOCK_SIZE_K=128, SPLIT_K=2, K_UNROLL=1, num_warps=4, num_stages=3, TMA=1),
 ]
 SHAPES = {"qwen3-4b": [(6144, 2560), (2560, 4096), (19456, 2560), (2560, 9728)],
           "qwen2.5-7b": [(4608, 3584), (3584, 3584), (37888, 3584), (3584, 18944)],
@@ -83,12 +83,12 @@ def space():
 
 def candidates(M: int, group_size: int = 128) -> list[dict]:
     """The benchmark's small sweep per M where no tuned file exists (a subset of DEFAULT_SPACE, so step 1 compiled it
-    for g=128 with zero points); the K block at the group size, at most 128, and at decode also 128 over several
-    smaller groups."""
+    for g=128 with zero points); the K block at the group size, at most 128, and at decode also 128 and 256 over
+    several smaller groups, with and without TMA."""
     bk = 128 if group_size == -1 else min(128, group_size)
     if M <= 16:
-        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128}), num_warps=[4],
-                    num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1])
+        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128, 256}), num_warps=[4],
+                    num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1], TMA=[0, 1])
     else:
         axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[bk], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])
@@ -101,7 +101,7 @@ def candidates(M: int, group_size: int = 128) -> list[dict]:
 
 def _product(axes: dict) -> list[dict]:
     axes = {**axes, "GROUP_SIZE_M": [8]}
-    return [{**{k: c[k] for k in W.CONFIG_KEYS}, "DEQUANT_GEMM": 0}
+    return [{**{k: c[k] for k in W.CONFIG_KEYS}, "DEQUANT_GEMM": 0, "TMA": c.get("TMA", 0)}
             for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
 
 
@@ -137,7 +137,7 @@ def correctness(jobs: int) -> list[dict]:
     configs = [c for c in space() if not c["DEQUANT_GEMM"]]
     for i in range(jobs):
         tasks.append((CHECK_PROBLEM, configs[i::jobs]))
-    scale_w = [c for c in configs if c["BLOCK_SIZE_K"] > 32]  # at g32 a K block over several groups (SCALE_W)
+    scale_w = configs  # at g32 every K block of the space spans several groups (SCALE_W)
     for i in range(jobs):
         tasks.append(({**CHECK_PROBLEM, "group_size": 32}, scale_w[i::jobs]))
     tasks.append((CHECK_PREFILL, [c for c in space() if c["DEQUANT_GEMM"]]))
@@ -239,7 +239,8 @@ def markdown(rows: list[dict], bw: float, device: str) -> str:
         c = r["config"] or {}
         keys = (("BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps") if c.get("DEQUANT_GEMM") else
                 ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps", "num_stages", "SPLIT_K", "K_UNROLL"))
-        cfg = ("dequant " if c.get("DEQUANT_GEMM") else "") + ",".join(str(c.get(k, "-")) for k in keys)
+        cfg = ("dequant " if c.get("DEQUANT_GEMM") else "") + ",".join(str(c.get(k, "-")) for k in keys) + (
+            " tma" if c.get("TMA") else "")
         lines.append(f"| {r['model']} | {r['N']} | {r['K']} | {r['M']} | {r['group_size']} | "
                      f"{'yes' if r['zero_points'] else 'no'} | {r['cublas_bf16_us']:.1f} | {r['dequant_cublas_us']:.1f} "
                      f"| {r['ours_us']:.1f} | {r['vs_cublas_bf16']:.2f}x | {r['hbm_pct']:.0f} | {r['tflops']:.0f} "

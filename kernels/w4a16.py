@@ -40,6 +40,10 @@ Meta-parameters (the W4A16Entry config of src/schema/config.ts):
     DEQUANT_GEMM  optional, 0 when absent: 1 takes the prefill path (kernels/w4a16_dequant.py), W dequantized once by
               a Triton pass tiled by BLOCK_SIZE_N x BLOCK_SIZE_K with num_warps, then F.linear; the other keys take
               the fixed values of DEQUANT_FIXED. default_config takes it from M = 512.
+    TMA       optional, 0 when absent: 1 loads the packed words of each weight tile through a TMA tensor descriptor
+              (one bulk copy a tile and stage, zero-filled past N and K) instead of per-thread loads; the rest of the
+              kernel is the same. Hopper (sm_90) and later; K a multiple of 32, so that a row of words is a whole
+              number of 16 bytes. Not with DEQUANT_GEMM.
 """
 
 import functools
@@ -47,6 +51,7 @@ import os
 
 import torch
 import torch.nn.functional as F
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.compile_only import placeholder
 from kernels.w4a16_dequant import dequant_kernel
@@ -64,7 +69,10 @@ CONFIG_KEYS = (
 # its BLOCK_SIZE_N, BLOCK_SIZE_K and num_warps tile the dequantization, then F.linear (cuBLAS) multiplies. The keys it
 # does not read take one value each (DEQUANT_FIXED), so the space holds no twins of one binary; it is refused below
 # DEQUANT_MIN_M tokens, where the dense GEMM is memory-bound and writing W costs more than it saves.
-OPTIONAL_CONFIG_KEYS = ("DEQUANT_GEMM",)
+OPTIONAL_CONFIG_KEYS = ("DEQUANT_GEMM", "TMA")
+# TMA (optional, absent = 0): the weight tile's packed words through a tensor descriptor (module docstring). A row of
+# K/8 words must be a multiple of 16 bytes: K % TMA_K_MULTIPLE == 0.
+TMA_K_MULTIPLE = 32
 DEQUANT_FIXED = {"BLOCK_SIZE_M": 16, "GROUP_SIZE_M": 8, "num_stages": 2, "SPLIT_K": 1, "K_UNROLL": 1}
 DEQUANT_MIN_M = 256
 DEQUANT_DEFAULT_M = 512  # default_config takes the prefill path from here (docs/BENCHMARKS.md)
@@ -84,12 +92,12 @@ def default_config(family: str, problem: dict) -> dict:
     g = problem["group_size"]
     bk = 128 if g == -1 else min(128, g)
     if problem["M"] >= DEQUANT_DEFAULT_M:
-        return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1}
+        return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1, "TMA": 0}
     if problem["M"] < 256:
         return {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128 if _nest(128, g) else bk, "GROUP_SIZE_M": 8,
-                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
+                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0}
     return {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
-            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0}
+            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0}
 
 
 def _nest(bk: int, g: int) -> bool:
@@ -133,8 +141,9 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
             return f"{k}={v!r} must be a positive integer"
         if k not in ("num_stages", "SPLIT_K") and v & (v - 1):
             return f"{k}={v} must be a power of two"
-    if config.get("DEQUANT_GEMM", 0) not in (0, 1):
-        return f"DEQUANT_GEMM={config['DEQUANT_GEMM']!r} must be 0 or 1"
+    for k in OPTIONAL_CONFIG_KEYS:
+        if config.get(k, 0) not in (0, 1):
+            return f"{k}={config[k]!r} must be 0 or 1"
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     M, N, K, g = problem["M"], problem["N"], problem["K"], problem["group_size"]
@@ -144,6 +153,11 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
         other = [f"{k}={config[k]}" for k, v in DEQUANT_FIXED.items() if config[k] != v]
         if other:
             return f"DEQUANT_GEMM takes {', '.join(f'{k}={v}' for k, v in DEQUANT_FIXED.items())}, not {', '.join(other)}"
+    if config.get("TMA", 0):
+        if config.get("DEQUANT_GEMM", 0):
+            return "TMA is a path of the fused kernel, not of DEQUANT_GEMM"
+        if K % TMA_K_MULTIPLE:
+            return f"TMA needs K % {TMA_K_MULTIPLE} == 0 (rows of packed words in whole 16 bytes), K={K}"
     if min(bm, bn, bk) < 16:
         return "BLOCK_SIZE_M/N/K must be >= 16 (tl.dot)"
     if not _nest(bk, g):
@@ -175,13 +189,16 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     g = problem["group_size"]
     if not _nest(bk, g):  # the rule whose breach gives wrong numbers
         raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} and group_size {g} do not nest: one must divide the other")
+    tma = bool(config.get("TMA", 0))
+    if tma:  # the words through a descriptor: [N, K/8] int32 in tiles of [BLOCK_SIZE_N, BLOCK_SIZE_K/8]
+        qweight = TensorDescriptor(qweight, [N, K // 8], [K // 8, 1], [bn, bk // 8])
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(
         a, qweight, scales, zeros, c, ws, counters, M, N, K, K // 8, _cdiv(N, 8),
         GROUP=0 if problem["group_size"] == -1 else problem["group_size"], HAS_ZP=problem["zero_points"],
         FP16=problem["act_dtype"] == "fp16", EVEN_K=K % (bk * unroll) == 0, SCALE_W=g != -1 and bk > g,
         INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=config["GROUP_SIZE_M"],
-        SPLIT_K=split, K_UNROLL=unroll, num_warps=config["num_warps"], num_stages=config["num_stages"],
+        SPLIT_K=split, K_UNROLL=unroll, TMA=tma, num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
 
 

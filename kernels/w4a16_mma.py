@@ -162,6 +162,7 @@ def w4a16_kernel(
     # meta-parameters
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
     GROUP_SIZE_M: tl.constexpr, SPLIT_K: tl.constexpr, K_UNROLL: tl.constexpr,
+    TMA: tl.constexpr,  # qw_ptr is a TMA tensor descriptor of the words [N, K/8] in [BLOCK_SIZE_N, BKW] tiles
 ):
     OFFSET: tl.constexpr = 1024.0 if FP16 else 128.0
     BKW: tl.constexpr = BLOCK_SIZE_K // 8
@@ -200,13 +201,17 @@ def w4a16_kernel(
         for u in tl.static_range(K_UNROLL):
             k0 = (it * K_UNROLL + u) * BLOCK_SIZE_K
             a_ptrs = a_ptr + offs_m[:, None] * K + (k0 + offs_k)[None, :]
-            q_ptrs = qw_ptr + rows * KW + (k0 // 8 + offs_kw)[None, :]
             if EVEN_K:
                 a = tl.load(a_ptrs, mask=row_ok, other=0.0)
-                qt = tl.load(q_ptrs)
             else:  # a masked K tail: zero activations, so whatever the masked weights dequantize to adds nothing
                 a = tl.load(a_ptrs, mask=row_ok & ((k0 + offs_k)[None, :] < K), other=0.0)
-                qt = tl.load(q_ptrs, mask=(k0 // 8 + offs_kw)[None, :] < KW, other=0)
+            if TMA:  # qw_ptr is a tensor descriptor: one bulk copy of the tile, zeros past N and K
+                qt = qw_ptr.load([pid_n * BLOCK_SIZE_N, k0 // 8])
+            elif EVEN_K:
+                qt = tl.load(qw_ptr + rows * KW + (k0 // 8 + offs_kw)[None, :])
+            else:
+                qt = tl.load(qw_ptr + rows * KW + (k0 // 8 + offs_kw)[None, :], mask=(k0 // 8 + offs_kw)[None, :] < KW,
+                             other=0)
             if SCALE_W:  # the block's groups: each scale and zero point loaded and converted once, then spread
                 g_b = tl.minimum(k0 // GROUP + tl.arange(0, BLOCK_SIZE_K // GROUP), n_groups - 1)[None, :]
                 s_w = _spread(tl.load(s_ptr + g_b * N + rows), BLOCK_SIZE_N, BLOCK_SIZE_K // GROUP, GROUP // 8)

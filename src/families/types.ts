@@ -46,6 +46,9 @@ export const PRUNE_REASONS = {
   swap_ab_wide_m: 'SWAP_AB with BLOCK_SIZE_M over 64 (the transpose pays for narrow token tiles)',
   dequant_gemm_fixed: 'DEQUANT_GEMM with a key the prefill path ignores off its one value (kernels/w4a16.py DEQUANT_FIXED)',
   dequant_gemm_decode: 'DEQUANT_GEMM below 256 tokens, where writing W costs more than the GEMM (per M)',
+  tma_dequant_gemm: 'TMA with DEQUANT_GEMM (TMA is a path of the fused kernel)',
+  tma_k_multiple: 'TMA with K not a multiple of 32 (a row of packed words must be whole 16 bytes)',
+  tma_arch: 'TMA on a GPU before Hopper (sm_90)',
   wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;

@@ -4,18 +4,22 @@ import type { Axes, Config, KernelFamily, ShapeAtM, WeightShape } from './types.
 
 /** W4A16 (kernels/w4a16.py): AWQ/GPTQ int4 weights with group scales and zero points, bf16/fp16 activations. One
  * kernel for every M (kernels/w4a16_mma.py): the transposed product, the weight tile on the MMA's wide side
- * (BLOCK_SIZE_N, 64 rows per warp group) and the token tile on its narrow side (BLOCK_SIZE_M, 16 at decode). */
+ * (BLOCK_SIZE_N, 64 rows per warp group) and the token tile on its narrow side (BLOCK_SIZE_M, 16 at decode); TMA 1
+ * loads its packed words through a tensor descriptor; DEQUANT_GEMM 1 is the prefill path instead. */
 
+/** K_UNROLL 2 and BLOCK_SIZE_K 32 won no entry of the Qwen3-4B files tuned before TMA came in (docs/BENCHMARKS.md),
+ * so the default space spends their configs on TMA and a K block of 256 (what the packed words through TMA won with). */
 const DEFAULT: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128],
   BLOCK_SIZE_N: [64, 128, 256],
-  BLOCK_SIZE_K: [32, 64, 128],
+  BLOCK_SIZE_K: [64, 128, 256],
   GROUP_SIZE_M: [8],
   num_warps: [4, 8],
   num_stages: [2, 3, 4],
   SPLIT_K: [1, 2, 4, 8],
-  K_UNROLL: [1, 2],
+  K_UNROLL: [1],
   DEQUANT_GEMM: [0, 1],
+  TMA: [0, 1],
 };
 
 const EXHAUSTIVE: Axes = {
@@ -28,6 +32,7 @@ const EXHAUSTIVE: Axes = {
   SPLIT_K: [1, 2, 4, 8, 16],
   K_UNROLL: [1, 2, 4],
   DEQUANT_GEMM: [0, 1],
+  TMA: [0, 1],
 };
 
 const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
@@ -37,6 +42,8 @@ const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
 const DEQUANT_FIXED: Config = { BLOCK_SIZE_M: 16, GROUP_SIZE_M: 8, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
 const DEQUANT_MIN_M = 256;
 const DEQUANT_DEFAULT_M = 512;
+/** kernels/w4a16.py TMA_K_MULTIPLE: with TMA a row of K/8 packed words is a whole number of 16 bytes. */
+const TMA_K_MULTIPLE = 32;
 
 /**
  * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile
@@ -68,14 +75,14 @@ const nest = (bk: number, g: number): boolean => g === -1 || (bk > g ? bk % g : 
 
 /** kernels/w4a16.py default_config: one fixed tile per regime (decode below 256 tokens, prefill above), the K block at
  * the group size (at most 128), at decode 128 wherever it nests with the group; from 512 tokens the prefill path
- * (DEQUANT_GEMM). DEQUANT_GEMM is spelled out as 0 too, so the default and the space's config of one binary share a
- * key. */
+ * (DEQUANT_GEMM). DEQUANT_GEMM and TMA are spelled out as 0 too, so the default and the space's config of one binary
+ * share a key. */
 function defaultConfig(p: ShapeAtM): ConfigEntry {
   const g = p.group_size ?? 128;
   const bk = g === -1 ? 128 : Math.min(128, g);
-  if (p.M >= DEQUANT_DEFAULT_M) return { ...DEQUANT_FIXED, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, num_warps: 4, DEQUANT_GEMM: 1 } as ConfigEntry;
-  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: nest(128, g) ? 128 : bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
-  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0 };
+  if (p.M >= DEQUANT_DEFAULT_M) return { ...DEQUANT_FIXED, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, num_warps: 4, DEQUANT_GEMM: 1, TMA: 0 } as ConfigEntry;
+  if (p.M < 256) return { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: nest(128, g) ? 128 : bk, GROUP_SIZE_M: 8, num_warps: 4, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0, TMA: 0 };
+  return { BLOCK_SIZE_M: 128, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: bk, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0, TMA: 0 };
 }
 
 const groups = (s: WeightShape): number => (s.group_size === -1 ? 1 : Math.floor(s.K / (s.group_size ?? 128)));
@@ -86,6 +93,10 @@ export const w4a16: KernelFamily = {
   // kernels/w4a16.py invalid_reason, in its order
   shapeRules: [
     (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),
+    (c) => (c.TMA && c.DEQUANT_GEMM ? 'tma_dequant_gemm' : null),
+    (c, s) => (c.TMA && s.K % TMA_K_MULTIPLE ? 'tma_k_multiple' : null),
+    // a TMA descriptor needs Hopper: not a rule of kernels/w4a16.py, which does not know the device
+    (c, _s, d) => (c.TMA && d.capability[0] < 9 ? 'tma_arch' : null),
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
     (c, s) => (nest(c.BLOCK_SIZE_K!, s.group_size ?? 128) ? null : 'block_k_vs_group'),
@@ -98,7 +109,7 @@ export const w4a16: KernelFamily = {
     denseBlockM,
     splitOnFullGrid,
   ],
-  kernelRules: ['dequant_gemm_fixed', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_vs_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
+  kernelRules: ['dequant_gemm_fixed', 'tma_dequant_gemm', 'tma_k_multiple', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_vs_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
   sharedMemoryBytes,
   defaultConfig,
   gemms: (shape) => [shape],

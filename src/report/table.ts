@@ -12,11 +12,12 @@ export interface ResultRow {
 }
 
 /** A config in a few characters: BMxBNxBK, then group, warps, stages and the family's extras (W4A16's prefill path
- * as `dequant`, nothing where DEQUANT_GEMM is 0). */
+ * as `dequant` and its TMA loads as `tma`, nothing where DEQUANT_GEMM or TMA is 0). */
+const FLAGS: Record<string, string> = { DEQUANT_GEMM: 'dequant', TMA: 'tma' };
 export function compactConfig(c: Record<string, number>): string {
   const extra = Object.entries(c)
-    .filter(([k, v]) => !['BLOCK_SIZE_M', 'BLOCK_SIZE_N', 'BLOCK_SIZE_K', 'GROUP_SIZE_M', 'num_warps', 'num_stages'].includes(k) && !(k === 'DEQUANT_GEMM' && !v))
-    .map(([k, v]) => (k === 'DEQUANT_GEMM' ? 'dequant' : `${k === 'SPLIT_K' ? 'sk' : k === 'K_UNROLL' ? 'ku' : k}${v}`));
+    .filter(([k, v]) => !['BLOCK_SIZE_M', 'BLOCK_SIZE_N', 'BLOCK_SIZE_K', 'GROUP_SIZE_M', 'num_warps', 'num_stages'].includes(k) && !(k in FLAGS && !v))
+    .map(([k, v]) => FLAGS[k] ?? `${k === 'SPLIT_K' ? 'sk' : k === 'K_UNROLL' ? 'ku' : k}${v}`);
   return [`${c.BLOCK_SIZE_M}x${c.BLOCK_SIZE_N}x${c.BLOCK_SIZE_K}`, `g${c.GROUP_SIZE_M}`, `w${c.num_warps}`, `s${c.num_stages}`, ...extra].join(' ');
 }
 

@@ -138,6 +138,25 @@ def test_w4a16_compile_only_keys_match_launch():
     assert results[-3]["launch"] != results[-4]["launch"]  # K/8 is its own argument
 
 
+def test_w4a16_tma_compile_only_keys_match_launch():
+    """TMA takes the words through a descriptor built in _run for both: compile_only meets the launch's binary, one per
+    quantization and never per M; N not a multiple of the tile and N, K that differ modulo 16 share it where
+    compileKey (src/families/w4a16.ts) says they do."""
+    tma = {**W4_DECODE, "TMA": 1}
+    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp}, tma)
+             for M in (1, 3, 64) for g, zp in ((32, True), (128, False))]
+    cases += [("w4a16", {"M": 3, "N": N, "K": K, "group_size": 32}, tma) for N, K in ((128, 256), (384, 512))]
+    cases.append(("w4a16", {"M": 3, "N": 100, "K": 288, "group_size": 32}, {**tma, "BLOCK_SIZE_K": 64}))
+    results = _w4_keys(cases)
+    for case, r in zip(cases, results):
+        assert len(r["compile"]) == 1 and r["compile"] == r["launch"], (case, r)
+    _same_variant_same_keys(cases, results)
+    assert len({r["launch"][0] for r in results[:6]}) == 2  # per quantization, never per M
+    assert results[6]["launch"] == results[7]["launch"]
+    plain = _w4_keys([("w4a16", {"M": 3, "N": 96, "K": 256, "group_size": 32}, W4_DECODE)])
+    assert plain[0]["launch"] != results[0]["launch"]  # TMA is its own binary
+
+
 def test_w4a16_dequant_gemm_compile_only_keys_match_launch():
     """The prefill path compiles its dequantization kernel ahead, one binary for every M as the fused kernel."""
     dequant = {**W4_DECODE, "SPLIT_K": 1, "GROUP_SIZE_M": 8, "BLOCK_SIZE_K": 32, "DEQUANT_GEMM": 1}

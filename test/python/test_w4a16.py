@@ -62,6 +62,28 @@ def test_block_k_unroll_and_ragged_k(config):
         run(problem(M=33, N=72, K=512, group_size=32), config)
 
 
+@pytest.mark.parametrize("group_size,zero_points,act_dtype,bk,split,N,K", [
+    (128, True, "bf16", 128, 2, 72, 512),    # N past the tile: the descriptor's rows read as zeros
+    (32, False, "bf16", 64, 1, 40, 288),     # a block over two groups (SCALE_W), K past the last block (zeros)
+    (-1, True, "fp16", 32, 3, 96, 352),      # per-channel, uneven split-K shares
+])
+def test_tma_words_match_the_reference(group_size, zero_points, act_dtype, bk, split, N, K):
+    # TMA=1 loads the packed words through a tensor descriptor, the rest of the kernel unchanged
+    p = problem(M=5, N=N, K=K, group_size=group_size, zero_points=zero_points, act_dtype=act_dtype)
+    _, out, _ = run(p, {**cfg(bn=64, bk=bk, split=split), "TMA": 1})
+    _, plain, _ = run(p, cfg(bn=64, bk=bk, split=split))
+    assert torch.equal(out, plain)  # the same words, the same arithmetic
+
+
+def test_tma_rules():
+    p = problem(M=5, N=40, K=256)
+    assert W.invalid_reason(F, p, {**cfg(), "TMA": 1}) is None
+    assert "0 or 1" in W.invalid_reason(F, p, {**cfg(), "TMA": 2})
+    assert "K % 32" in W.invalid_reason(F, problem(M=5, N=40, K=264, group_size=-1), {**cfg(), "TMA": 1})
+    dequant = {**W.DEQUANT_FIXED, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32, "num_warps": 4, "DEQUANT_GEMM": 1, "TMA": 1}
+    assert "not of DEQUANT_GEMM" in W.invalid_reason(F, problem(M=300, N=40, K=256), dequant)
+
+
 def test_fp16_is_tighter_and_split_k_is_deterministic():
     p = problem(M=3, N=48, K=512, act_dtype="fp16", group_size=64)
     inputs, out, ref = run(p, cfg(bk=64, split=4))

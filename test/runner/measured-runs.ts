@@ -22,6 +22,9 @@ export interface MeasuredRun {
 }
 
 const QWEN_MOE = ['--model', 'qwen3-30b-a3b'];
+/** W4A16 runs of the default space before TMA came in (BLOCK_SIZE_K 32 and K_UNROLL 2 then, no TMA): another job
+ * than the one planned today (fewer trials and binaries now), so their walls no longer test the estimate. */
+const BEFORE_TMA = 'the W4A16 default space before TMA (BLOCK_SIZE_K 32, K_UNROLL 2): not the job planned today';
 const LAYER = ['--shapes', '128x768x2048:8'];
 const W8A8 = ['--model', 'qwen3-4b', '--kernel', 'w8a8-int8'];
 
@@ -41,18 +44,18 @@ const SEEDS_TIMED_TWICE: MeasuredRun[] = [
     held: true,
   },
   { name: 'D w4a16 Qwen3-4B, budget 1000', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16', '--budget', '1000'], gpus: 1, compileWorkers: 13, wallS: 88.6, trials: 4039, held: 'the old GEMV / tl.dot kernels and their space (replaced since)' },
-  { name: 'H w4a16 Qwen3-4B, one kernel, raw int4 and the rowsum correction (238c8e6)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 133.5, trials: 12461, held: true },
-  { name: 'I w4a16 Qwen3-4B, one kernel, zero points in the weights', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 109.8, trials: 12483, held: true },
-  { name: 'J w4a16 Qwen3-4B, as I with the second search round', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 101.2, trials: 12639, held: true },
-  { name: 'N w4a16 Qwen3-4B, the prefill path (DEQUANT_GEMM) in the space', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 103.7, trials: 12768, held: true },
+  { name: 'H w4a16 Qwen3-4B, one kernel, raw int4 and the rowsum correction (238c8e6)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 133.5, trials: 12461, held: BEFORE_TMA },
+  { name: 'I w4a16 Qwen3-4B, one kernel, zero points in the weights', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 109.8, trials: 12483, held: BEFORE_TMA },
+  { name: 'J w4a16 Qwen3-4B, as I with the second search round', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 101.2, trials: 12639, held: BEFORE_TMA },
+  { name: 'N w4a16 Qwen3-4B, the prefill path (DEQUANT_GEMM) in the space', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 103.7, trials: 12768, held: BEFORE_TMA },
   // "Compiling ahead: 16 configs per unit against the default" (b2fe764): each job once with the default, once with
   // TRITUNE_HINT_COMPILES=16 (h)
   { name: 'O w8a8-int8 Qwen3-4B (b2fe764)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 48.4, trials: 6806, held: true },
   { name: 'O w8a8-int8 Qwen3-4B (b2fe764), h', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 45.1, trials: 6806, held: true },
   { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 45.7, trials: 1115, held: true },
   { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764), h', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 43.0, trials: 1115, held: true },
-  { name: 'O w4a16 Qwen3-4B (b2fe764)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 108.7, trials: 12764, held: true },
-  { name: 'O w4a16 Qwen3-4B (b2fe764), h', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 114.5, trials: 12764, held: true },
+  { name: 'O w4a16 Qwen3-4B (b2fe764)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 108.7, trials: 12764, held: BEFORE_TMA },
+  { name: 'O w4a16 Qwen3-4B (b2fe764), h', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 114.5, trials: 12764, held: BEFORE_TMA },
   // "SGLang's block fp8 GEMM with its SM90 kernel keys": the space 10x vLLM's, started from the committed files
   { name: 'F sglang block fp8 Qwen3-8B, SM90 keys, budget 1200', args: ['--model', 'qwen3-8b-fp8', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 129.8, trials: 4997, overCommitted: true, held: true },
   { name: 'G sglang block fp8 Qwen3-30B-A3B attention, SM90 keys, budget 1200', args: [...QWEN_MOE, '--quant', 'fp8_w8a8_block', '--kernel', 'sglang-w8a8-block', '--budget', '1200'], gpus: 1, compileWorkers: 14, wallS: 87.9, trials: 2515, overCommitted: true, held: true },
@@ -102,38 +105,40 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   // "Seeds timed once" (4deb7ad): the three jobs of runs O, one H200, cold Triton cache each
   { name: 'P w8a8-int8 Qwen3-4B (4deb7ad)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 38.9, trials: 6693, held: true },
   { name: 'P moe-w4a16 Qwen3-30B-A3B (4deb7ad)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 42.7, trials: 1093, held: true },
-  { name: 'P w4a16 Qwen3-4B (4deb7ad)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 102.8, trials: 12664, held: true },
+  { name: 'P w4a16 Qwen3-4B (4deb7ad)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 102.8, trials: 12664, held: BEFORE_TMA },
   // "Requests written ahead, and the conductor's own time": the same jobs and w8a8-fp8, each on a fresh H200 host
   { name: 'Q w8a8-int8 Qwen3-4B (6326aae)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 39.6, trials: 6693, held: true },
   { name: 'Q w8a8-fp8 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 42.1, trials: 6693, held: true },
   { name: 'Q moe-w4a16 Qwen3-30B-A3B (6326aae)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.9, trials: 1093, held: true },
-  { name: 'Q w4a16 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 113.5, trials: 12664, held: true },
+  { name: 'Q w4a16 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 113.5, trials: 12664, held: BEFORE_TMA },
   { name: 'R w8a8-int8 Qwen3-4B (ef41b19)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 46.7, trials: 6693, held: true },
   { name: 'R w8a8-fp8 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 50.3, trials: 6693, held: true },
   { name: 'R moe-w4a16 Qwen3-30B-A3B (ef41b19)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 36.0, trials: 1093, held: true },
-  { name: 'R w4a16 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 130.1, trials: 12664, held: true },
+  { name: 'R w4a16 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 130.1, trials: 12664, held: BEFORE_TMA },
   { name: 'S w8a8-int8 Qwen3-4B, two written ahead (88238f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 40.5, trials: 6693, held: true },
-  { name: 'S w4a16 Qwen3-4B, two written ahead (88238f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 120.6, trials: 12664, held: true },
+  { name: 'S w4a16 Qwen3-4B, two written ahead (88238f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 120.6, trials: 12664, held: BEFORE_TMA },
   // "Two bench workers per GPU, and MoE binaries shared across GROUP_SIZE_M": one host, one and two workers per GPU
   { name: 'U w8a8-int8 Qwen3-4B, one worker (50733f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 42.3, trials: 6693, held: true },
   { name: 'U w8a8-int8 Qwen3-4B, two workers (50733f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 41.2, trials: 6693, held: true },
-  { name: 'U w4a16 Qwen3-4B, one worker (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 99.5, trials: 12664, held: true },
-  { name: 'U w4a16 Qwen3-4B, two workers (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.7, trials: 12664, held: true },
+  { name: 'U w4a16 Qwen3-4B, one worker (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 99.5, trials: 12664, held: BEFORE_TMA },
+  { name: 'U w4a16 Qwen3-4B, two workers (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.7, trials: 12664, held: BEFORE_TMA },
   { name: 'U moe-w4a16 Qwen3-30B-A3B, one worker (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 26.1, trials: 1093, held: true },
   { name: 'U moe-w4a16 Qwen3-30B-A3B, two workers (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 22.3, trials: 1093, held: true },
   // "Binaries loaded before taking the GPU": one host, two workers per GPU, without and with the preload
   { name: 'W moe-w4a16 Qwen3-30B-A3B, no preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 32.5, trials: 1093, held: true },
   { name: 'W moe-w4a16 Qwen3-30B-A3B, preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: true },
-  { name: 'W w4a16 Qwen3-4B, no preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: true },
-  { name: 'W w4a16 Qwen3-4B, preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: true },
+  { name: 'W w4a16 Qwen3-4B, no preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: BEFORE_TMA },
+  { name: 'W w4a16 Qwen3-4B, preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: BEFORE_TMA },
   // "Units per GPU, and GPU workers sharing requests": runs X and Y, each one host (3e3421e); the runs with
   // TRITUNE_SHARE_LANES (removed since) are not held
   { name: 'X moe-w4a16 Qwen3-30B-A3B, 6 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 35.7, trials: 1093, held: true },
   { name: 'X moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 30.3, trials: 1093, held: true },
-  { name: 'X w4a16 Qwen3-4B, 6 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 97.1, trials: 12664, held: true },
-  { name: 'X w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 93.7, trials: 12664, held: true },
+  { name: 'X w4a16 Qwen3-4B, 6 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 97.1, trials: 12664, held: BEFORE_TMA },
+  { name: 'X w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 93.7, trials: 12664, held: BEFORE_TMA },
   { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.6, trials: 1093, held: true },
   { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units, 3 workers (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 27.6, trials: 1093, held: true },
-  { name: 'Y w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.1, trials: 12664, held: true },
-  { name: 'Y w4a16 Qwen3-4B, 12 units, 3 workers (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.4, trials: 12664, held: true },
+  { name: 'Y w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.1, trials: 12664, held: BEFORE_TMA },
+  { name: 'Y w4a16 Qwen3-4B, 12 units, 3 workers (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.4, trials: 12664, held: BEFORE_TMA },
+  // "W4A16: the packed words through TMA": the space with TMA, the re-tune of the committed Qwen3-4B files
+  { name: 'Z w4a16 Qwen3-4B, TMA in the space', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 86.0, trials: 11023, held: true },
 ];

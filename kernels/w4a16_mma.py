@@ -33,6 +33,11 @@ scaling): with the accumulator carried through the MMA instead, Triton 3.6 keeps
 whose register operands the next iteration overwrites (triton-lang/triton issue 9433), which gave wrong answers on an
 H200 for some tiles.
 
+With TMA the packed words arrive through a tensor descriptor (qw_ptr is one: one bulk copy a tile and stage,
+zero-filled past N and K, pipelined by num_stages as the loads were); everything after the load is the same code.
+1.0-1.2x faster at decode on the larger weights of an H200, slower on some small ones, so it is a config key
+(docs/BENCHMARKS.md, "W4A16: the packed words through TMA").
+
 Under Triton's CPU interpreter (INTERPRET) the inline assembly is replaced by the same bit operations in Triton ops.
 Split-K: fp32 partials in a workspace, the last program of a tile sums them in split order (kernels/tiles.py).
 """

@@ -95,8 +95,8 @@ def candidates(M: int, group_size: int = 128) -> list[dict]:
     fused = _product(axes)
     if M < W.DEQUANT_MIN_M:
         return fused
-    return fused + [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": w, "DEQUANT_GEMM": 1}
-                    for bn in (64, 128) for w in (4, 8)]
+    return fused + [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": w, "DEQUANT_GEMM": 1,
+                     "TMA": 0} for bn in (64, 128) for w in (4, 8)]
 
 
 def _product(axes: dict) -> list[dict]:

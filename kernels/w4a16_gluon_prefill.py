@@ -27,10 +27,15 @@ from triton.experimental.gluon.language.nvidia.ampere import async_copy
 from triton.experimental.gluon.language.nvidia.hopper import (fence_async_shared, warpgroup_mma, warpgroup_mma_init,
                                                            warpgroup_mma_wait)
 
+from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma
+from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
+
 try:  # imported as kernels.w4a16_gluon_prefill or with kernels/ on sys.path
-    from .w4a16_gluon import _zero_pairs, block_k_reason
+    from .w4a16_gluon import _words_layout, _zero_pairs, block_k_reason
+    from .w4a16_pack import unpack_int4
 except ImportError:
-    from w4a16_gluon import _zero_pairs, block_k_reason
+    from w4a16_gluon import _words_layout, _zero_pairs, block_k_reason
+    from w4a16_pack import unpack_int4
 
 
 @gluon.jit
@@ -133,12 +138,158 @@ def w4a16_gluon_prefill_kernel(
     gl.store(c_ptr + cm * N + cn, acc.to(gl.bfloat16), mask=(cm < M) & (cn < N))
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# REG_A = 1: the transposed product C^T[BN, BM] = W[BN, K] . A[BM, K]^T, the dequantized weights straight into the
+# wgmma's register operand (the weight rows on the MMA's m side, 16 a warp; the token tile on its n side, up to 256),
+# the activations as its shared operand, by TMA through a ring of RING steps (one mbarrier a slot). Nothing is stored.
+#
+# The wgmma A fragment gives lane l of a warp rows l/4 (+8) of its 16 and, in each K step of 16, the pairs of K at
+# 2c and 8 + 2c (c = l % 4). The words of a K block are repacked once on the host (repack_prefill_reg_a) so that word
+# (c, h) of a row holds, as its pair j (nibbles j and j + 4, the AWQ order's pairs), K = 32h + 16(j // 2) +
+# 8(j % 2) + 2c (+ 1): exactly the pairs lane c holds in the fragment, the activations in their natural order (so
+# TMA can bring them). Lane c reads its H = BK/32 words of a row as one run; the layout of the words
+# (w4a16_gluon._words_layout) makes the conversion to the fragment a renaming of registers.
+#
+# Each step: dequantize (q - z) * s into the fragment (two bf16x2 FMAs a pair: q - z exact, the product rounded
+# once), wait for the step's activations, issue the wgmma on the accumulator, wait until at most this one is in
+# flight, and refill the previous step's slot. Steps come in pairs, each with its own fragment, so that the
+# fragment being written is never the one the wgmma in flight reads.
+
+
+@gluon.jit
+def _scaled_halves(u, zz, ss):
+    """As _scaled_pair, the pair (q - z) * s as two bf16 values (its low and high half)."""
+    return gl.inline_asm_elementwise(
+        "{ .reg .b32 t, one, nz; lop3.b32 t, $2, 0x000F000F, 0x43004300, 0xEA; mov.b32 one, 0x3F803F80;"
+        " fma.rn.bf16x2 t, t, one, $3; mov.b32 nz, 0x80008000; fma.rn.bf16x2 t, t, $4, nz; mov.b32 {$0, $1}, t; }",
+        "=h,=h,r,r,r", [u, zz, ss], dtype=(gl.bfloat16, gl.bfloat16), is_pure=True, pack=1)
+
+
+@gluon.jit
+def _fragment(q, zz, ss, dot: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr):
+    """Repacked words [BN, 4 (c), H] -> the wgmma A fragment [BN, BK] of (q - z) * s (the note above)."""
+    lo0, hi0 = _scaled_halves(q, zz, ss)
+    lo1, hi1 = _scaled_halves(q >> 4, zz, ss)
+    lo2, hi2 = _scaled_halves(q >> 8, zz, ss)
+    lo3, hi3 = _scaled_halves(q >> 12, zz, ss)
+    x0 = gl.join(gl.join(lo0, hi0), gl.join(lo1, hi1))  # [BN, 4, H, e, j % 2] of pairs j = 0, 1
+    x1 = gl.join(gl.join(lo2, hi2), gl.join(lo3, hi3))  # pairs j = 2, 3
+    w = gl.permute(gl.join(x0, x1), (0, 2, 5, 4, 1, 3))  # (n, h, j // 2, j % 2, c, e): K in order
+    return gl.convert_layout(gl.reshape(w, [BN, BK]), dot)
+
+
+@gluon.jit
+def _rega_step(i, acc, q, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m, n_steps,
+               GROUP: gl.constexpr, HAS_ZP: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr,
+               dot: gl.constexpr):
+    """Step i: its fragment, its wgmma on the accumulator, then the refill of step i - 1's slot (module note)."""
+    g = 0
+    if GROUP != 0:
+        g = i * BK // GROUP
+    s = gl.load(s_ptr + g * N + rows)
+    h = s.to(gl.int16, bitcast=True).to(gl.int32) & 0xFFFF
+    ss = gl.expand_dims(gl.expand_dims(h | (h << 16), 1), 2)
+    zz = gl.expand_dims(gl.expand_dims(_zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), 1), 2)
+    w = _fragment(q, zz, ss, dot, BN, BK)
+    slot = i % RING
+    mbarrier.wait(bars.index(slot), (i // RING) & 1)
+    acc = warpgroup_mma(w, a_ring.index(slot).permute((1, 0)), acc, is_async=True)
+    acc = warpgroup_mma_wait(num_outstanding=1, deps=(acc,))
+    gl.thread_barrier()  # both warp groups are past step i - 1's wgmma: its slot may take step i + RING - 1
+    nxt = i + RING - 1
+    pred = nxt < n_steps
+    mbarrier.expect(bars.index(nxt % RING), a_desc.block_type.nbytes, pred=pred)
+    tma.async_copy_global_to_shared(a_desc, [off_m, nxt * BK], bars.index(nxt % RING), a_ring.index(nxt % RING),
+                                    pred=pred)
+    return acc
+
+
+@gluon.jit
+def w4a16_gluon_prefill_rega_kernel(
+    a_desc, qw_ptr, s_ptr, z_ptr, c_ptr,
+    M, N, K, KW, stride_zg,
+    GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
+    BLOCK_SIZE_M: gl.constexpr, BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr,
+    RING: gl.constexpr, num_warps: gl.constexpr,
+):
+    BM: gl.constexpr = BLOCK_SIZE_M
+    BN: gl.constexpr = BLOCK_SIZE_N
+    BK: gl.constexpr = BLOCK_SIZE_K
+    BKW: gl.constexpr = BK // 8
+    H: gl.constexpr = BK // 32
+    lq: gl.constexpr = _words_layout(BN, H, num_warps)
+    lrow: gl.constexpr = gl.SliceLayout(1, gl.SliceLayout(2, lq))
+    mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
+                                                  instr_shape=[16, BM, 16])
+    dot: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
+    lc: gl.constexpr = gl.BlockedLayout([8, 1], [8, 4], [1, num_warps], [0, 1])  # C^T: 16 bytes of a C row a thread
+
+    # program -> (token tile, weight tile), the token tiles of one weight tile in a row (its words read once)
+    pid = gl.program_id(0)
+    num_pid_m = gl.cdiv(M, BM)
+    pid_m = pid % num_pid_m
+    pid_n = pid // num_pid_m
+    off_m = pid_m * BM
+
+    rows = (pid_n * BN + gl.arange(0, BN, layout=lrow)) % N  # a ragged tile re-reads valid rows
+    cs = gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
+    hs = gl.expand_dims(gl.expand_dims(gl.arange(0, H, layout=gl.SliceLayout(0, gl.SliceLayout(1, lq))), 0), 1)
+    q_base = qw_ptr + gl.expand_dims(gl.expand_dims(rows, 1), 2) * KW + cs * H + hs
+
+    a_ring = gl.allocate_shared_memory(gl.bfloat16, [RING, BM, BK], a_desc.layout)
+    bars = gl.allocate_shared_memory(gl.int64, [RING, 1], mbarrier.MBarrierLayout())
+    for r in gl.static_range(RING):
+        mbarrier.init(bars.index(r), count=1)
+    fence_async_shared()  # the barriers initialized before TMA signals them
+    n_steps = K // BK
+    last = n_steps - 1
+    for r in gl.static_range(RING - 1):
+        mbarrier.expect(bars.index(r), a_desc.block_type.nbytes, pred=r < n_steps)
+        tma.async_copy_global_to_shared(a_desc, [off_m, r * BK], bars.index(r), a_ring.index(r), pred=r < n_steps)
+
+    q_a = gl.load(q_base)
+    q_b = gl.load(q_base + gl.minimum(1, last) * BKW)
+    acc = gl.zeros((BN, BM), gl.float32, layout=mma)
+    for i in range(0, n_steps, 2):  # n_steps is even (invalid_reason)
+        q_a2 = gl.load(q_base + gl.minimum(i + 2, last) * BKW)  # two steps ahead, into registers
+        q_b2 = gl.load(q_base + gl.minimum(i + 3, last) * BKW)
+        acc = _rega_step(i, acc, q_a, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m,
+                         n_steps, GROUP, HAS_ZP, BN, BK, RING, dot)
+        acc = _rega_step(i + 1, acc, q_b, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m,
+                         n_steps, GROUP, HAS_ZP, BN, BK, RING, dot)
+        q_a = q_a2
+        q_b = q_b2
+    acc = warpgroup_mma_wait(num_outstanding=0, deps=(acc,))
+    for r in gl.static_range(RING):
+        mbarrier.invalidate(bars.index(r))
+
+    out = gl.convert_layout(acc.to(gl.bfloat16), lc)
+    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, lc)), 1)
+    cm = gl.expand_dims(off_m + gl.arange(0, BM, layout=gl.SliceLayout(0, lc)), 0)
+    gl.store(c_ptr + cm * N + cn, out, mask=(cm < M) & (cn < N))
+
+
+def repack_prefill_reg_a(qweight: torch.Tensor, block_k: int) -> torch.Tensor:
+    """The kernel layout [N, K/8] (AWQ order) -> REG_A prefill's: in each block of BK/8 words, word c * H + h (H =
+    BK/32) holds in nibbles j and j + 4 the values at K = 32h + 16(j // 2) + 8(j % 2) + 2c and the next one (the
+    module note). A load-time conversion, as the checkpoint converters are."""
+    n, kw = qweight.shape
+    k, h = kw * 8, block_k // 32
+    q = unpack_int4(qweight, awq=True).to(torch.int64)  # [N, K], 0..15
+    # K = (((h * 2 + j2) * 2 + j1) * 4 + c) * 2 + e  ->  (c, h, nibble = 4e + 2j2 + j1)
+    q = q.view(n, k // block_k, h, 2, 2, 4, 2).permute(0, 1, 5, 2, 6, 3, 4).reshape(n, k // block_k, 4, h, 8)
+    words = (q << (4 * torch.arange(8, device=q.device))).sum(-1)
+    return (words - ((words >> 31) << 32)).to(torch.int32).reshape(n, kw).contiguous()
+
+
 def invalid_reason(problem: dict, config: dict) -> str | None:
     """What this probe kernel cannot run (a reason), else None."""
     bm, bn = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"]
     reason = block_k_reason(problem, config["BLOCK_SIZE_K"], (64, 128))
     if reason:
         return reason
+    if config.get("REG_A"):
+        return _rega_reason(problem, config)
     if bm != 16 * config["num_warps"]:
         return f"BLOCK_SIZE_M {bm} must be 16 x num_warps (a warp's 16 rows of the MMA)"
     if bn not in (64, 128, 256):
@@ -150,9 +301,42 @@ def invalid_reason(problem: dict, config: dict) -> str | None:
     return None
 
 
+def _rega_reason(problem: dict, config: dict) -> str | None:
+    bm, bn, bk, warps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_warps"]
+    if bn % (16 * warps):
+        return f"REG_A: BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps (a warp's 16 rows of the MMA)"
+    if bm not in (64, 128, 256):
+        return f"REG_A: BLOCK_SIZE_M {bm} (the wgmma's n) must be 64, 128 or 256"
+    if (problem["K"] // bk) % 2:
+        return f"REG_A: K / BLOCK_SIZE_K = {problem['K'] // bk} must be even (steps come in pairs)"
+    regs = rega_registers(config)
+    if regs > REG_A_REGISTERS:
+        return (f"REG_A: ~{regs} registers a thread for the accumulator, two fragments and four steps of words, over "
+                f"{REG_A_REGISTERS} (ptxas then serializes the wgmmas and spills)")
+    if config["RING"] < 2:
+        return f"RING {config['RING']} under 2 (the slot in the MMA, one loading)"
+    if smem_bytes(config) > 227 * 1024:
+        return f"shared memory {smem_bytes(config)} B over 227 KB"
+    return None
+
+
+REG_A_REGISTERS = 176  # of 255: the rest is addresses, scales and the loop (sm_90 builds: 176 here compiles to 219)
+
+
+def rega_registers(config: dict) -> int:
+    """REG_A: 32-bit registers a thread holds across a step: the fp32 accumulator [BN, BM], the A fragments of two
+    steps (4 a 16-row slab and k-step of 16) and the packed words of four steps (2 rows x BK/32 a slab)."""
+    bm, bn, bk, warps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_warps"]
+    slabs = bn // (16 * warps)
+    return bn * bm // (32 * warps) + 2 * slabs * (bk // 16) * 4 + 4 * slabs * 2 * (bk // 32)
+
+
 def smem_bytes(config: dict) -> int:
-    """The ring of activation tiles and packed words, and the two dequantized weight buffers."""
+    """The ring of activation tiles and packed words, and the two dequantized weight buffers; REG_A: the ring of
+    activation tiles and its barriers."""
     bm, bn, bk, ring = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["RING"]
+    if config.get("REG_A"):
+        return ring * (bm * bk * 2 + 8)
     return ring * (bm * bk * 2 + bn * bk // 2) + 2 * bn * bk * 2
 
 
@@ -167,6 +351,17 @@ def launch(inputs, config: dict) -> torch.Tensor:
     c = torch.empty((M, N), dtype=a.dtype, device=a.device)
     g = p["group_size"]
     grid = (triton.cdiv(M, config["BLOCK_SIZE_M"]) * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
+    if config.get("REG_A"):
+        bm, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_K"]
+        repacked = inputs.__dict__.setdefault("_prefill_reg_a", {})  # once per input set and block size (load time)
+        if bk not in repacked:
+            repacked[bk] = repack_prefill_reg_a(inputs.qweight, bk)
+        a_desc = TensorDescriptor.from_tensor(a, [bm, bk], gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
+        w4a16_gluon_prefill_rega_kernel[grid](
+            a_desc, repacked[bk], inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
+            GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=config["BLOCK_SIZE_N"],
+            BLOCK_SIZE_K=bk, RING=config["RING"], num_warps=config["num_warps"])
+        return c
     w4a16_gluon_prefill_kernel[grid](
         a, inputs.qweight, inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
         GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_M=config["BLOCK_SIZE_M"],
@@ -176,8 +371,12 @@ def launch(inputs, config: dict) -> torch.Tensor:
 
 
 def space() -> list[dict]:
-    """The probe's configs: BN x BK x ring depth (RING - 2 steps loaded ahead), 8 warps over 128 rows; those that fit
-    in shared memory."""
-    configs = [dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8)
-               for bn in (128, 256) for bk in (64, 128) for ring in (4, 5, 6)]
-    return [c for c in configs if smem_bytes(c) <= 227 * 1024]
+    """The probe's configs, 8 warps: the shared form (REG_A 0), BN x BK x ring depth (RING - 2 steps loaded ahead)
+    over 128 token rows; the register form (REG_A 1), token tile x weight tile x BK x ring depth. Those that fit in
+    shared memory and (REG_A) whose accumulator fits in 128 registers a thread."""
+    shared = [dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8)
+              for bn in (128, 256) for bk in (64, 128) for ring in (4, 5, 6)]
+    reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8, REG_A=1)
+             for bm in (128, 256) for bn in (128, 256) for bk in (64, 128) for ring in (2, 3, 4)]
+    return [c for c in shared if smem_bytes(c) <= 227 * 1024] + [
+        c for c in reg_a if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

@@ -146,4 +146,86 @@ def test_gluon_prefill_probe_refuses_what_it_cannot_run():
     assert "group size" in P.invalid_reason({**ok, "group_size": 32}, cfg)
     assert "shared memory" in P.invalid_reason(ok, {**cfg, "BLOCK_SIZE_K": 128, "RING": 6})
     assert "RING" in P.invalid_reason(ok, {**cfg, "RING": 2})
+    reg_a = dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1)
+    assert P.invalid_reason(ok, reg_a) is None
+    assert "registers" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_K": 128})  # two 128-wide fragments: spills
+    assert "even" in P.invalid_reason({**ok, "K": 192}, reg_a)
+    assert "multiple of 16 x num_warps" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_N": 64})
+    assert "must be 64, 128 or 256" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 32})
     assert all(P.invalid_reason(ok, c) is None for c in P.space())
+
+
+def test_prefill_reg_a_repack_gives_each_lane_its_fragment_pairs():
+    """repack_prefill_reg_a: word c * H + h of a K block holds, as its pair j (nibbles j and j + 4), the values at
+    K = 32h + 16(j // 2) + 8(j % 2) + 2c and the next one: the pairs lane c holds in the wgmma A fragment."""
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from kernels.w4a16_gluon_prefill import repack_prefill_reg_a
+    from kernels.w4a16_pack import pack_int4
+
+    gen = torch.Generator().manual_seed(0)
+    for bk in (64, 128):
+        q = torch.randint(0, 16, (3, 2 * bk), generator=gen, dtype=torch.int32)  # two K blocks
+        r = repack_prefill_reg_a(pack_int4(q, awq=True), bk)
+        h_count = bk // 32
+        for row in range(3):
+            for blk in range(2):
+                for c in range(4):
+                    for h in range(h_count):
+                        word = int(r[row, blk * bk // 8 + c * h_count + h]) & 0xFFFFFFFF
+                        for j in range(4):
+                            k = blk * bk + 32 * h + 16 * (j // 2) + 8 * (j % 2) + 2 * c
+                            assert (word >> (4 * j)) & 0xF == q[row, k]
+                            assert (word >> (4 * j + 16)) & 0xF == q[row, k + 1]
+
+
+PREFILL_REG_A_SCRIPT = r"""
+import json, os, subprocess, sys, tempfile, torch, triton
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
+from kernels.compile_only import active, make_driver, parse_target, placeholder
+from kernels import w4a16_gluon_prefill as P
+c = json.loads(sys.argv[1])
+bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
+bm, bk = c["BLOCK_SIZE_M"], c["BLOCK_SIZE_K"]
+with active(make_driver(parse_target("cuda:90"))):
+    desc = TensorDescriptor(bf, [1024, 2560], [2560, 1], [bm, bk],
+                            gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
+    k = P.w4a16_gluon_prefill_rega_kernel.warmup(desc, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, GROUP=128,
+        HAS_ZP=True, BLOCK_SIZE_M=bm, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=bk, RING=c["RING"],
+        num_warps=c["num_warps"], grid=(1,))
+nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
+with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+    f.write(k.asm["cubin"]); f.flush()
+    sass = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
+print(json.dumps({"shared": k.metadata.shared, "sass": sass}))
+"""
+
+
+@pytest.mark.parametrize("config", [
+    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1),
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8, REG_A=1),
+])
+def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, config):
+    """REG_A prefill: every wgmma takes the weights from registers (no shared-memory store or shuffle in the loop:
+    the fragment is a renaming of the dequantized pairs), activations by TMA, two waits a pair of steps; the shared
+    memory the probe counts is what Triton allocates."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    proc = subprocess.run([sys.executable, "-c", PREFILL_REG_A_SCRIPT, json.dumps(config)], cwd=ROOT,
+                          env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    sys.path.insert(0, str(ROOT))
+    from kernels import w4a16_gluon_prefill as P
+
+    assert P.invalid_reason({"M": 1024, "N": 19456, "K": 2560, "group_size": 128}, config) is None
+    assert out["shared"] == P.smem_bytes(config)
+    sass = out["sass"]
+    bm, reps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"] // (16 * config["num_warps"])
+    wgmmas = re.findall(rf"HGMMA\.64x{bm}x16\.F32\.BF16 R\d+, R\d+, gdesc", sass)
+    assert len(wgmmas) == 2 * reps * config["BLOCK_SIZE_K"] // 16  # a pair of steps, each BK/16 k-steps a rep
+    loop = sass[sass.index("HGMMA"):sass.rindex("HGMMA")]
+    assert not re.search(r"\sSTS[\s.]", loop) and "SHFL" not in loop and "UTMALDG" in loop
+    assert sass.count("WARPGROUP.DEPBAR") <= 3  # one wait a step in the loop, one after it: nothing serialized

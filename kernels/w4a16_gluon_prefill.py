@@ -1,11 +1,11 @@
-"""Probe (not a path of the W4A16 family, not yet run on a GPU): the W4A16 prefill product in Gluon, the
-dequantization overlapped with the tensor cores.
+"""Probe (not a path of the W4A16 family): the W4A16 prefill product in Gluon, the dequantization overlapped with the
+tensor cores, in two forms (docs/BENCHMARKS.md, "W4A16 prefill in Gluon, the weights in the wgmma's registers").
 
-At M >= 1024 the family runs DEQUANT_GEMM (kernels/w4a16_dequant.py: W written once in bf16, then cuBLAS), 0.77-0.83x
-cuBLAS bf16 at M = 1024 because writing W costs 2.5 bytes a weight (docs/BENCHMARKS.md, "W4A16 at prefill"). The
-fused Triton kernel reached 0.49-0.64x: its dequantization feeds the wgmma's register operand, and the MMA waits on it.
-Here the dequantized weights go to shared memory and both wgmma operands come from there, so a K step's MMA runs
-while the next step's weights are dequantized:
+At M >= 1024 the family runs DEQUANT_GEMM (kernels/w4a16_dequant.py: W written once in bf16, then cuBLAS), 0.78-0.83x
+cuBLAS bf16 at M = 1024 because writing W costs 2.5 bytes a weight.
+
+REG_A = 0 (w4a16_gluon_prefill_kernel): the dequantized weights go to shared memory and both wgmma operands come
+from there, so a K step's MMA runs while the next step's weights are dequantized:
 
     C[BM, BN] = A[BM, K] . W[BN, K]^T, per K step of BK (inside one quantization group):
       the activation tile and the packed words arrive by cp.async, RING - 2 steps ahead (each thread copies the
@@ -14,9 +14,16 @@ while the next step's weights are dequantized:
       q - z exact, the product rounded once, as the reference's dequantized weight) into one of two shared buffers;
       the wgmma accumulates through its registers, at most one step in flight, so the buffer of two steps back is
       free to overwrite when the next step's weights are ready.
+  Measured 0.40-0.63x cuBLAS bf16.
 
-bf16 activations, g >= BK (g128 with BK 64 or 128, or per-channel), 8 warps (two warp groups over BM = 128 rows).
-Gluon has no interpreter: the CPU tests compile it for sm_90 and read its SASS (test/python/test_w4a16_gluon.py).
+REG_A = 1 (w4a16_gluon_prefill_rega_kernel, the note above it): the transposed product, the dequantized weights
+straight into the wgmma's register operand, the activations by TMA. Measured 0.82-0.89x cuBLAS bf16 at M = 1024 on
+the weights of >= 16 MB (1.01-1.11x the family's DEQUANT_GEMM there), slower than DEQUANT_GEMM on narrow weights and
+at M = 4096.
+
+bf16 activations, g >= BK (g128 with BK 64 or 128, or per-channel). Gluon has no interpreter: the CPU tests compile
+both forms for sm_90 and read their SASS (test/python/test_w4a16_gluon.py); answers are checked on the GPU
+(bench/w4a16_gemv_probe.py --kernel gluon-prefill).
 """
 
 import torch
@@ -371,12 +378,12 @@ def launch(inputs, config: dict) -> torch.Tensor:
 
 
 def space() -> list[dict]:
-    """The probe's configs, 8 warps: the shared form (REG_A 0), BN x BK x ring depth (RING - 2 steps loaded ahead)
-    over 128 token rows; the register form (REG_A 1), token tile x weight tile x BK x ring depth. Those that fit in
-    shared memory and (REG_A) whose accumulator fits in 128 registers a thread."""
+    """The probe's configs: the shared form (REG_A 0), 8 warps, BN x BK x ring depth (RING - 2 steps loaded ahead)
+    over 128 token rows; the register form (REG_A 1), one or two warp groups, token tile x weight tile x BK x ring
+    depth. Those that fit in shared memory and (REG_A) in the registers (rega_registers)."""
     shared = [dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8)
               for bn in (128, 256) for bk in (64, 128) for ring in (4, 5, 6)]
-    reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8, REG_A=1)
-             for bm in (128, 256) for bn in (128, 256) for bk in (64, 128) for ring in (2, 3, 4)]
+    reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=w, REG_A=1)
+             for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)]
     return [c for c in shared if smem_bytes(c) <= 227 * 1024] + [
         c for c in reg_a if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

@@ -4,10 +4,10 @@
 
 1. Correctness: every config of DEFAULT_SPACE (src/families/w4a16.ts's default axes) that invalid_reason accepts, on one
    ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM configs, which are
-   refused below 256 tokens), the fused ones again at g=32 (where their K block spans several groups), compiled and checked by `--jobs` processes (this
-   also fills Triton's cache for step 3: M is not specialized and every benchmark N and K is a multiple of 16 and of
-   every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations (group sizes, per-channel, symmetric,
-   fp16), and one DEQUANT_GEMM config on each of them at M=257.
+   refused below 256 tokens), the fused ones again at g=32 (where their K block spans several groups), compiled and
+   checked by `--jobs` processes (this also fills Triton's cache for step 3: M is not specialized and every benchmark
+   N and K is a multiple of 16 and of every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations
+   (group sizes, per-channel, symmetric, fp16), and one DEQUANT_GEMM config on each of them at M=257.
 2. HBM copy bandwidth (bytes read + written per second), the denominator of % HBM.
 3. Rows: Qwen3-4B, Qwen2.5-7B and Llama-3.1-8B linear layers at decode and prefill M (g=128 with zero points), plus g=32
    and symmetric g=128 at decode for weights of >= 16 MB of int4: cuBLAS bf16 (F.linear on a bf16 weight of the shape),
@@ -87,8 +87,8 @@ def candidates(M: int, group_size: int = 128) -> list[dict]:
     several smaller groups, with and without TMA."""
     bk = 128 if group_size == -1 else min(128, group_size)
     if M <= 16:
-        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128, 256}), num_warps=[4],
-                    num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1], TMA=[0, 1])
+        axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128, 256}),
+                    num_warps=[4], num_stages=[3, 4], SPLIT_K=[1, 2, 4, 8], K_UNROLL=[1], TMA=[0, 1])
     else:
         axes = dict(BLOCK_SIZE_M=[64, 128], BLOCK_SIZE_N=[128, 256], BLOCK_SIZE_K=[bk], num_warps=[4, 8],
                     num_stages=[3, 4], SPLIT_K=[1], K_UNROLL=[1])

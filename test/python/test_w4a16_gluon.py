@@ -95,14 +95,23 @@ def test_gluon_probe_refuses_what_it_cannot_run():
 
 PREFILL_SCRIPT = r"""
 import json, os, subprocess, sys, tempfile, torch, triton
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 from kernels.compile_only import active, make_driver, parse_target, placeholder
 from kernels import w4a16_gluon_prefill as P
 c = json.loads(sys.argv[1])
 bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
+bm, bk = c["BLOCK_SIZE_M"], c["BLOCK_SIZE_K"]
+common = dict(GROUP=128, HAS_ZP=True, BLOCK_SIZE_M=bm, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=bk, RING=c["RING"],
+              num_warps=c["num_warps"], grid=(1,))
 with active(make_driver(parse_target("cuda:90"))):
-    k = P.w4a16_gluon_prefill_kernel.warmup(bf, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, GROUP=128, HAS_ZP=True,
-        BLOCK_SIZE_M=c["BLOCK_SIZE_M"], BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=c["BLOCK_SIZE_K"],
-        GROUP_SIZE_M=c["GROUP_SIZE_M"], RING=c["RING"], num_warps=c["num_warps"], grid=(1,))
+    if c.get("REG_A"):  # the activations by TMA: a descriptor over A [M, K]
+        a = TensorDescriptor(bf, [1024, 2560], [2560, 1], [bm, bk],
+                             gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
+        k = P.w4a16_gluon_prefill_rega_kernel.warmup(a, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, **common)
+    else:
+        k = P.w4a16_gluon_prefill_kernel.warmup(bf, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432,
+                                                GROUP_SIZE_M=c["GROUP_SIZE_M"], **common)
 nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
 with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
     f.write(k.asm["cubin"]); f.flush()
@@ -111,13 +120,9 @@ print(json.dumps({"shared": k.metadata.shared, "sass": sass}))
 """
 
 
-@pytest.mark.parametrize("config", [
-    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8),
-    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8),
-])
-def test_gluon_prefill_probe_compiles_with_shared_operands(tmp_path, config):
-    """Both wgmma operands from shared memory (the dequantized weights stored there), one wait a K step, and the
-    shared memory the probe counts (smem_bytes) is what Triton allocates."""
+def _prefill_build(tmp_path, config: dict) -> dict:
+    """One prefill probe config compiled for sm_90 without a GPU: its shared memory and SASS; the probe accepts it on
+    the problem compiled and counts the shared memory Triton allocates."""
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     proc = subprocess.run([sys.executable, "-c", PREFILL_SCRIPT, json.dumps(config)], cwd=ROOT,
                           env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True,
@@ -129,6 +134,16 @@ def test_gluon_prefill_probe_compiles_with_shared_operands(tmp_path, config):
 
     assert P.invalid_reason({"M": 1024, "N": 19456, "K": 2560, "group_size": 128}, config) is None
     assert out["shared"] == P.smem_bytes(config)
+    return out
+
+
+@pytest.mark.parametrize("config", [
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8),
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8),
+])
+def test_gluon_prefill_probe_compiles_with_shared_operands(tmp_path, config):
+    """Both wgmma operands from shared memory (the dequantized weights stored there), one wait a K step."""
+    out = _prefill_build(tmp_path, config)
     bn, steps = config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"] // 16
     wgmmas = re.findall(rf"HGMMA\.64x{bn}x16\.F32\.BF16 R\d+, gdesc", out["sass"])  # no register operand: both shared
     assert len(wgmmas) == steps, len(wgmmas)
@@ -180,48 +195,14 @@ def test_prefill_reg_a_repack_gives_each_lane_its_fragment_pairs():
                             assert (word >> (4 * j + 16)) & 0xF == q[row, k + 1]
 
 
-PREFILL_REG_A_SCRIPT = r"""
-import json, os, subprocess, sys, tempfile, torch, triton
-from triton.experimental.gluon import language as gl
-from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
-from kernels.compile_only import active, make_driver, parse_target, placeholder
-from kernels import w4a16_gluon_prefill as P
-c = json.loads(sys.argv[1])
-bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
-bm, bk = c["BLOCK_SIZE_M"], c["BLOCK_SIZE_K"]
-with active(make_driver(parse_target("cuda:90"))):
-    desc = TensorDescriptor(bf, [1024, 2560], [2560, 1], [bm, bk],
-                            gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
-    k = P.w4a16_gluon_prefill_rega_kernel.warmup(desc, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, GROUP=128,
-        HAS_ZP=True, BLOCK_SIZE_M=bm, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=bk, RING=c["RING"],
-        num_warps=c["num_warps"], grid=(1,))
-nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
-with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
-    f.write(k.asm["cubin"]); f.flush()
-    sass = subprocess.run([nvdisasm, "-c", f.name], capture_output=True, text=True, check=True).stdout
-print(json.dumps({"shared": k.metadata.shared, "sass": sass}))
-"""
-
-
 @pytest.mark.parametrize("config", [
     dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8, REG_A=1),
 ])
 def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, config):
     """REG_A prefill: every wgmma takes the weights from registers (no shared-memory store or shuffle in the loop:
-    the fragment is a renaming of the dequantized pairs), activations by TMA, two waits a pair of steps; the shared
-    memory the probe counts is what Triton allocates."""
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    proc = subprocess.run([sys.executable, "-c", PREFILL_REG_A_SCRIPT, json.dumps(config)], cwd=ROOT,
-                          env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout)
-    sys.path.insert(0, str(ROOT))
-    from kernels import w4a16_gluon_prefill as P
-
-    assert P.invalid_reason({"M": 1024, "N": 19456, "K": 2560, "group_size": 128}, config) is None
-    assert out["shared"] == P.smem_bytes(config)
+    the fragment is a renaming of the dequantized pairs), activations by TMA, two waits a pair of steps."""
+    out = _prefill_build(tmp_path, config)
     sass = out["sass"]
     bm, reps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"] // (16 * config["num_warps"])
     wgmmas = re.findall(rf"HGMMA\.64x{bm}x16\.F32\.BF16 R\d+, R\d+, gdesc", sass)

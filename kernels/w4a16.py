@@ -190,6 +190,8 @@ def _run(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, c
     if not _nest(bk, g):  # the rule whose breach gives wrong numbers
         raise ValueError(f"w4a16: BLOCK_SIZE_K {bk} and group_size {g} do not nest: one must divide the other")
     tma = bool(config.get("TMA", 0))
+    if tma and K % TMA_K_MULTIPLE:  # the descriptor would refuse it with a bare assertion
+        raise ValueError(f"w4a16: TMA needs K % {TMA_K_MULTIPLE} == 0 (rows of packed words in whole 16 bytes), K={K}")
     if tma:  # the words through a descriptor: [N, K/8] int32 in tiles of [BLOCK_SIZE_N, BLOCK_SIZE_K/8]
         qweight = TensorDescriptor(qweight, [N, K // 8], [K // 8, 1], [bn, bk // 8])
     kernel_fn(w4a16_kernel, (_cdiv(M, bm) * _cdiv(N, bn), split))(

@@ -79,7 +79,10 @@ def test_tma_rules():
     p = problem(M=5, N=40, K=256)
     assert W.invalid_reason(F, p, {**cfg(), "TMA": 1}) is None
     assert "0 or 1" in W.invalid_reason(F, p, {**cfg(), "TMA": 2})
-    assert "K % 32" in W.invalid_reason(F, problem(M=5, N=40, K=264, group_size=-1), {**cfg(), "TMA": 1})
+    ragged = problem(M=5, N=40, K=264, group_size=-1)
+    assert "K % 32" in W.invalid_reason(F, ragged, {**cfg(), "TMA": 1})
+    with pytest.raises(ValueError, match=r"TMA needs K % 32"):  # a launch that skipped the rules: one clear line
+        W.launch(F, W.make_inputs(F, ragged, "cpu"), {**cfg(), "TMA": 1})
     dequant = {**W.DEQUANT_FIXED, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 32, "num_warps": 4, "DEQUANT_GEMM": 1, "TMA": 1}
     assert "not of DEQUANT_GEMM" in W.invalid_reason(F, problem(M=300, N=40, K=256), dequant)
 

@@ -8,7 +8,8 @@ import type { Axes, Config, KernelFamily, ShapeAtM, WeightShape } from './types.
  * loads its packed words through a tensor descriptor; DEQUANT_GEMM 1 is the prefill path instead. */
 
 /** K_UNROLL 2 and BLOCK_SIZE_K 32 won no entry of the Qwen3-4B files tuned before TMA came in (docs/BENCHMARKS.md),
- * so the default space spends their configs on TMA and a K block of 256 (what the packed words through TMA won with). */
+ * so the default space spends their configs on TMA and a K block of 256 (24 of the 44 TMA winners of the W4A16
+ * record use it). */
 const DEFAULT: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128],
   BLOCK_SIZE_N: [64, 128, 256],

@@ -43,8 +43,16 @@ def _pair(u, zz):
 @gluon.jit
 def _zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP: gl.constexpr):
     """Group g's zero points of rows as the int32 bf16 pair -(128 + z), twice (z = 8 without zero points)."""
+    zw = rows
     if HAS_ZP:
         zw = gl.load(z_ptr + g * stride_zg + rows // 8)
+    return _zero_word_pairs(zw, rows, HAS_ZP)
+
+
+@gluon.jit
+def _zero_word_pairs(zw, rows, HAS_ZP: gl.constexpr):
+    """The packed zero-point words zw of rows (loaded at rows // 8; unused without zero points) -> _zero_pairs."""
+    if HAS_ZP:
         j = rows % 8
         z = (zw >> (((j >> 1) + (j & 1) * 4) * 4)) & 0xF
     else:

@@ -38,10 +38,10 @@ from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma
 from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 
 try:  # imported as kernels.w4a16_gluon_prefill or with kernels/ on sys.path
-    from .w4a16_gluon import _words_layout, _zero_pairs, block_k_reason
+    from .w4a16_gluon import _words_layout, _zero_pairs, _zero_word_pairs, block_k_reason
     from .w4a16_pack import unpack_int4
 except ImportError:
-    from w4a16_gluon import _words_layout, _zero_pairs, block_k_reason
+    from w4a16_gluon import _words_layout, _zero_pairs, _zero_word_pairs, block_k_reason
     from w4a16_pack import unpack_int4
 
 
@@ -186,17 +186,34 @@ def _fragment(q, zz, ss, dot: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr):
 
 
 @gluon.jit
-def _rega_step(i, acc, q, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m, n_steps,
-               GROUP: gl.constexpr, HAS_ZP: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr,
-               dot: gl.constexpr):
-    """Step i: its fragment, its wgmma on the accumulator, then the refill of step i - 1's slot (module note)."""
+def _group_rows(s_ptr, z_ptr, rows, N, stride_zg, step, GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
+                BK: gl.constexpr):
+    """The loads of step's quantization group for rows: its scales and (with zero points) its zero-point words, as
+    loaded (_group_pairs converts them), so that the loop issues them steps before their use."""
     g = 0
     if GROUP != 0:
-        g = i * BK // GROUP
+        g = step * BK // GROUP
     s = gl.load(s_ptr + g * N + rows)
+    zw = rows
+    if HAS_ZP:
+        zw = gl.load(z_ptr + g * stride_zg + rows // 8)
+    return s, zw
+
+
+@gluon.jit
+def _group_pairs(s, zw, rows, HAS_ZP: gl.constexpr):
+    """_group_rows' loads -> the bf16 pairs s, s and -(128 + z), -(128 + z) of each row, shaped for _fragment."""
     h = s.to(gl.int16, bitcast=True).to(gl.int32) & 0xFFFF
     ss = gl.expand_dims(gl.expand_dims(h | (h << 16), 1), 2)
-    zz = gl.expand_dims(gl.expand_dims(_zero_pairs(z_ptr, rows, g, stride_zg, HAS_ZP), 1), 2)
+    zz = gl.expand_dims(gl.expand_dims(_zero_word_pairs(zw, rows, HAS_ZP), 1), 2)
+    return ss, zz
+
+
+@gluon.jit
+def _rega_step(i, acc, q, s, zw, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP: gl.constexpr,
+               BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr, dot: gl.constexpr):
+    """Step i: its fragment, its wgmma on the accumulator, then the refill of step i - 1's slot (module note)."""
+    ss, zz = _group_pairs(s, zw, rows, HAS_ZP)
     w = _fragment(q, zz, ss, dot, BN, BK)
     slot = i % RING
     mbarrier.wait(bars.index(slot), (i // RING) & 1)
@@ -254,18 +271,25 @@ def w4a16_gluon_prefill_rega_kernel(
         mbarrier.expect(bars.index(r), a_desc.block_type.nbytes, pred=r < n_steps)
         tma.async_copy_global_to_shared(a_desc, [off_m, r * BK], bars.index(r), a_ring.index(r), pred=r < n_steps)
 
+    # each step's words, scales and zero points are loaded two steps before its fragment is made
     q_a = gl.load(q_base)
+    s_a, z_a = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, 0, GROUP, HAS_ZP, BK)
     q_b = gl.load(q_base + gl.minimum(1, last) * BKW)
+    s_b, z_b = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(1, last), GROUP, HAS_ZP, BK)
     acc = gl.zeros((BN, BM), gl.float32, layout=mma)
     for i in range(0, n_steps, 2):  # n_steps is even (invalid_reason)
-        q_a2 = gl.load(q_base + gl.minimum(i + 2, last) * BKW)  # two steps ahead, into registers
-        q_b2 = gl.load(q_base + gl.minimum(i + 3, last) * BKW)
-        acc = _rega_step(i, acc, q_a, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m,
-                         n_steps, GROUP, HAS_ZP, BN, BK, RING, dot)
-        acc = _rega_step(i + 1, acc, q_b, q_base, s_ptr, z_ptr, rows, N, stride_zg, a_desc, a_ring, bars, off_m,
-                         n_steps, GROUP, HAS_ZP, BN, BK, RING, dot)
-        q_a = q_a2
-        q_b = q_b2
+        ahead_a = gl.minimum(i + 2, last)
+        ahead_b = gl.minimum(i + 3, last)
+        q_a2 = gl.load(q_base + ahead_a * BKW)
+        s_a2, z_a2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, ahead_a, GROUP, HAS_ZP, BK)
+        q_b2 = gl.load(q_base + ahead_b * BKW)
+        s_b2, z_b2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, ahead_b, GROUP, HAS_ZP, BK)
+        acc = _rega_step(i, acc, q_a, s_a, z_a, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP, BN, BK, RING,
+                         dot)
+        acc = _rega_step(i + 1, acc, q_b, s_b, z_b, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP, BN, BK,
+                         RING, dot)
+        q_a, s_a, z_a = q_a2, s_a2, z_a2
+        q_b, s_b, z_b = q_b2, s_b2, z_b2
     acc = warpgroup_mma_wait(num_outstanding=0, deps=(acc,))
     for r in gl.static_range(RING):
         mbarrier.invalidate(bars.index(r))

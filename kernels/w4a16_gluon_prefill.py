@@ -17,9 +17,10 @@ from there, so a K step's MMA runs while the next step's weights are dequantized
   Measured 0.40-0.63x cuBLAS bf16.
 
 REG_A = 1 (w4a16_gluon_prefill_rega_kernel, the note above it): the transposed product, the dequantized weights
-straight into the wgmma's register operand, the activations by TMA. Measured 0.82-0.89x cuBLAS bf16 at M = 1024 on
-the weights of >= 16 MB (1.01-1.11x the family's DEQUANT_GEMM there), slower than DEQUANT_GEMM on narrow weights and
-at M = 4096.
+straight into the wgmma's register operand, the activations by TMA. With each step's scales and zero points loaded two
+steps ahead: 0.90-0.98x cuBLAS bf16 at M = 1024 on the weights of >= 16 MB (1.13-1.20x the family's DEQUANT_GEMM
+there); slower than DEQUANT_GEMM on narrow weights and at M = 4096. Its words either repacked on the host
+(WORDS_TMA = 0) or as the checkpoint has them, by TMA with the activations (WORDS_TMA = 1, one warp group only).
 
 bf16 activations, g >= BK (g128 with BK 64 or 128, or per-channel). Gluon has no interpreter: the CPU tests compile
 both forms for sm_90 and read their SASS (test/python/test_w4a16_gluon.py); answers are checked on the GPU
@@ -157,10 +158,17 @@ def w4a16_gluon_prefill_kernel(
 # TMA can bring them). Lane c reads its H = BK/32 words of a row as one run; the layout of the words
 # (w4a16_gluon._words_layout) makes the conversion to the fragment a renaming of registers.
 #
+# WORDS_TMA = 1 reads the words unrepacked: word 4h + j of a row holds K = 32h + 8j .. 8j + 7, its pair c at nibbles
+# c and c + 4, so the pairs lane c needs are pair c of each word. The words come by TMA into the ring with the
+# activations; each lane reads its rows' words whole from shared memory (the four lanes of a row the same ones) and
+# shifts pair c down (_natural_words). With two warp groups ptxas serializes that form's wgmmas (C7515), so it runs
+# with one.
+#
 # Each step: dequantize (q - z) * s into the fragment (two bf16x2 FMAs a pair: q - z exact, the product rounded
 # once), wait for the step's activations, issue the wgmma on the accumulator, wait until at most this one is in
 # flight, and refill the previous step's slot. Steps come in pairs, each with its own fragment, so that the
-# fragment being written is never the one the wgmma in flight reads.
+# fragment being written is never the one the wgmma in flight reads. The scales and zero points of a step are
+# loaded two steps ahead, with its words (_group_rows).
 
 
 @gluon.jit
@@ -173,16 +181,36 @@ def _scaled_halves(u, zz, ss):
 
 
 @gluon.jit
-def _fragment(q, zz, ss, dot: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr):
-    """Repacked words [BN, 4 (c), H] -> the wgmma A fragment [BN, BK] of (q - z) * s (the note above)."""
-    lo0, hi0 = _scaled_halves(q, zz, ss)
-    lo1, hi1 = _scaled_halves(q >> 4, zz, ss)
-    lo2, hi2 = _scaled_halves(q >> 8, zz, ss)
-    lo3, hi3 = _scaled_halves(q >> 12, zz, ss)
+def _fragment(u0, u1, u2, u3, zz, ss, dot: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr):
+    """Words [BN, 4 (c), H] whose pair j of the fragment sits at nibbles 0 and 4 of uj -> the wgmma A fragment
+    [BN, BK] of (q - z) * s (the note above)."""
+    lo0, hi0 = _scaled_halves(u0, zz, ss)
+    lo1, hi1 = _scaled_halves(u1, zz, ss)
+    lo2, hi2 = _scaled_halves(u2, zz, ss)
+    lo3, hi3 = _scaled_halves(u3, zz, ss)
     x0 = gl.join(gl.join(lo0, hi0), gl.join(lo1, hi1))  # [BN, 4, H, e, j % 2] of pairs j = 0, 1
     x1 = gl.join(gl.join(lo2, hi2), gl.join(lo3, hi3))  # pairs j = 2, 3
     w = gl.permute(gl.join(x0, x1), (0, 2, 5, 4, 1, 3))  # (n, h, j // 2, j % 2, c, e): K in order
     return gl.convert_layout(gl.reshape(w, [BN, BK]), dot)
+
+
+@gluon.jit
+def _natural_words(w_slot, lq: gl.constexpr, lw: gl.constexpr, BN: gl.constexpr, H: gl.constexpr):
+    """WORDS_TMA: a step's words as they lie in the checkpoint (word 4h + j of a row holds K = 32h + 8j .. + 7, pair
+    c at nibbles c and c + 4) from shared memory -> the four tensors [BN, 4 (c), H] _fragment takes: lane c reads
+    its rows' words whole (the four lanes of a row read the same ones) and shifts pair c down."""
+    plain: gl.constexpr = gl.SwizzledSharedLayout(1, 1, 1, [2, 1, 0])
+    w = w_slot._reinterpret(gl.int32, [BN, H, 4], plain).load(lw)  # [BN, H, 4 (j)]
+    ev, od = gl.split(gl.reshape(w, [BN, H, 2, 2]))  # j = 0, 2 and j = 1, 3
+    w0, w2 = gl.split(ev)
+    w1, w3 = gl.split(od)
+    shift = 4 * gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
+    lrh: gl.constexpr = gl.SliceLayout(1, lq)
+    u0 = gl.expand_dims(gl.convert_layout(w0, lrh, assert_trivial=True), 1) >> shift
+    u1 = gl.expand_dims(gl.convert_layout(w1, lrh, assert_trivial=True), 1) >> shift
+    u2 = gl.expand_dims(gl.convert_layout(w2, lrh, assert_trivial=True), 1) >> shift
+    u3 = gl.expand_dims(gl.convert_layout(w3, lrh, assert_trivial=True), 1) >> shift
+    return u0, u1, u2, u3
 
 
 @gluon.jit
@@ -210,57 +238,93 @@ def _group_pairs(s, zw, rows, HAS_ZP: gl.constexpr):
 
 
 @gluon.jit
-def _rega_step(i, acc, q, s, zw, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP: gl.constexpr,
-               BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr, dot: gl.constexpr):
+def _rega_step(i, acc, q, s, zw, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, n_steps,
+               HAS_ZP: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr, WORDS_TMA: gl.constexpr,
+               NBYTES: gl.constexpr, lq: gl.constexpr, lw: gl.constexpr, dot: gl.constexpr):
     """Step i: its fragment, its wgmma on the accumulator, then the refill of step i - 1's slot (module note)."""
     ss, zz = _group_pairs(s, zw, rows, HAS_ZP)
-    w = _fragment(q, zz, ss, dot, BN, BK)
     slot = i % RING
-    mbarrier.wait(bars.index(slot), (i // RING) & 1)
+    if WORDS_TMA:
+        mbarrier.wait(bars.index(slot), (i // RING) & 1)  # the step's activations and words
+        u0, u1, u2, u3 = _natural_words(w_ring.index(slot), lq, lw, BN, BK // 32)
+        w = _fragment(u0, u1, u2, u3, zz, ss, dot, BN, BK)
+    else:
+        w = _fragment(q, q >> 4, q >> 8, q >> 12, zz, ss, dot, BN, BK)
+        mbarrier.wait(bars.index(slot), (i // RING) & 1)
     acc = warpgroup_mma(w, a_ring.index(slot).permute((1, 0)), acc, is_async=True)
     acc = warpgroup_mma_wait(num_outstanding=1, deps=(acc,))
     gl.thread_barrier()  # both warp groups are past step i - 1's wgmma: its slot may take step i + RING - 1
     nxt = i + RING - 1
-    pred = nxt < n_steps
-    mbarrier.expect(bars.index(nxt % RING), a_desc.block_type.nbytes, pred=pred)
-    tma.async_copy_global_to_shared(a_desc, [off_m, nxt * BK], bars.index(nxt % RING), a_ring.index(nxt % RING),
-                                    pred=pred)
+    _refill(nxt, nxt < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK, RING, WORDS_TMA, NBYTES)
     return acc
 
 
 @gluon.jit
+def _refill(step, pred, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK: gl.constexpr, RING: gl.constexpr,
+            WORDS_TMA: gl.constexpr, NBYTES: gl.constexpr):
+    """TMA of step's activation tile (and WORDS_TMA: its words) into ring slot step % RING, if pred."""
+    slot = step % RING
+    mbarrier.expect(bars.index(slot), NBYTES, pred=pred)
+    tma.async_copy_global_to_shared(a_desc, [off_m, step * BK], bars.index(slot), a_ring.index(slot), pred=pred)
+    if WORDS_TMA:
+        tma.async_copy_global_to_shared(w_desc, [off_n, step * (BK // 8)], bars.index(slot), w_ring.index(slot),
+                                        pred=pred)
+
+
+@gluon.jit
+def _words_ahead(q_base, step, BKW: gl.constexpr, WORDS_TMA: gl.constexpr):
+    """The repacked words of step into registers (WORDS_TMA: none, the ring brings them)."""
+    if WORDS_TMA:
+        return 0
+    else:
+        return gl.load(q_base + step * BKW)
+
+
+@gluon.jit
 def w4a16_gluon_prefill_rega_kernel(
-    a_desc, qw_ptr, s_ptr, z_ptr, c_ptr,
+    a_desc, w_desc, qw_ptr, s_ptr, z_ptr, c_ptr,
     M, N, K, KW, stride_zg,
     GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
-    BLOCK_SIZE_M: gl.constexpr, BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr,
-    RING: gl.constexpr, num_warps: gl.constexpr,
+    BLOCK_SIZE_M: gl.constexpr, BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr, GROUP_SIZE_M: gl.constexpr,
+    RING: gl.constexpr, WORDS_TMA: gl.constexpr, num_warps: gl.constexpr,
 ):
     BM: gl.constexpr = BLOCK_SIZE_M
     BN: gl.constexpr = BLOCK_SIZE_N
     BK: gl.constexpr = BLOCK_SIZE_K
     BKW: gl.constexpr = BK // 8
     H: gl.constexpr = BK // 32
+    NBYTES: gl.constexpr = BM * BK * 2 + WORDS_TMA * BN * BK // 2  # a ring slot's TMA bytes
     lq: gl.constexpr = _words_layout(BN, H, num_warps)
+    lw: gl.constexpr = _natural_layout(BN, H, num_warps)
     lrow: gl.constexpr = gl.SliceLayout(1, gl.SliceLayout(2, lq))
     mma: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[num_warps, 1],
                                                   instr_shape=[16, BM, 16])
     dot: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=mma, k_width=2)
     lc: gl.constexpr = gl.BlockedLayout([8, 1], [8, 4], [1, num_warps], [0, 1])  # C^T: 16 bytes of a C row a thread
 
-    # program -> (token tile, weight tile), the token tiles of one weight tile in a row (its words read once)
+    # program -> (token tile, weight tile): GROUP_SIZE_M token tiles walked weight tile by weight tile (the token
+    # tiles of one weight tile in a row, its words read once; the group's activations held in L2)
     pid = gl.program_id(0)
     num_pid_m = gl.cdiv(M, BM)
-    pid_m = pid % num_pid_m
-    pid_n = pid // num_pid_m
+    num_pid_n = gl.cdiv(N, BN)
+    in_group = GROUP_SIZE_M * num_pid_n
+    first_m = (pid // in_group) * GROUP_SIZE_M
+    size_m = gl.minimum(num_pid_m - first_m, GROUP_SIZE_M)
+    pid_m = first_m + (pid % in_group) % size_m
+    pid_n = (pid % in_group) // size_m
     off_m = pid_m * BM
+    off_n = pid_n * BN
 
-    rows = (pid_n * BN + gl.arange(0, BN, layout=lrow)) % N  # a ragged tile re-reads valid rows
+    rows = (off_n + gl.arange(0, BN, layout=lrow)) % N  # a ragged tile re-reads valid rows
     cs = gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
     hs = gl.expand_dims(gl.expand_dims(gl.arange(0, H, layout=gl.SliceLayout(0, gl.SliceLayout(1, lq))), 0), 1)
     q_base = qw_ptr + gl.expand_dims(gl.expand_dims(rows, 1), 2) * KW + cs * H + hs
 
     a_ring = gl.allocate_shared_memory(gl.bfloat16, [RING, BM, BK], a_desc.layout)
+    if WORDS_TMA:
+        w_ring = gl.allocate_shared_memory(gl.int32, [RING, BN, BKW], w_desc.layout)
+    else:
+        w_ring = a_ring  # unused
     bars = gl.allocate_shared_memory(gl.int64, [RING, 1], mbarrier.MBarrierLayout())
     for r in gl.static_range(RING):
         mbarrier.init(bars.index(r), count=1)
@@ -268,26 +332,26 @@ def w4a16_gluon_prefill_rega_kernel(
     n_steps = K // BK
     last = n_steps - 1
     for r in gl.static_range(RING - 1):
-        mbarrier.expect(bars.index(r), a_desc.block_type.nbytes, pred=r < n_steps)
-        tma.async_copy_global_to_shared(a_desc, [off_m, r * BK], bars.index(r), a_ring.index(r), pred=r < n_steps)
+        _refill(r, r < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK, RING, WORDS_TMA, NBYTES)
 
-    # each step's words, scales and zero points are loaded two steps before its fragment is made
-    q_a = gl.load(q_base)
+    # each step's words (unless the ring brings them), scales and zero points are loaded two steps before its
+    # fragment is made
+    q_a = _words_ahead(q_base, 0, BKW, WORDS_TMA)
     s_a, z_a = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, 0, GROUP, HAS_ZP, BK)
-    q_b = gl.load(q_base + gl.minimum(1, last) * BKW)
+    q_b = _words_ahead(q_base, gl.minimum(1, last), BKW, WORDS_TMA)
     s_b, z_b = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(1, last), GROUP, HAS_ZP, BK)
     acc = gl.zeros((BN, BM), gl.float32, layout=mma)
     for i in range(0, n_steps, 2):  # n_steps is even (invalid_reason)
         ahead_a = gl.minimum(i + 2, last)
         ahead_b = gl.minimum(i + 3, last)
-        q_a2 = gl.load(q_base + ahead_a * BKW)
+        q_a2 = _words_ahead(q_base, ahead_a, BKW, WORDS_TMA)
         s_a2, z_a2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, ahead_a, GROUP, HAS_ZP, BK)
-        q_b2 = gl.load(q_base + ahead_b * BKW)
+        q_b2 = _words_ahead(q_base, ahead_b, BKW, WORDS_TMA)
         s_b2, z_b2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, ahead_b, GROUP, HAS_ZP, BK)
-        acc = _rega_step(i, acc, q_a, s_a, z_a, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP, BN, BK, RING,
-                         dot)
-        acc = _rega_step(i + 1, acc, q_b, s_b, z_b, rows, a_desc, a_ring, bars, off_m, n_steps, HAS_ZP, BN, BK,
-                         RING, dot)
+        acc = _rega_step(i, acc, q_a, s_a, z_a, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, n_steps,
+                         HAS_ZP, BN, BK, RING, WORDS_TMA, NBYTES, lq, lw, dot)
+        acc = _rega_step(i + 1, acc, q_b, s_b, z_b, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n,
+                         n_steps, HAS_ZP, BN, BK, RING, WORDS_TMA, NBYTES, lq, lw, dot)
         q_a, s_a, z_a = q_a2, s_a2, z_a2
         q_b, s_b, z_b = q_b2, s_b2, z_b2
     acc = warpgroup_mma_wait(num_outstanding=0, deps=(acc,))
@@ -295,9 +359,20 @@ def w4a16_gluon_prefill_rega_kernel(
         mbarrier.invalidate(bars.index(r))
 
     out = gl.convert_layout(acc.to(gl.bfloat16), lc)
-    cn = gl.expand_dims(pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, lc)), 1)
+    cn = gl.expand_dims(off_n + gl.arange(0, BN, layout=gl.SliceLayout(1, lc)), 1)
     cm = gl.expand_dims(off_m + gl.arange(0, BM, layout=gl.SliceLayout(0, lc)), 0)
     gl.store(c_ptr + cm * N + cn, out, mask=(cm < M) & (cn < N))
+
+
+@triton.constexpr_function
+def _natural_layout(BN, H, num_warps):
+    """WORDS_TMA: the words [BN, H, 4 (j)] of a step as _natural_words loads them: a row's words in one thread (in
+    order: one vector load), the four lanes c of a row holding the same ones; rows as in _words_layout."""
+    reg = [[0, 0, 1], [0, 0, 2]] + [[0, 1 << b, 0] for b in range(H.bit_length() - 1)] + [[8, 0, 0]]
+    reg += [[1 << b, 0, 0] for b in range((16 * num_warps).bit_length() - 1, BN.bit_length() - 1)]
+    lane = [[0, 0, 0], [0, 0, 0], [1, 0, 0], [2, 0, 0], [4, 0, 0]]
+    warp = [[16 << b, 0, 0] for b in range(num_warps.bit_length() - 1)]
+    return gl.DistributedLinearLayout(reg, lane, warp, [], [BN, H, 4])
 
 
 def repack_prefill_reg_a(qweight: torch.Tensor, block_k: int) -> torch.Tensor:
@@ -346,6 +421,9 @@ def _rega_reason(problem: dict, config: dict) -> str | None:
                 f"{REG_A_REGISTERS} (ptxas then serializes the wgmmas and spills)")
     if config["RING"] < 2:
         return f"RING {config['RING']} under 2 (the slot in the MMA, one loading)"
+    if config.get("WORDS_TMA") and warps != 4:
+        return (f"REG_A: WORDS_TMA with num_warps {warps}: only 4 (with two warp groups ptxas serializes the wgmmas, "
+                f"C7515)")
     if smem_bytes(config) > 227 * 1024:
         return f"shared memory {smem_bytes(config)} B over 227 KB"
     return None
@@ -356,7 +434,8 @@ REG_A_REGISTERS = 176  # of 255: the rest is addresses, scales and the loop (sm_
 
 def rega_registers(config: dict) -> int:
     """REG_A: 32-bit registers a thread holds across a step: the fp32 accumulator [BN, BM], the A fragments of two
-    steps (4 a 16-row slab and k-step of 16) and the packed words of four steps (2 rows x BK/32 a slab)."""
+    steps (4 a 16-row slab and k-step of 16) and the packed words of four steps (2 rows x BK/32 a slab; WORDS_TMA:
+    one step's, 2 rows x BK/8, as many)."""
     bm, bn, bk, warps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_warps"]
     slabs = bn // (16 * warps)
     return bn * bm // (32 * warps) + 2 * slabs * (bk // 16) * 4 + 4 * slabs * 2 * (bk // 32)
@@ -364,10 +443,10 @@ def rega_registers(config: dict) -> int:
 
 def smem_bytes(config: dict) -> int:
     """The ring of activation tiles and packed words, and the two dequantized weight buffers; REG_A: the ring of
-    activation tiles and its barriers."""
+    activation tiles (WORDS_TMA: and words) and its barriers."""
     bm, bn, bk, ring = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["RING"]
     if config.get("REG_A"):
-        return ring * (bm * bk * 2 + 8)
+        return ring * (bm * bk * 2 + 8 + config.get("WORDS_TMA", 0) * bn * bk // 2)
     return ring * (bm * bk * 2 + bn * bk // 2) + 2 * bn * bk * 2
 
 
@@ -383,15 +462,22 @@ def launch(inputs, config: dict) -> torch.Tensor:
     g = p["group_size"]
     grid = (triton.cdiv(M, config["BLOCK_SIZE_M"]) * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     if config.get("REG_A"):
-        bm, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_K"]
-        repacked = inputs.__dict__.setdefault("_prefill_reg_a", {})  # once per input set and block size (load time)
-        if bk not in repacked:
-            repacked[bk] = repack_prefill_reg_a(inputs.qweight, bk)
+        bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
         a_desc = TensorDescriptor.from_tensor(a, [bm, bk], gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
+        words_tma = config.get("WORDS_TMA", 0)
+        if words_tma:  # the words as they are, by TMA
+            qw = inputs.qweight
+            w_desc = TensorDescriptor.from_tensor(qw, [bn, bk // 8], gl.NVMMASharedLayout(0, 32, 2))
+        else:
+            repacked = inputs.__dict__.setdefault("_prefill_reg_a", {})  # once per input set and block size
+            if bk not in repacked:
+                repacked[bk] = repack_prefill_reg_a(inputs.qweight, bk)
+            qw, w_desc = repacked[bk], a_desc  # (unused)
         w4a16_gluon_prefill_rega_kernel[grid](
-            a_desc, repacked[bk], inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
-            GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=config["BLOCK_SIZE_N"],
-            BLOCK_SIZE_K=bk, RING=config["RING"], num_warps=config["num_warps"])
+            a_desc, w_desc, qw, inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
+            GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk,
+            GROUP_SIZE_M=config["GROUP_SIZE_M"], RING=config["RING"], WORDS_TMA=words_tma,
+            num_warps=config["num_warps"])
         return c
     w4a16_gluon_prefill_kernel[grid](
         a, inputs.qweight, inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
@@ -407,7 +493,9 @@ def space() -> list[dict]:
     depth. Those that fit in shared memory and (REG_A) in the registers (rega_registers)."""
     shared = [dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=8)
               for bn in (128, 256) for bk in (64, 128) for ring in (4, 5, 6)]
-    reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=8, RING=ring, num_warps=w, REG_A=1)
-             for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)]
+    reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, RING=ring, num_warps=w, REG_A=1,
+                  WORDS_TMA=wt)
+             for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)
+             for gm in (4, 64) for wt in ((0, 1) if w == 4 else (0,))]
     return [c for c in shared if smem_bytes(c) <= 227 * 1024] + [
         c for c in reg_a if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

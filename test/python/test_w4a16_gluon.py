@@ -108,7 +108,12 @@ with active(make_driver(parse_target("cuda:90"))):
     if c.get("REG_A"):  # the activations by TMA: a descriptor over A [M, K]
         a = TensorDescriptor(bf, [1024, 2560], [2560, 1], [bm, bk],
                              gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
-        k = P.w4a16_gluon_prefill_rega_kernel.warmup(a, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432, **common)
+        w = a
+        if c.get("WORDS_TMA"):  # the words by TMA too: a descriptor over the words [N, K / 8]
+            w = TensorDescriptor(i32, [19456, 320], [320, 1], [c["BLOCK_SIZE_N"], bk // 8], gl.NVMMASharedLayout(0, 32, 2))
+        k = P.w4a16_gluon_prefill_rega_kernel.warmup(a, w, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432,
+                                                     GROUP_SIZE_M=c["GROUP_SIZE_M"], WORDS_TMA=c.get("WORDS_TMA", 0),
+                                                     **common)
     else:
         k = P.w4a16_gluon_prefill_kernel.warmup(bf, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432,
                                                 GROUP_SIZE_M=c["GROUP_SIZE_M"], **common)
@@ -167,6 +172,9 @@ def test_gluon_prefill_probe_refuses_what_it_cannot_run():
     assert "even" in P.invalid_reason({**ok, "K": 192}, reg_a)
     assert "multiple of 16 x num_warps" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_N": 64})
     assert "must be 64, 128 or 256" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 32})
+    assert "only 4" in P.invalid_reason(ok, {**reg_a, "WORDS_TMA": 1})  # two warp groups: serialized wgmmas
+    one_group = {**reg_a, "BLOCK_SIZE_N": 64, "num_warps": 4, "WORDS_TMA": 1}
+    assert P.invalid_reason(ok, one_group) is None
     assert all(P.invalid_reason(ok, c) is None for c in P.space())
 
 
@@ -198,10 +206,13 @@ def test_prefill_reg_a_repack_gives_each_lane_its_fragment_pairs():
 @pytest.mark.parametrize("config", [
     dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8, REG_A=1),
+    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=64, BLOCK_SIZE_K=64, GROUP_SIZE_M=4, RING=3, num_warps=4, REG_A=1,
+         WORDS_TMA=1),
 ])
 def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, config):
     """REG_A prefill: every wgmma takes the weights from registers (no shared-memory store or shuffle in the loop:
-    the fragment is a renaming of the dequantized pairs), activations by TMA, two waits a pair of steps."""
+    the fragment is a renaming of the dequantized pairs), activations (WORDS_TMA: and words) by TMA, two waits a pair
+    of steps."""
     out = _prefill_build(tmp_path, config)
     sass = out["sass"]
     bm, reps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"] // (16 * config["num_warps"])
@@ -209,4 +220,8 @@ def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, confi
     assert len(wgmmas) == 2 * reps * config["BLOCK_SIZE_K"] // 16  # a pair of steps, each BK/16 k-steps a rep
     loop = sass[sass.index("HGMMA"):sass.rindex("HGMMA")]
     assert not re.search(r"\sSTS[\s.]", loop) and "SHFL" not in loop and "UTMALDG" in loop
+    if config.get("WORDS_TMA"):  # a TMA copy for the words besides the activations', read back whole
+        assert len(re.findall(r"UTMALDG", sass)) >= 2 * 2 and re.search(r"\sLDS\.128\s", loop)
+    else:
+        assert not re.search(r"\sLDS[\s.]", loop)
     assert sass.count("WARPGROUP.DEPBAR") <= 3  # one wait a step in the loop, one after it: nothing serialized

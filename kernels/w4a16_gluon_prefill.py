@@ -20,7 +20,7 @@ REG_A = 1 (w4a16_gluon_prefill_rega_kernel, the note above it): the transposed p
 straight into the wgmma's register operand, the activations by TMA. With each step's scales and zero points loaded two
 steps ahead: 0.90-0.98x cuBLAS bf16 at M = 1024 on the weights of >= 16 MB (1.13-1.20x the family's DEQUANT_GEMM
 there); slower than DEQUANT_GEMM on narrow weights and at M = 4096. Its words either repacked on the host
-(WORDS_TMA = 0) or as the checkpoint has them, by TMA with the activations (WORDS_TMA = 1, one warp group only).
+(WORDS_TMA = 0) or as the checkpoint has them, by TMA with the activations (WORDS_TMA = 1).
 
 bf16 activations, g >= BK (g128 with BK 64 or 128, or per-channel). Gluon has no interpreter: the CPU tests compile
 both forms for sm_90 and read their SASS (test/python/test_w4a16_gluon.py); answers are checked on the GPU
@@ -161,8 +161,7 @@ def w4a16_gluon_prefill_kernel(
 # WORDS_TMA = 1 reads the words unrepacked: word 4h + j of a row holds K = 32h + 8j .. 8j + 7, its pair c at nibbles
 # c and c + 4, so the pairs lane c needs are pair c of each word. The words come by TMA into the ring with the
 # activations; each lane reads its rows' words whole from shared memory (the four lanes of a row the same ones) and
-# shifts pair c down (_natural_words). With two warp groups ptxas serializes that form's wgmmas (C7515), so it runs
-# with one.
+# shifts pair c down (_natural_words, the shift read from %laneid: _lane_pair).
 #
 # Each step: dequantize (q - z) * s into the fragment (two bf16x2 FMAs a pair: q - z exact, the product rounded
 # once), wait for the step's activations, issue the wgmma on the accumulator, wait until at most this one is in
@@ -195,6 +194,16 @@ def _fragment(u0, u1, u2, u3, zz, ss, dot: gl.constexpr, BN: gl.constexpr, BK: g
 
 
 @gluon.jit
+def _lane_pair(w):
+    """w >> 4c, c = lane % 4 (where _words_layout puts the fragment's c): pair c of each word down to nibbles 0 and 4.
+    The shift is read from %laneid: one computed from an arange over c made ptxas serialize the wgmmas of two warp
+    groups (C7515)."""
+    return gl.inline_asm_elementwise(
+        "{ .reg .b32 l; mov.u32 l, %laneid; and.b32 l, l, 3; shl.b32 l, l, 2; shr.u32 $0, $1, l; }",
+        "=r,r", [w], dtype=gl.int32, is_pure=True, pack=1)
+
+
+@gluon.jit
 def _natural_words(w_slot, lq: gl.constexpr, lw: gl.constexpr, BN: gl.constexpr, H: gl.constexpr):
     """WORDS_TMA: a step's words as they lie in the checkpoint (word 4h + j of a row holds K = 32h + 8j .. + 7, pair
     c at nibbles c and c + 4) from shared memory -> the four tensors [BN, 4 (c), H] _fragment takes: lane c reads
@@ -204,12 +213,12 @@ def _natural_words(w_slot, lq: gl.constexpr, lw: gl.constexpr, BN: gl.constexpr,
     ev, od = gl.split(gl.reshape(w, [BN, H, 2, 2]))  # j = 0, 2 and j = 1, 3
     w0, w2 = gl.split(ev)
     w1, w3 = gl.split(od)
-    shift = 4 * gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
+    c = gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(2, lq))), 0), 2)
     lrh: gl.constexpr = gl.SliceLayout(1, lq)
-    u0 = gl.expand_dims(gl.convert_layout(w0, lrh, assert_trivial=True), 1) >> shift
-    u1 = gl.expand_dims(gl.convert_layout(w1, lrh, assert_trivial=True), 1) >> shift
-    u2 = gl.expand_dims(gl.convert_layout(w2, lrh, assert_trivial=True), 1) >> shift
-    u3 = gl.expand_dims(gl.convert_layout(w3, lrh, assert_trivial=True), 1) >> shift
+    u0 = _lane_pair(gl.broadcast(gl.expand_dims(gl.convert_layout(w0, lrh, assert_trivial=True), 1), c)[0])
+    u1 = _lane_pair(gl.broadcast(gl.expand_dims(gl.convert_layout(w1, lrh, assert_trivial=True), 1), c)[0])
+    u2 = _lane_pair(gl.broadcast(gl.expand_dims(gl.convert_layout(w2, lrh, assert_trivial=True), 1), c)[0])
+    u3 = _lane_pair(gl.broadcast(gl.expand_dims(gl.convert_layout(w3, lrh, assert_trivial=True), 1), c)[0])
     return u0, u1, u2, u3
 
 
@@ -421,9 +430,6 @@ def _rega_reason(problem: dict, config: dict) -> str | None:
                 f"{REG_A_REGISTERS} (ptxas then serializes the wgmmas and spills)")
     if config["RING"] < 2:
         return f"RING {config['RING']} under 2 (the slot in the MMA, one loading)"
-    if config.get("WORDS_TMA") and warps != 4:
-        return (f"REG_A: WORDS_TMA with num_warps {warps}: only 4 (with two warp groups ptxas serializes the wgmmas, "
-                f"C7515)")
     if smem_bytes(config) > 227 * 1024:
         return f"shared memory {smem_bytes(config)} B over 227 KB"
     return None
@@ -496,6 +502,6 @@ def space() -> list[dict]:
     reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, RING=ring, num_warps=w, REG_A=1,
                   WORDS_TMA=wt)
              for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)
-             for gm in (4, 64) for wt in ((0, 1) if w == 4 else (0,))]
+             for gm in (4, 64) for wt in (0, 1)]
     return [c for c in shared if smem_bytes(c) <= 227 * 1024] + [
         c for c in reg_a if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

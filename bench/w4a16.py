@@ -3,11 +3,12 @@
     python3 bench/w4a16.py [--out out] [--jobs 15] [--quick] [--skip-check]
 
 1. Correctness: every config of DEFAULT_SPACE (src/families/w4a16.ts's default axes) that invalid_reason accepts, on one
-   ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM configs, which are
-   refused below 256 tokens), the fused ones again at g=32 (where their K block spans several groups), compiled and
+   ragged problem (M=33, N=4608, K=3584, g=128, zero points, bf16; M=257 for the DEQUANT_GEMM and REG_A configs, which
+   are refused below 256 tokens), the fused ones again at g=32 (where their K block spans several groups), compiled and
    checked by `--jobs` processes (this also fills Triton's cache for step 3: M is not specialized and every benchmark
    N and K is a multiple of 16 and of every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations
-   (group sizes, per-channel, symmetric, fp16), and one DEQUANT_GEMM config on each of them at M=257.
+   (group sizes, per-channel, symmetric, fp16), and one DEQUANT_GEMM and one REG_A config on each of them at M=257
+   (REG_A refuses g32 and fp16).
 2. HBM copy bandwidth (bytes read + written per second), the denominator of % HBM.
 3. Rows: Qwen3-4B, Qwen2.5-7B and Llama-3.1-8B linear layers at decode and prefill M (g=128 with zero points), plus g=32
    and symmetric g=128 at decode for weights of >= 16 MB of int4: cuBLAS bf16 (F.linear on a bf16 weight of the shape),
@@ -40,12 +41,14 @@ from kernels.timing import copies_needed, copy_bandwidth_GBps, measure  # noqa: 
 FAM = "w4a16"
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SPACE = {  # src/families/w4a16.ts DEFAULT
-    "BLOCK_SIZE_M": [16, 32, 64, 128], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [64, 128, 256],
+    "BLOCK_SIZE_M": [16, 32, 64, 128, 256], "BLOCK_SIZE_N": [64, 128, 256], "BLOCK_SIZE_K": [64, 128, 256],
     "GROUP_SIZE_M": [8], "num_warps": [4, 8], "num_stages": [2, 3, 4], "SPLIT_K": [1, 2, 4, 8], "K_UNROLL": [1],
-    "DEQUANT_GEMM": [0, 1], "TMA": [0, 1],
+    "DEQUANT_GEMM": [0, 1], "TMA": [0, 1], "REG_A": [0, 1],
 }
 CHECK_PROBLEM = {"M": 33, "N": 4608, "K": 3584, "group_size": 128, "zero_points": True}
-CHECK_PREFILL = {**CHECK_PROBLEM, "M": 257}  # the DEQUANT_GEMM configs (refused below 256 tokens)
+CHECK_PREFILL = {**CHECK_PROBLEM, "M": 257}  # the DEQUANT_GEMM and REG_A configs (refused below 256 tokens)
+REG_A_VARIANT = dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, num_warps=8, num_stages=3,
+                     SPLIT_K=1, K_UNROLL=1, DEQUANT_GEMM=0, TMA=0, REG_A=1)
 VARIANTS = [dict(group_size=32), dict(group_size=64), dict(group_size=-1), dict(zero_points=False),
             dict(act_dtype="fp16"), dict(group_size=32, zero_points=False, act_dtype="fp16")]
 VARIANT_CONFIGS = [  # decode split-K, unrolled, prefill tiles (BLOCK_SIZE_K 32 fits every group size; 128 spans
@@ -84,7 +87,8 @@ def space():
 def candidates(M: int, group_size: int = 128) -> list[dict]:
     """The benchmark's small sweep per M where no tuned file exists (a subset of DEFAULT_SPACE, so step 1 compiled it
     for g=128 with zero points); the K block at the group size, at most 128, and at decode also 128 and 256 over
-    several smaller groups, with and without TMA."""
+    several smaller groups, with and without TMA; from 256 tokens the two prefill paths too (REG_A with the tiles that
+    won the probe's runs, docs/BENCHMARKS.md)."""
     bk = 128 if group_size == -1 else min(128, group_size)
     if M <= 16:
         axes = dict(BLOCK_SIZE_M=[16], BLOCK_SIZE_N=[64, 128, 256], BLOCK_SIZE_K=sorted({bk, 128, 256}),
@@ -95,13 +99,16 @@ def candidates(M: int, group_size: int = 128) -> list[dict]:
     fused = _product(axes)
     if M < W.DEQUANT_MIN_M:
         return fused
-    return fused + [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": w, "DEQUANT_GEMM": 1,
-                     "TMA": 0} for bn in (64, 128) for w in (4, 8)]
+    dequant = [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "num_warps": w, "DEQUANT_GEMM": 1,
+                "TMA": 0, "REG_A": 0} for bn in (64, 128) for w in (4, 8)]
+    reg_a = [{**REG_A_VARIANT, "BLOCK_SIZE_M": bm, "BLOCK_SIZE_N": 16 * w, "BLOCK_SIZE_K": k, "num_warps": w,
+              "num_stages": s} for bm in (128, 256) for w in (4, 8) for k in (64, 128) for s in (3, 4)]
+    return fused + dequant + reg_a
 
 
 def _product(axes: dict) -> list[dict]:
     axes = {**axes, "GROUP_SIZE_M": [8]}
-    return [{**{k: c[k] for k in W.CONFIG_KEYS}, "DEQUANT_GEMM": 0, "TMA": c.get("TMA", 0)}
+    return [{**{k: c[k] for k in W.CONFIG_KEYS}, "DEQUANT_GEMM": 0, "TMA": c.get("TMA", 0), "REG_A": 0}
             for c in (dict(zip(axes, v)) for v in itertools.product(*axes.values()))]
 
 
@@ -134,19 +141,22 @@ def _check_chunk(args):
 
 def correctness(jobs: int) -> list[dict]:
     tasks = []
-    configs = [c for c in space() if not c["DEQUANT_GEMM"]]
+    configs = [c for c in space() if not c["DEQUANT_GEMM"] and not c["REG_A"]]
     for i in range(jobs):
         tasks.append((CHECK_PROBLEM, configs[i::jobs]))
     scale_w = configs  # at g32 every K block of the space spans several groups (SCALE_W)
     for i in range(jobs):
         tasks.append(({**CHECK_PROBLEM, "group_size": 32}, scale_w[i::jobs]))
     tasks.append((CHECK_PREFILL, [c for c in space() if c["DEQUANT_GEMM"]]))
+    reg_a = [c for c in space() if c["REG_A"] and not W.invalid_reason(FAM, W.normalize_problem(FAM, CHECK_PREFILL), c)]
+    for i in range(jobs):
+        tasks.append((CHECK_PREFILL, reg_a[i::jobs]))
     for v in VARIANTS:
         full = [{**c, "GROUP_SIZE_M": 8} for c in VARIANT_CONFIGS]
         tasks.append(({**CHECK_PROBLEM, **v}, full))
         bk = 32  # every group size
         tasks.append(({**CHECK_PREFILL, **v}, [{**W.DEQUANT_FIXED, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": bk,
-                                                "num_warps": 4, "DEQUANT_GEMM": 1}]))
+                                                "num_warps": 4, "DEQUANT_GEMM": 1}, REG_A_VARIANT]))
     ctx = torch.multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         return [row for rows in pool.map(_check_chunk, tasks) for row in rows]
@@ -208,7 +218,7 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
                     print(f"  {c}: {str(e).splitlines()[0][:200]}", file=sys.stderr)
                     continue
                 best = min(best, (us, c), key=lambda t: t[0])
-                if not c["DEQUANT_GEMM"]:  # the fused kernel's best per K block (quick effort), as the sweep saw it
+                if not c["DEQUANT_GEMM"] and not c["REG_A"]:  # the fused kernel's best per K block (quick effort)
                     bk = str(c["BLOCK_SIZE_K"])
                     by_bk[bk] = min(by_bk.get(bk, us), us)
             row["source"], config = "sweep", best[1]
@@ -232,15 +242,16 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
 def markdown(rows: list[dict], bw: float, device: str) -> str:
     head = (f"Device: {device}; measured copy bandwidth {bw / 1e12:.2f} TB/s; bf16.\n\n"
             "| model | N | K | M | g | zp | cuBLAS bf16 µs | torch dequant+cuBLAS µs | ours µs | vs cuBLAS bf16 | % HBM "
-            "| TFLOP/s | config (BM,BN,BK,w,s,SK,KU; dequant: BN,BK,w) | from |\n"
+            "| TFLOP/s | config (BM,BN,BK,w,s,SK,KU; dequant: BN,BK,w; reg_a: BM,BN,BK,w,s) | from |\n"
             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|\n")
     lines = []
     for r in rows:
         c = r["config"] or {}
         keys = (("BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps") if c.get("DEQUANT_GEMM") else
+                ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps", "num_stages") if c.get("REG_A") else
                 ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "num_warps", "num_stages", "SPLIT_K", "K_UNROLL"))
-        cfg = ("dequant " if c.get("DEQUANT_GEMM") else "") + ",".join(str(c.get(k, "-")) for k in keys) + (
-            " tma" if c.get("TMA") else "")
+        cfg = ("dequant " if c.get("DEQUANT_GEMM") else "reg_a " if c.get("REG_A") else "") + ",".join(
+            str(c.get(k, "-")) for k in keys) + (" tma" if c.get("TMA") else "")
         lines.append(f"| {r['model']} | {r['N']} | {r['K']} | {r['M']} | {r['group_size']} | "
                      f"{'yes' if r['zero_points'] else 'no'} | {r['cublas_bf16_us']:.1f} | {r['dequant_cublas_us']:.1f} "
                      f"| {r['ours_us']:.1f} | {r['vs_cublas_bf16']:.2f}x | {r['hbm_pct']:.0f} | {r['tflops']:.0f} "

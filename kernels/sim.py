@@ -170,6 +170,15 @@ def simulate(family: str, problem: dict, config: dict, device: dict = SIM_DEVICE
         gemm_us = max(2.0 * m * n * k / (peak * 0.8), 2.0 * (m * k + n * k + m * n) / (device["hbm_GBps"] * 1e9 * 0.9))
         tile = 1.0 + 0.05 * abs(math.log2(config["BLOCK_SIZE_N"] * config["BLOCK_SIZE_K"] / 16384))
         return "ok", dequant_us * tile + gemm_us * 1e6 + 4.0, None
+    if family == "w4a16" and config.get("REG_A"):  # the tensor cores at prefill, the words read once a token tile
+        m, n, k = problem["M"], problem["N"], problem["K"]
+        tiles = math.ceil(m / config["BLOCK_SIZE_M"]) * math.ceil(n / config["BLOCK_SIZE_N"])
+        waves = math.ceil(tiles / device["sm_count"]) / (tiles / device["sm_count"])
+        mma_us = 2.0 * m * n * k / (peak * 0.75) * waves * 1e6
+        bytes_us = (_weight_bytes(family, problem, cost) * math.ceil(m / config["BLOCK_SIZE_M"]) / 8
+                    + 2.0 * (m * k + m * n)) / (device["hbm_GBps"] * 1e9 * 0.9) * 1e6
+        tile = 1.0 + 0.04 * abs(math.log2(config["BLOCK_SIZE_M"] * config["BLOCK_SIZE_N"] / 32768))
+        return "ok", max(mma_us, bytes_us) * tile + 5.0, None
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     warps, stages, split = config["num_warps"], config["num_stages"], config.get("SPLIT_K", 1)
     n, k = problem["N"], problem["K"]

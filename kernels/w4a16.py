@@ -44,6 +44,13 @@ Meta-parameters (the W4A16Entry config of src/schema/config.ts):
               (one bulk copy a tile and stage, zero-filled past N and K) instead of per-thread loads; the rest of the
               kernel is the same. Hopper (sm_90) and later; K a multiple of 32, so that a row of words is a whole
               number of 16 bytes. Not with DEQUANT_GEMM.
+    REG_A     optional, 0 when absent: 1 takes the Gluon prefill path (kernels/w4a16_gluon_prefill.py, Hopper): the
+              transposed product with the dequantized weights straight into the wgmma's register operand, the
+              activations and the packed words (as they are) by TMA through a ring of num_stages slots. BLOCK_SIZE_M
+              is the token tile (the wgmma's n: 64, 128 or 256), BLOCK_SIZE_N the weight rows (16 a warp, a multiple
+              of 16 x num_warps), BLOCK_SIZE_K 64 or 128 inside one group, GROUP_SIZE_M the token tiles walked weight
+              tile by weight tile; SPLIT_K and K_UNROLL take 1 (REG_A_FIXED). bf16 activations, from REG_A_MIN_M
+              tokens. Not with DEQUANT_GEMM or TMA.
 """
 
 import functools
@@ -54,6 +61,7 @@ import torch.nn.functional as F
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.compile_only import placeholder
+from kernels import w4a16_gluon_prefill as reg_a
 from kernels.w4a16_dequant import dequant_kernel
 from kernels.w4a16_mma import w4a16_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
@@ -69,12 +77,16 @@ CONFIG_KEYS = (
 # its BLOCK_SIZE_N, BLOCK_SIZE_K and num_warps tile the dequantization, then F.linear (cuBLAS) multiplies. The keys it
 # does not read take one value each (DEQUANT_FIXED), so the space holds no twins of one binary; it is refused below
 # DEQUANT_MIN_M tokens, where the dense GEMM is memory-bound and writing W costs more than it saves.
-OPTIONAL_CONFIG_KEYS = ("DEQUANT_GEMM", "TMA")
+OPTIONAL_CONFIG_KEYS = ("DEQUANT_GEMM", "TMA", "REG_A")
 # TMA (optional, absent = 0): the weight tile's packed words through a tensor descriptor (module docstring). A row of
 # K/8 words must be a multiple of 16 bytes: K % TMA_K_MULTIPLE == 0.
 TMA_K_MULTIPLE = 32
 DEQUANT_FIXED = {"BLOCK_SIZE_M": 16, "GROUP_SIZE_M": 8, "num_stages": 2, "SPLIT_K": 1, "K_UNROLL": 1}
 DEQUANT_MIN_M = 256
+# REG_A (optional, absent = 0): the Gluon prefill path (module docstring); the keys it does not read take one value.
+# Refused below REG_A_MIN_M tokens, where a token tile of 64 or more is mostly empty and the product memory-bound.
+REG_A_FIXED = {"SPLIT_K": 1, "K_UNROLL": 1}
+REG_A_MIN_M = 256
 DEQUANT_DEFAULT_M = 512  # default_config takes the prefill path from here (docs/BENCHMARKS.md)
 # A split-K workspace is SPLIT_K * M * N fp32; beyond this a config is refused (memory, and it cannot win).
 MAX_WORKSPACE_BYTES = 1 << 30
@@ -92,12 +104,26 @@ def default_config(family: str, problem: dict) -> dict:
     g = problem["group_size"]
     bk = 128 if g == -1 else min(128, g)
     if problem["M"] >= DEQUANT_DEFAULT_M:
-        return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1, "TMA": 0}
+        return {**DEQUANT_FIXED, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "num_warps": 4, "DEQUANT_GEMM": 1, "TMA": 0,
+                "REG_A": 0}
     if problem["M"] < 256:
         return {"BLOCK_SIZE_M": 16, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 128 if _nest(128, g) else bk, "GROUP_SIZE_M": 8,
-                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0}
+                "num_warps": 4, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0, "REG_A": 0}
     return {"BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8,
-            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0}
+            "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0, "REG_A": 0}
+
+
+def _reg_a_reason(problem: dict, config: dict) -> str | None:
+    """The REG_A path's rules: a path of its own, its fixed keys, from REG_A_MIN_M tokens, then the kernel's
+    (kernels/w4a16_gluon_prefill.py family_reason: bf16, the K block, the tiles, the registers, shared memory)."""
+    if config.get("DEQUANT_GEMM", 0) or config.get("TMA", 0):
+        return "REG_A is a path of its own: not with DEQUANT_GEMM or TMA"
+    other = [f"{k}={config[k]}" for k, v in REG_A_FIXED.items() if config[k] != v]
+    if other:
+        return f"REG_A takes {', '.join(f'{k}={v}' for k, v in REG_A_FIXED.items())}, not {', '.join(other)}"
+    if problem["M"] < REG_A_MIN_M:
+        return f"REG_A at M={problem['M']} < {REG_A_MIN_M}: a token tile of 64 or more, mostly empty"
+    return reg_a.family_reason(problem, config)
 
 
 def _nest(bk: int, g: int) -> bool:
@@ -122,8 +148,9 @@ SMEM_LIMIT = 227 * 1024  # H100/H200 opt-in shared memory per block
 
 
 def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
-    """The shared-memory estimate invalid_reason checks (the family interface's name for _smem_bytes)."""
-    return _smem_bytes(problem, config)
+    """The shared-memory estimate invalid_reason checks (the family interface's name for _smem_bytes; REG_A: its
+    ring's)."""
+    return reg_a.family_smem_bytes(config) if config.get("REG_A", 0) else _smem_bytes(problem, config)
 
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
@@ -144,6 +171,8 @@ def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
     for k in OPTIONAL_CONFIG_KEYS:
         if config.get(k, 0) not in (0, 1):
             return f"{k}={config[k]!r} must be 0 or 1"
+    if config.get("REG_A", 0):
+        return _reg_a_reason(problem, config)
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     split, unroll = config["SPLIT_K"], config["K_UNROLL"]
     M, N, K, g = problem["M"], problem["N"], problem["K"], problem["group_size"]
@@ -218,9 +247,16 @@ def _run_dequant(kernel_fn, qweight, scales, zeros, w, problem: dict, config: di
 def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
     """One kernel launch; allocates C (and the split-K workspace, uninitialized) and returns C. With DEQUANT_GEMM,
     the dequantization pass into a fresh W [N, K] (a server would keep one such buffer for its largest layer), then
-    F.linear."""
+    F.linear. With REG_A, the Gluon prefill kernel."""
     p, a = inputs.problem, inputs.a
     zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight  # unused without zero points
+    if config.get("REG_A", 0):
+        reason = _reg_a_reason(p, config)  # its kernel has no masks for what the rules keep out
+        if reason:
+            raise ValueError(f"w4a16: {reason}")
+        c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
+        reg_a.run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, p, config)
+        return c
     if config.get("DEQUANT_GEMM", 0):
         w = torch.empty((p["N"], p["K"]), dtype=a.dtype, device=a.device)
         _run_dequant(lambda kernel, grid: kernel[grid], inputs.qweight, inputs.scales, zeros, w, p, config)
@@ -237,6 +273,10 @@ def compile_only(family: str, problem: dict, config: dict):
     warmup with placeholder tensors (aligned, as fresh allocations are) on the active driver's target. M itself is
     not specialized (compile_variant)."""
     act, i32 = placeholder(ACT_DTYPES[problem["act_dtype"]]), placeholder(torch.int32)
+    if config.get("REG_A", 0):
+        reg_a.run_reg_a(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act,
+                        problem, config)
+        return
     if config.get("DEQUANT_GEMM", 0):
         _run_dequant(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), i32, act, i32, act, problem,
                      config)

@@ -1,5 +1,8 @@
-"""Probe (not a path of the W4A16 family): the W4A16 prefill product in Gluon, the dequantization overlapped with the
-tensor cores, in two forms (docs/BENCHMARKS.md, "W4A16 prefill in Gluon, the weights in the wgmma's registers").
+"""The W4A16 prefill product in Gluon, the dequantization overlapped with the tensor cores, in two forms
+(docs/BENCHMARKS.md, "W4A16 prefill in Gluon, the weights in the wgmma's registers" and the section after it). The
+second form with the words as the checkpoint has them (REG_A = 1, WORDS_TMA = 1) is the family's REG_A path
+(kernels/w4a16.py: run_reg_a, family_reason, family_smem_bytes); the rest is a probe (bench/w4a16_gemv_probe.py
+--kernel gluon-prefill).
 
 At M >= 1024 the family runs DEQUANT_GEMM (kernels/w4a16_dequant.py: W written once in bf16, then cuBLAS), 0.78-0.83x
 cuBLAS bf16 at M = 1024 because writing W costs 2.5 bytes a weight.
@@ -289,7 +292,7 @@ def _words_ahead(q_base, step, BKW: gl.constexpr, WORDS_TMA: gl.constexpr):
         return gl.load(q_base + step * BKW)
 
 
-@gluon.jit
+@gluon.jit(do_not_specialize=["M"])  # M changes every step in a server: one binary for all M
 def w4a16_gluon_prefill_rega_kernel(
     a_desc, w_desc, qw_ptr, s_ptr, z_ptr, c_ptr,
     M, N, K, KW, stride_zg,
@@ -468,22 +471,15 @@ def launch(inputs, config: dict) -> torch.Tensor:
     g = p["group_size"]
     grid = (triton.cdiv(M, config["BLOCK_SIZE_M"]) * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     if config.get("REG_A"):
-        bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
-        a_desc = TensorDescriptor.from_tensor(a, [bm, bk], gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
-        words_tma = config.get("WORDS_TMA", 0)
-        if words_tma:  # the words as they are, by TMA
-            qw = inputs.qweight
-            w_desc = TensorDescriptor.from_tensor(qw, [bn, bk // 8], gl.NVMMASharedLayout(0, 32, 2))
-        else:
+        qw, words_tma = inputs.qweight, config.get("WORDS_TMA", 0)
+        if not words_tma:
             repacked = inputs.__dict__.setdefault("_prefill_reg_a", {})  # once per input set and block size
+            bk = config["BLOCK_SIZE_K"]
             if bk not in repacked:
                 repacked[bk] = repack_prefill_reg_a(inputs.qweight, bk)
-            qw, w_desc = repacked[bk], a_desc  # (unused)
-        w4a16_gluon_prefill_rega_kernel[grid](
-            a_desc, w_desc, qw, inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
-            GROUP=0 if g == -1 else g, HAS_ZP=p["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk,
-            GROUP_SIZE_M=config["GROUP_SIZE_M"], RING=config["RING"], WORDS_TMA=words_tma,
-            num_warps=config["num_warps"])
+            qw = repacked[bk]
+        run_reg_a(lambda kernel, grid: kernel[grid], a, qw, inputs.scales, zeros, c, p,
+                  {**config, "num_stages": config["RING"]}, words_tma)
         return c
     w4a16_gluon_prefill_kernel[grid](
         a, inputs.qweight, inputs.scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
@@ -491,6 +487,39 @@ def launch(inputs, config: dict) -> torch.Tensor:
         BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
         GROUP_SIZE_M=config["GROUP_SIZE_M"], RING=config["RING"], num_warps=config["num_warps"])
     return c
+
+
+def run_reg_a(kernel_fn, a, qweight, scales, zeros, c, problem: dict, config: dict, words_tma: int = 1):
+    """The REG_A kernel's arguments spelled out once: the family's REG_A path (kernels/w4a16.py: the words as the
+    checkpoint has them, num_stages as RING) launches and compiles ahead through it, so both meet one specialization;
+    the probe launches through it too. kernel_fn(kernel, grid) -> the callable."""
+    M, N, K = problem["M"], problem["N"], problem["K"]
+    bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
+    a_desc = TensorDescriptor(a, [M, K], [K, 1], [bm, bk], gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
+    w_desc = a_desc  # (unused: the repacked words come by plain loads)
+    if words_tma:  # [N, K/8] int32 in tiles of [BLOCK_SIZE_N, BLOCK_SIZE_K/8], unswizzled
+        w_desc = TensorDescriptor(qweight, [N, K // 8], [K // 8, 1], [bn, bk // 8], gl.NVMMASharedLayout(0, 32, 2))
+    g = problem["group_size"]
+    kernel_fn(w4a16_gluon_prefill_rega_kernel, (triton.cdiv(M, bm) * triton.cdiv(N, bn),))(
+        a_desc, w_desc, qweight, scales, zeros, c, M, N, K, K // 8, triton.cdiv(N, 8),
+        GROUP=0 if g == -1 else g, HAS_ZP=problem["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk,
+        GROUP_SIZE_M=config["GROUP_SIZE_M"], RING=config["num_stages"], WORDS_TMA=words_tma,
+        num_warps=config["num_warps"])
+
+
+def _as_probe(config: dict) -> dict:
+    """A w4a16 family config of the REG_A path -> this module's: num_stages is the ring's depth, the words unrepacked."""
+    return {**config, "RING": config["num_stages"], "REG_A": 1, "WORDS_TMA": 1}
+
+
+def family_reason(problem: dict, config: dict) -> str | None:
+    """What the family's REG_A path cannot run (kernels/w4a16.py invalid_reason takes it from here)."""
+    return invalid_reason(problem, _as_probe(config))
+
+
+def family_smem_bytes(config: dict) -> int:
+    """The family's REG_A path: the ring of activation tiles and words, and its barriers."""
+    return smem_bytes(_as_probe(config))
 
 
 def space() -> list[dict]:

@@ -1,8 +1,9 @@
-import { FAMILIES, type Family } from '../schema/index.js';
+import { FAMILIES, type ConfigEntry, type Family } from '../schema/index.js';
+import { configKey } from '../space/key.js';
 import { moeW4a16 } from './moe-w4a16.js';
 import { sglangW8a8Block, vllmW8a8Block } from './server-block.js';
 import { sglangMoe, vllmMoe } from './server-moe.js';
-import type { KernelFamily } from './types.js';
+import type { KernelFamily, WeightShape } from './types.js';
 import { w4a16 } from './w4a16.js';
 import { w8a8Fp8, w8a8Int8 } from './w8a8.js';
 
@@ -26,6 +27,14 @@ const REGISTRY: Record<Family, KernelFamily> = {
 
 /** The family module of a family name. */
 export const kernelFamily = (name: Family): KernelFamily => REGISTRY[name];
+
+/** The configs every search of a shape evaluates at each of its Ms (where they run): the family's default config of
+ * each M and its path seeds, each once. */
+export function seedConfigs(family: Family, shape: WeightShape, ms: number[]): ConfigEntry[] {
+  const kf = REGISTRY[family];
+  const seeds = ms.flatMap((M) => [kf.defaultConfig({ ...shape, M }), ...(kf.pathSeeds?.({ ...shape, M }) ?? [])]);
+  return [...new Map(seeds.map((c) => [configKey(c), c])).values()];
+}
 
 /** Every registered family, in FAMILIES order. */
 export const allFamilies = (): KernelFamily[] => FAMILIES.map((f) => REGISTRY[f]);

@@ -49,6 +49,13 @@ export const PRUNE_REASONS = {
   tma_dequant_gemm: 'TMA with DEQUANT_GEMM (TMA is a path of the fused kernel)',
   tma_k_multiple: 'TMA with K not a multiple of 32 (a row of packed words must be whole 16 bytes)',
   tma_arch: 'TMA on a GPU before Hopper (sm_90)',
+  reg_a_path: 'REG_A with DEQUANT_GEMM or TMA, or a key it ignores off its one value (kernels/w4a16.py REG_A_FIXED)',
+  reg_a_decode: 'REG_A below 256 tokens, where its token tile of 64 or more is mostly empty (per M)',
+  reg_a_block_k: 'REG_A with BLOCK_SIZE_K not 64 or 128, not dividing K or the group size',
+  reg_a_tile: 'REG_A with a tile its wgmma cannot take (BLOCK_SIZE_N a multiple of 16 x num_warps, BLOCK_SIZE_M 64, 128 or 256), K / BLOCK_SIZE_K odd or one stage',
+  reg_a_registers: 'REG_A over 176 registers a thread for the accumulator, two fragments and the words (kernels/w4a16_gluon_prefill.py rega_registers)',
+  reg_a_arch: 'REG_A on a GPU before Hopper (sm_90: wgmma)',
+  fused_block_m_256: "W4A16's fused kernel with BLOCK_SIZE_M 256 (the token tile of REG_A): 1.3-1.4x its best tile at every M of the W4A16 journal",
   wna16_cuda_path: "not runnable by vLLM's small-batch wna16 CUDA kernel (BLOCK_SIZE_K a multiple of the group size, BLOCK_SIZE_M <= 64; per M)",
 } as const;
 export type PruneReason = keyof typeof PRUNE_REASONS;
@@ -85,6 +92,9 @@ export interface KernelFamily {
   sharedMemoryBytes(c: Config, shape: WeightShape): number;
   /** The untuned config the kernel (or the server) uses without a tuned file. */
   defaultConfig(p: ShapeAtM): ConfigEntry;
+  /** Configs every search also starts from at an M, besides the default: one for each path of the kernel that the
+   * default does not take there (W4A16's REG_A), so that a search on a small budget reaches it (seedConfigs). */
+  pathSeeds?(p: ShapeAtM): ConfigEntry[];
   /** The GEMMs one problem launches (a MoE 'layer': its up and down GEMM); rules and costs add over them. */
   gemms(shape: WeightShape): WeightShape[];
   /** The weight shapes of a model this family tunes; what a model without any is missing, for the error. */

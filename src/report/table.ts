@@ -11,9 +11,9 @@ export interface ResultRow {
   decision: string;
 }
 
-/** A config in a few characters: BMxBNxBK, then group, warps, stages and the family's extras (W4A16's prefill path
- * as `dequant` and its TMA loads as `tma`, nothing where DEQUANT_GEMM or TMA is 0). */
-const FLAGS: Record<string, string> = { DEQUANT_GEMM: 'dequant', TMA: 'tma' };
+/** A config in a few characters: BMxBNxBK, then group, warps, stages and the family's extras (W4A16's prefill paths
+ * as `dequant` and `reg_a`, its TMA loads as `tma`, nothing where DEQUANT_GEMM, REG_A or TMA is 0). */
+const FLAGS: Record<string, string> = { DEQUANT_GEMM: 'dequant', TMA: 'tma', REG_A: 'reg_a' };
 export function compactConfig(c: Record<string, number>): string {
   const extra = Object.entries(c)
     .filter(([k, v]) => !['BLOCK_SIZE_M', 'BLOCK_SIZE_N', 'BLOCK_SIZE_K', 'GROUP_SIZE_M', 'num_warps', 'num_stages'].includes(k) && !(k in FLAGS && !v))

@@ -1,6 +1,6 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { configKey } from '../space/index.js';
-import { kernelFamily } from '../families/index.js';
+import { seedConfigs } from '../families/index.js';
 import { createStrategy, plannedEvaluations, type Strategy, type StrategyInput } from '../search/index.js';
 import { unitPairs, type Unit } from './units.js';
 
@@ -12,13 +12,12 @@ export interface SearchChoice {
   seed: number;
 }
 
-/** Seeds every unit evaluates at each of its Ms: the default config of each M, and the incumbents. */
+/** Seeds every unit evaluates at each of its Ms: the default config of each M and the family's path seeds
+ * (seedConfigs), and the incumbents. */
 function seedsOf(unit: Unit): ConfigEntry[] {
-  const seen = new Map<string, ConfigEntry>();
   const { family, shape } = unit.job;
+  const seen = new Map(seedConfigs(family, shape, unit.ms).map((c) => [configKey(c), c]));
   for (const M of unit.ms) {
-    const d = kernelFamily(family).defaultConfig({ ...shape, M });
-    seen.set(configKey(d), d);
     const inc = unit.job.incumbents.get(M);
     if (inc) seen.set(configKey(inc), inc);
   }

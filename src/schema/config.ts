@@ -18,12 +18,14 @@ export const W8A8Entry = z.strictObject({ ...baseEntry, SPLIT_K });
 /** K_UNROLL: K blocks (of BLOCK_SIZE_K) processed per main-loop iteration. */
 /** DEQUANT_GEMM: 1 = the prefill path (W dequantized once by a Triton pass, then the dense GEMM; kernels/w4a16.py). */
 /** TMA: 1 = the fused kernel loads its packed words through a TMA tensor descriptor (Hopper; kernels/w4a16.py). */
+/** REG_A: 1 = the Gluon prefill path, the dequantized weights in the wgmma's register operand (Hopper; kernels/w4a16.py). */
 export const W4A16Entry = z.strictObject({
   ...baseEntry,
   SPLIT_K,
   K_UNROLL: powerOfTwo(1, 8),
   DEQUANT_GEMM: z.union([z.literal(0), z.literal(1)]).optional(),
   TMA: z.union([z.literal(0), z.literal(1)]).optional(),
+  REG_A: z.union([z.literal(0), z.literal(1)]).optional(),
 });
 export const MoEW4A16Entry = z.strictObject({ ...baseEntry });
 /** vLLM's fused-MoE configs carry SPLIT_K (its wna16 kernel requires it; its other launchers set it to 1 themselves). */

@@ -57,7 +57,7 @@ export const FAMILY_FORMATS = {
     fileName: 'N={N},K={K},device_name={device},dtype={dtype},group_size={group_size}',
     shapeKey: 'N={N},K={K},group_size={group_size}',
     folder: 'w4a16',
-    optionalKeys: { DEQUANT_GEMM: { absent: 0 }, TMA: { absent: 0 } },
+    optionalKeys: { DEQUANT_GEMM: { absent: 0 }, TMA: { absent: 0 }, REG_A: { absent: 0 } },
   },
   'moe-w4a16': {
     problem: MoEProblem,

@@ -1,5 +1,5 @@
 import { enumerateSpace, configKey } from '../space/index.js';
-import { kernelFamily } from '../families/index.js';
+import { seedConfigs } from '../families/index.js';
 import type { ConfigEntry, DeviceInfo, Family } from '../schema/index.js';
 import { createStrategy } from './index.js';
 import { ReplayJournal, replay } from './replay.js';
@@ -72,7 +72,7 @@ function shapeSetup(journal: ReplayJournal, family: Family, space: string, shape
   const weightShape = journalShape(journal, family, shape);
   const allMs = journal.ms(shape);
   const sp = enumerateSpace(family, space, { shape: weightShape, ms: allMs, device });
-  const defaultsOf = (ms: number[]) => [...new Map(ms.map((M) => kernelFamily(family).defaultConfig({ ...weightShape, M })).map((c) => [configKey(c), c])).values()];
+  const defaultsOf = (ms: number[]) => seedConfigs(family, weightShape, ms);
   const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
   let missing = 0;
   for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) missing++;

@@ -169,6 +169,21 @@ def test_w4a16_dequant_gemm_compile_only_keys_match_launch():
     assert len({r["launch"][0] for r in results}) == 3  # per quantization, never per M
 
 
+def test_w4a16_reg_a_compile_only_keys_match_launch():
+    """The Gluon prefill path (REG_A) builds its two TMA descriptors in one place for both: compile_only meets the
+    launch's binary, one per quantization and never per M (M is not specialized, nor the descriptors' shapes)."""
+    reg_a = {**W4_DECODE, "BLOCK_SIZE_M": 64, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 8, "num_stages": 3, "SPLIT_K": 1,
+             "REG_A": 1}
+    cases = [("w4a16", {"M": M, "N": 96, "K": 256, "group_size": g, "zero_points": zp}, reg_a)
+             for M in (256, 300, 1024) for g, zp in ((128, True), (-1, False))]
+    results = _w4_keys(cases)
+    for case, r in zip(cases, results):
+        assert len(r["compile"]) == 1 and r["compile"] == r["launch"], (case, r)
+        assert r["launch"][0].startswith("w4a16_gluon_prefill_rega_kernel"), r
+    _same_variant_same_keys(cases, results)
+    assert len({r["launch"][0] for r in results}) == 2  # per quantization, never per M
+
+
 def test_moe_w4a16_compile_only_keys_match_launch():
     base = {"E": 8, "top_k": 2, "N": 128, "K": 256}
     cases = [("moe-w4a16", {**base, "M": M, "gemm": gemm, "group_size": g, "zero_points": zp}, MOE)

@@ -87,6 +87,36 @@ def test_tma_rules():
     assert "not of DEQUANT_GEMM" in W.invalid_reason(F, problem(M=300, N=40, K=256), dequant)
 
 
+def reg_a_cfg(bm=256, bn=128, bk=64, warps=8, stages=3):
+    return {"BLOCK_SIZE_M": bm, "BLOCK_SIZE_N": bn, "BLOCK_SIZE_K": bk, "GROUP_SIZE_M": 8, "num_warps": warps,
+            "num_stages": stages, "SPLIT_K": 1, "K_UNROLL": 1, "REG_A": 1}
+
+
+def test_reg_a_rules():
+    """The Gluon prefill path (REG_A): a path of its own, its fixed keys, from 256 tokens, bf16, a K block of 64 or 128
+    inside one group, the wgmma's tiles, the registers, shared memory. No interpreter runs Gluon: the GPU checks its
+    answers (bench/w4a16.py, the tuner), the SASS tests compile it (test/python/test_w4a16_gluon.py)."""
+    p = problem(M=1024, N=4608, K=3584)
+    assert W.invalid_reason(F, p, reg_a_cfg()) is None
+    assert W.invalid_reason(F, problem(M=256, N=4608, K=3584), reg_a_cfg(bm=64)) is None
+    assert "REG_A at M=255" in W.invalid_reason(F, problem(M=255, N=4608, K=3584), reg_a_cfg(bm=64))
+    assert "path of its own" in W.invalid_reason(F, p, {**reg_a_cfg(), "TMA": 1})
+    assert "path of its own" in W.invalid_reason(F, p, {**reg_a_cfg(), "DEQUANT_GEMM": 1})
+    assert "SPLIT_K=2" in W.invalid_reason(F, p, {**reg_a_cfg(), "SPLIT_K": 2})
+    assert "bf16" in W.invalid_reason(F, problem(M=1024, N=4608, K=3584, act_dtype="fp16"), reg_a_cfg())
+    assert "group size 32" in W.invalid_reason(F, problem(M=1024, N=4608, K=3584, group_size=32), reg_a_cfg())
+    assert "must be 64 or 128" in W.invalid_reason(F, p, reg_a_cfg(bk=256))
+    assert "even" in W.invalid_reason(F, problem(M=1024, N=4608, K=3648, group_size=64), reg_a_cfg())  # 57 of 64
+    assert "16 x num_warps" in W.invalid_reason(F, p, reg_a_cfg(bn=64))
+    assert "64, 128 or 256" in W.invalid_reason(F, p, reg_a_cfg(bm=32))
+    assert "registers" in W.invalid_reason(F, p, reg_a_cfg(bk=128))
+    assert "RING 1" in W.invalid_reason(F, p, reg_a_cfg(stages=1))
+    assert "shared memory" in W.invalid_reason(F, p, reg_a_cfg(bm=128, bn=64, bk=128, warps=4, stages=8))
+    assert W.shared_memory_bytes(F, p, reg_a_cfg()) == 3 * (256 * 64 * 2 + 8 + 128 * 64 // 2)
+    with pytest.raises(ValueError, match=r"REG_A at M=255"):  # a launch that skipped the rules: one clear line
+        W.launch(F, W.make_inputs(F, problem(M=255, N=64, K=256), "cpu"), reg_a_cfg(bm=64, bn=64, warps=4))
+
+
 def test_fp16_is_tighter_and_split_k_is_deterministic():
     p = problem(M=3, N=48, K=512, act_dtype="fp16", group_size=64)
     inputs, out, ref = run(p, cfg(bk=64, split=4))

@@ -201,6 +201,30 @@ def test_prefill_reg_a_repack_gives_each_lane_its_fragment_pairs():
                             assert (word >> (4 * j + 16)) & 0xF == q[row, k + 1]
 
 
+def test_reg_a_unrepacked_words_give_lane_c_the_repacks_pairs():
+    """WORDS_TMA: lane c shifts pair c of word 4h + j down (_natural_words, _lane_pair) where the repacked form has
+    pair j of its word (c, h): the same K values, so both forms make the same fragment (the repack's mapping to the
+    fragment is the test above)."""
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from kernels.w4a16_gluon_prefill import repack_prefill_reg_a
+    from kernels.w4a16_pack import pack_int4
+
+    q = torch.randint(0, 16, (5, 256), generator=torch.Generator().manual_seed(1), dtype=torch.int32)
+    natural = pack_int4(q, awq=True)
+    for bk in (64, 128):
+        h_count = bk // 32
+        repacked = repack_prefill_reg_a(natural, bk)
+        for blk in range(256 // bk):
+            for c in range(4):
+                for h in range(h_count):
+                    for j in range(4):
+                        rep = repacked[:, blk * bk // 8 + c * h_count + h].to(torch.int64) >> (4 * j)
+                        nat = natural[:, blk * bk // 8 + 4 * h + j].to(torch.int64) >> (4 * c)
+                        assert torch.equal(rep & 0x000F000F, nat & 0x000F000F)
+
+
 @pytest.mark.parametrize("config", [
     dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1),
     dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8, REG_A=1),

@@ -11,8 +11,8 @@ process (cached by path). When no file exists the family's default config is ret
 issued once per missing file. MoE files are per layer, looked up by (E, N) with N = the per-rank intermediate
 size, as vLLM's get_config_file_name(E, N=w2.shape[2]) does; the config serves both expert GEMMs (K = hidden is
 only needed for the default, which is then the 'layer' default). Pure Python at import time: torch is imported only to ask the device name,
-and the family module only for a default. A W4A16 entry may name the prefill path (DEQUANT_GEMM 1);
-kernels/w4a16.launch runs whichever path the entry names.
+and the family module only for a default. A W4A16 entry may name a prefill path (DEQUANT_GEMM 1, or REG_A 1 on
+Hopper); kernels/w4a16.launch runs whichever path the entry names, on the one weight layout all of them read.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ const REG_A_REGISTERS = 176;
  * accumulator [BLOCK_SIZE_N, BLOCK_SIZE_M], two steps' A fragments and the packed words. */
 const regARegisters = (c: Config): number => {
   const slabs = c.BLOCK_SIZE_N! / (16 * c.num_warps!);
-  return (c.BLOCK_SIZE_N! * c.BLOCK_SIZE_M!) / (32 * c.num_warps!) + 2 * slabs * (c.BLOCK_SIZE_K! / 16) * 4 + 4 * slabs * 2 * (c.BLOCK_SIZE_K! / 32);
+  const accumulator = (c.BLOCK_SIZE_N! * c.BLOCK_SIZE_M!) / (32 * c.num_warps!);
+  return accumulator + 2 * slabs * (c.BLOCK_SIZE_K! / 16) * 4 + 4 * slabs * 2 * (c.BLOCK_SIZE_K! / 32);
 };
 
 /** kernels/w4a16_gluon_prefill.py block_k_reason (bf16 is the default activation here) and _rega_reason's tiles. */
@@ -67,7 +68,10 @@ const regABlockK = (c: Config, s: WeightShape): boolean => {
   return (bk !== 64 && bk !== 128) || s.K % bk !== 0 || (g !== -1 && g % bk !== 0);
 };
 const regATile = (c: Config, s: WeightShape): boolean =>
-  c.BLOCK_SIZE_N! % (16 * c.num_warps!) !== 0 || ![64, 128, 256].includes(c.BLOCK_SIZE_M!) || (s.K / c.BLOCK_SIZE_K!) % 2 !== 0 || c.num_stages! < 2;
+  c.BLOCK_SIZE_N! % (16 * c.num_warps!) !== 0 ||
+  ![64, 128, 256].includes(c.BLOCK_SIZE_M!) ||
+  (s.K / c.BLOCK_SIZE_K!) % 2 !== 0 ||
+  c.num_stages! < 2;
 
 /**
  * kernels/w4a16.py _smem_bytes, an upper bound: stages x K_UNROLL copies of the bf16 A tile and the packed int4 tile
@@ -117,7 +121,8 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
  * before Hopper) the search skips it. */
 function pathSeeds(p: ShapeAtM): ConfigEntry[] {
   if (p.M < REG_A_MIN_M) return [];
-  return [{ BLOCK_SIZE_M: 256, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0, TMA: 0, REG_A: 1 }];
+  const tile = { BLOCK_SIZE_M: 256, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 8, num_warps: 8, num_stages: 3 };
+  return [{ ...tile, SPLIT_K: 1, K_UNROLL: 1, DEQUANT_GEMM: 0, TMA: 0, REG_A: 1 }];
 }
 
 const groups = (s: WeightShape): number => (s.group_size === -1 ? 1 : Math.floor(s.K / (s.group_size ?? 128)));
@@ -154,7 +159,11 @@ export const w4a16: KernelFamily = {
     denseBlockM,
     splitOnFullGrid,
   ],
-  kernelRules: ['reg_a_path', 'reg_a_block_k', 'reg_a_tile', 'reg_a_registers', 'reg_a_decode', 'dequant_gemm_fixed', 'tma_dequant_gemm', 'tma_k_multiple', 'dequant_gemm_decode', 'split_k_no_k', 'tile_over_problem', 'block_k_vs_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory'],
+  kernelRules: [
+    'reg_a_path', 'reg_a_block_k', 'reg_a_tile', 'reg_a_registers', 'reg_a_decode',
+    'dequant_gemm_fixed', 'tma_dequant_gemm', 'tma_k_multiple', 'dequant_gemm_decode',
+    'split_k_no_k', 'tile_over_problem', 'block_k_vs_group', 'split_k_workspace', 'accumulator_registers', 'shared_memory',
+  ],
   sharedMemoryBytes,
   defaultConfig,
   pathSeeds,

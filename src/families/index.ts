@@ -29,10 +29,11 @@ const REGISTRY: Record<Family, KernelFamily> = {
 export const kernelFamily = (name: Family): KernelFamily => REGISTRY[name];
 
 /** The configs every search of a shape evaluates at each of its Ms (where they run): the family's default config of
- * each M and its path seeds, each once. */
-export function seedConfigs(family: Family, shape: WeightShape, ms: number[]): ConfigEntry[] {
+ * each M (what the kernel runs without a file, so measured even off the space) and its path seeds where the space
+ * holds them (`inSpace`: on this shape and device, so never one that cannot run), each once. */
+export function seedConfigs(family: Family, shape: WeightShape, ms: number[], inSpace: (c: ConfigEntry) => boolean): ConfigEntry[] {
   const kf = REGISTRY[family];
-  const seeds = ms.flatMap((M) => [kf.defaultConfig({ ...shape, M }), ...(kf.pathSeeds?.({ ...shape, M }) ?? [])]);
+  const seeds = ms.flatMap((M) => [kf.defaultConfig({ ...shape, M }), ...(kf.pathSeeds?.({ ...shape, M }) ?? []).filter(inSpace)]);
   return [...new Map(seeds.map((c) => [configKey(c), c])).values()];
 }
 

@@ -16,7 +16,8 @@ export interface SearchChoice {
  * (seedConfigs), and the incumbents. */
 function seedsOf(unit: Unit): ConfigEntry[] {
   const { family, shape } = unit.job;
-  const seen = new Map(seedConfigs(family, shape, unit.ms).map((c) => [configKey(c), c]));
+  const space = new Set(unit.job.space.configs.map(configKey));
+  const seen = new Map(seedConfigs(family, shape, unit.ms, (c) => space.has(configKey(c))).map((c) => [configKey(c), c]));
   for (const M of unit.ms) {
     const inc = unit.job.incumbents.get(M);
     if (inc) seen.set(configKey(inc), inc);

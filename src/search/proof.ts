@@ -72,7 +72,8 @@ function shapeSetup(journal: ReplayJournal, family: Family, space: string, shape
   const weightShape = journalShape(journal, family, shape);
   const allMs = journal.ms(shape);
   const sp = enumerateSpace(family, space, { shape: weightShape, ms: allMs, device });
-  const defaultsOf = (ms: number[]) => seedConfigs(family, weightShape, ms);
+  const inSpace = new Set(sp.configs.map(configKey));
+  const defaultsOf = (ms: number[]) => seedConfigs(family, weightShape, ms, (c) => inSpace.has(configKey(c)));
   const fitting = (M: number) => sp.configs.filter((c) => sp.fitsM(c, M));
   let missing = 0;
   for (const M of allMs) for (const c of fitting(M)) if (!journal.trial(shape, c, M, 'full')) missing++;

@@ -63,6 +63,9 @@ def test_w4a16_markdown_has_one_table_line_per_row():
     md = w4a16.markdown([row, {**row, "M": 4}], 4.27e12, "NVIDIA H200").splitlines()
     body = [line for line in md if line.startswith("| qwen3-4b |")]
     assert len(body) == 2 and body[0].endswith("| 1.20x | 19 | 3 | 16,64,128,4,3,1,1 | sweep |")
+    reg_a = next(c for c in w4a16.candidates(1024) if c["REG_A"])  # the Gluon prefill path: its five keys
+    md = w4a16.markdown([{**row, "M": 1024, "config": reg_a}], 4.27e12, "NVIDIA H200")
+    assert "| reg_a 128,64,64,4,3 | sweep |" in md
 
 
 def test_moe_layer_problems_are_the_up_and_down_gemms():

@@ -138,7 +138,7 @@ export const w4a16: KernelFamily = {
     (c) => (c.REG_A && regARegisters(c) > REG_A_REGISTERS ? 'reg_a_registers' : null),
     // wgmma needs Hopper: not a rule of kernels/w4a16.py, which does not know the device
     (c, _s, d) => (c.REG_A && d.capability[0] < 9 ? 'reg_a_arch' : null),
-    // drops what cannot win: the fused kernel's 256-token tile lost to its own best tile by 1.3-1.4x at every M of
+    // drops what cannot win: the fused kernel's 256-token tile lost to its own best tile by 1.16-2.03x at every M of
     // the W4A16 journal (test/data/journals/w4a16-default-h200.jsonl.gz, 128 to 4096 tokens), 1.6-2.3x the optimum
     (c) => (!c.REG_A && c.BLOCK_SIZE_M === 256 ? 'fused_block_m_256' : null),
     (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),

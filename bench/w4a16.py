@@ -8,7 +8,8 @@
    checked by `--jobs` processes (this also fills Triton's cache for step 3: M is not specialized and every benchmark
    N and K is a multiple of 16 and of every BLOCK_K * K_UNROLL), plus VARIANT_CONFIGS on the other quantizations
    (group sizes, per-channel, symmetric, fp16), and one DEQUANT_GEMM and one REG_A config on each of them at M=257
-   (REG_A refuses g32 and fp16).
+   (REG_A refuses g32 and fp16); the REG_A configs also on N=4600 (not a multiple of any BLOCK_SIZE_N: the ragged
+   weight tile, its words zero-filled by TMA).
 2. HBM copy bandwidth (bytes read + written per second), the denominator of % HBM.
 3. Rows: Qwen3-4B, Qwen2.5-7B and Llama-3.1-8B linear layers at decode and prefill M (g=128 with zero points), plus g=32
    and symmetric g=128 at decode for weights of >= 16 MB of int4: cuBLAS bf16 (F.linear on a bf16 weight of the shape),
@@ -151,6 +152,7 @@ def correctness(jobs: int) -> list[dict]:
     reg_a = [c for c in space() if c["REG_A"] and not W.invalid_reason(FAM, W.normalize_problem(FAM, CHECK_PREFILL), c)]
     for i in range(jobs):
         tasks.append((CHECK_PREFILL, reg_a[i::jobs]))
+        tasks.append(({**CHECK_PREFILL, "N": 4600}, reg_a[i::jobs]))  # a ragged weight tile
     for v in VARIANTS:
         full = [{**c, "GROUP_SIZE_M": 8} for c in VARIANT_CONFIGS]
         tasks.append(({**CHECK_PROBLEM, **v}, full))

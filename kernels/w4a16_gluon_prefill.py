@@ -42,9 +42,11 @@ from triton.experimental.gluon.language.nvidia.hopper import mbarrier, tma
 from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 
 try:  # imported as kernels.w4a16_gluon_prefill or with kernels/ on sys.path
+    from .tiles import grouped_tile
     from .w4a16_gluon import _words_layout, _zero_pairs, _zero_word_pairs, block_k_reason
     from .w4a16_pack import unpack_int4
 except ImportError:
+    from tiles import grouped_tile
     from w4a16_gluon import _words_layout, _zero_pairs, _zero_word_pairs, block_k_reason
     from w4a16_pack import unpack_int4
 
@@ -81,14 +83,7 @@ def w4a16_gluon_prefill_kernel(
     w16_layout: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
 
     # program -> (row tile, column tile), GROUP_SIZE_M row tiles walked column by column (weights shared in L2)
-    pid = gl.program_id(0)
-    num_pid_m = gl.cdiv(M, BM)
-    num_pid_n = gl.cdiv(N, BN)
-    in_group = GROUP_SIZE_M * num_pid_n
-    first_m = (pid // in_group) * GROUP_SIZE_M
-    size_m = gl.minimum(num_pid_m - first_m, GROUP_SIZE_M)
-    pid_m = first_m + (pid % in_group) % size_m
-    pid_n = (pid % in_group) // size_m
+    pid_m, pid_n = grouped_tile(gl.program_id(0), gl.cdiv(M, BM), gl.cdiv(N, BN), GROUP_SIZE_M)
 
     rows = (pid_n * BN + gl.arange(0, BN, layout=gl.SliceLayout(1, lq))) % N  # a ragged tile re-reads valid rows
     q_base = qw_ptr + gl.expand_dims(rows, 1) * KW + gl.expand_dims(gl.arange(0, BKW, layout=gl.SliceLayout(0, lq)), 0)
@@ -316,14 +311,7 @@ def w4a16_gluon_prefill_rega_kernel(
 
     # program -> (token tile, weight tile): GROUP_SIZE_M token tiles walked weight tile by weight tile (the token
     # tiles of one weight tile in a row, its words read once; the group's activations held in L2)
-    pid = gl.program_id(0)
-    num_pid_m = gl.cdiv(M, BM)
-    num_pid_n = gl.cdiv(N, BN)
-    in_group = GROUP_SIZE_M * num_pid_n
-    first_m = (pid // in_group) * GROUP_SIZE_M
-    size_m = gl.minimum(num_pid_m - first_m, GROUP_SIZE_M)
-    pid_m = first_m + (pid % in_group) % size_m
-    pid_n = (pid % in_group) // size_m
+    pid_m, pid_n = grouped_tile(gl.program_id(0), gl.cdiv(M, BM), gl.cdiv(N, BN), GROUP_SIZE_M)
     off_m = pid_m * BM
     off_n = pid_n * BN
 

@@ -420,7 +420,7 @@ def _rega_reason(problem: dict, config: dict) -> str | None:
         return (f"REG_A: ~{regs} registers a thread for the accumulator, two fragments and four steps of words, over "
                 f"{REG_A_REGISTERS} (ptxas then serializes the wgmmas and spills)")
     if config["RING"] < 2:
-        return f"RING {config['RING']} under 2 (the slot in the MMA, one loading)"
+        return f"RING {config['RING']} under 2 (the slot in the MMA, one loading; the family's num_stages)"
     if smem_bytes(config) > 227 * 1024:
         return f"shared memory {smem_bytes(config)} B over 227 KB"
     return None

@@ -117,6 +117,18 @@ def test_reg_a_rules():
         W.launch(F, W.make_inputs(F, problem(M=255, N=64, K=256), "cpu"), reg_a_cfg(bm=64, bn=64, warps=4))
 
 
+def test_sim_models_reg_a_as_the_tensor_cores_at_prefill():
+    """The sim backend (labelled simulated, never in tuned-configs/) times REG_A configs: finite, growing with M, a
+    time that depends on the tile."""
+    from kernels import sim
+
+    p = lambda M: W.normalize_problem(F, {"M": M, "N": 19456, "K": 2560})  # noqa: E731
+    status, us, msg = sim.simulate(F, p(1024), reg_a_cfg())
+    assert status == "ok" and msg is None and 0 < us < float("inf")
+    assert sim.simulate(F, p(4096), reg_a_cfg())[1] > 2 * us
+    assert sim.simulate(F, p(1024), reg_a_cfg(bm=128, bn=64, warps=4))[1] != us
+
+
 def test_fp16_is_tighter_and_split_k_is_deterministic():
     p = problem(M=3, N=48, K=512, act_dtype="fp16", group_size=64)
     inputs, out, ref = run(p, cfg(bk=64, split=4))

@@ -413,6 +413,8 @@ def _rega_reason(problem: dict, config: dict) -> str | None:
         return f"REG_A: BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps (a warp's 16 rows of the MMA)"
     if bm not in (64, 128, 256):
         return f"REG_A: BLOCK_SIZE_M {bm} (the wgmma's n) must be 64, 128 or 256"
+    if config.get("PERSIST") and (problem["K"] // bk < config["RING"] - 1 or not config.get("WORDS_TMA")):
+        return "PERSIST: the words by TMA (WORDS_TMA 1), and K / BLOCK_SIZE_K >= RING - 1 (the ring reaches one tile on)"
     if (problem["K"] // bk) % 2:
         return f"REG_A: K / BLOCK_SIZE_K = {problem['K'] // bk} must be even (steps come in pairs)"
     regs = rega_registers(config)
@@ -442,8 +444,8 @@ def smem_bytes(config: dict) -> int:
     """The ring of activation tiles and packed words, and the two dequantized weight buffers; REG_A: the ring of
     activation tiles (WORDS_TMA: and words) and its barriers."""
     bm, bn, bk, ring = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["RING"]
-    if config.get("REG_A"):
-        return ring * (bm * bk * 2 + 8 + config.get("WORDS_TMA", 0) * bn * bk // 2)
+    if config.get("REG_A"):  # PERSIST: and the epilogues' layout conversions (at most 16 KB in sm_90 builds)
+        return ring * (bm * bk * 2 + 8 + config.get("WORDS_TMA", 0) * bn * bk // 2) + 16384 * config.get("PERSIST", 0)
     return ring * (bm * bk * 2 + bn * bk // 2) + 2 * bn * bk * 2
 
 
@@ -458,6 +460,15 @@ def launch(inputs, config: dict) -> torch.Tensor:
     c = torch.empty((M, N), dtype=a.dtype, device=a.device)
     g = p["group_size"]
     grid = (triton.cdiv(M, config["BLOCK_SIZE_M"]) * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
+    if config.get("PERSIST"):  # kernels/w4a16_reg_a.py (imported here: it imports this module)
+        from kernels import w4a16_reg_a as persistent
+        programs = torch.cuda.get_device_properties(a.device).multi_processor_count
+        cfg = {**config, "num_stages": config["RING"]}
+        per, grid = persistent.shares(p, cfg, programs, bool(config["SK"]))
+        ws = persistent.workspace(p, cfg, grid, a.device)
+        persistent.run(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, ws,
+                       inputs.counters, p, cfg, per, grid)
+        return c
     if config.get("REG_A"):
         qw, words_tma = inputs.qweight, config.get("WORDS_TMA", 0)
         if not words_tma:
@@ -519,6 +530,7 @@ def space() -> list[dict]:
     reg_a = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, RING=ring, num_warps=w, REG_A=1,
                   WORDS_TMA=wt)
              for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)
-             for gm in (4, 64) for wt in (0, 1)]
+             for gm in (4, 64) for wt in (1,)]
+    reg_a += [{**c, "PERSIST": 1, "SK": sk} for c in reg_a for sk in (0, 1)]
     return [c for c in shared if smem_bytes(c) <= 227 * 1024] + [
         c for c in reg_a if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

@@ -18,7 +18,8 @@
    sweep, re-timed at full effort), checked against the reference. % HBM: the kernel's minimum bytes (int4 weights,
    scales, zero points, activations, output) per second over the copy bandwidth.
    Timing: kernels/timing.measure (CUDA graph of many launches over input copies > 3x the L2, median); cuBLAS, torch's
-   path and ours back to back after the row's sweep (a sweep warms the GPU, and its clocks fall under the power cap).
+   path and ours back to back after the row's sweep (a sweep warms the GPU, and its clocks fall under the power cap);
+   cuBLAS also before the sweep (cublas_bf16_first_us).
 Writes correctness.json, w4a16-h200.json (the rows; committed as docs/bench/w4a16-h200.json) and bench.md under --out.
 """
 
@@ -201,6 +202,11 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
         ref = W.reference(FAM, ins[0])
         row = {"model": model, "N": N, "K": K, "M": M, "group_size": p["group_size"], "zero_points": p["zero_points"],
                "flops": W.flops(p), "bytes": W.min_bytes(p)}
+        bf_bytes = 2.0 * (M * K + N * K + M * N)
+        wb = [torch.randn(N, K, device="cuda", dtype=torch.bfloat16) for _ in range(copies_needed(bf_bytes, l2))]
+        ab = [ins[i % n_copies].a for i in range(len(wb))]
+        cublas = lambda: measure([lambda a=a, w=w: F_.linear(a, w) for a, w in zip(ab, wb)]).us  # noqa: E731
+        row["cublas_bf16_first_us"] = cublas()  # before the row's sweep (none where a tuned file serves it)
         entry = tuned_entry(N, K, M, quant, device)
         if entry is not None:
             row["source"], config = "tuned-configs", entry
@@ -222,12 +228,9 @@ def bench(bw: float, l2: int, quick: bool, log) -> list[dict]:
             row["sweep_quick_us_by_block_k"] = by_bk
         ok, err = W.check(FAM, W.launch(FAM, ins[0], config), ref)
         row["config"], row["ok"], row["err"] = config, ok, round(err, 4)
-        # cuBLAS, torch's dequantize-then-cuBLAS and ours back to back, after the sweep: a sweep of minutes warms the
-        # GPU and lowers its clocks under the power cap, so a cuBLAS timed before it would flatter cuBLAS
-        bf_bytes = 2.0 * (M * K + N * K + M * N)
-        wb = [torch.randn(N, K, device="cuda", dtype=torch.bfloat16) for _ in range(copies_needed(bf_bytes, l2))]
-        ab = [ins[i % n_copies].a for i in range(len(wb))]
-        row["cublas_bf16_us"] = measure([lambda a=a, w=w: F_.linear(a, w) for a, w in zip(ab, wb)]).us
+        # cuBLAS, torch's dequantize-then-cuBLAS and ours back to back, after the sweep: a sweep warms the GPU and its
+        # clocks fall under the power cap, so the cuBLAS timed before it may flatter cuBLAS
+        row["cublas_bf16_us"] = cublas()
         del wb, ab
         row["dequant_cublas_us"] = measure([lambda i=i: F_.linear(i.a, dequant_torch(i)) for i in ins]).us
         row["ours_us"] = measure([lambda i=i: W.launch(FAM, i, config) for i in ins]).us

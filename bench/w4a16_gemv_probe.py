@@ -202,9 +202,9 @@ def main(argv=None):
                 except Exception:  # noqa: BLE001
                     continue
                 best = min(best, (us, c), key=lambda t: t[0])
-                key = ("REG_A " if c.get("REG_A") else "") + ("WORDS_TMA " if c.get("WORDS_TMA") else "") + (
-                    f"PERSIST SK={c['SK']} " if c.get("PERSIST") else "") + (
-                    f"AHEAD={c['AHEAD']}" if "AHEAD" in c else f"RING={c['RING']}" if "RING" in c else
+                key = ("REG_A " if c.get("REG_A") or args.kernel == "gluon-prefill" else "") + (
+                    f"AHEAD={c['AHEAD']}" if "AHEAD" in c else
+                    f"stages={c['num_stages']}" if args.kernel == "gluon-prefill" else
                     "+".join(k for k in VARIANTS[args.variant] if c.get(k)) or "plain")
                 by[key] = min(by.get(key, 1e9), round(us, 2))
             return best

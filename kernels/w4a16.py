@@ -50,7 +50,8 @@ Meta-parameters (the W4A16Entry config of src/schema/config.ts):
               is the token tile (the wgmma's n: 64, 128 or 256), BLOCK_SIZE_N the weight rows (16 a warp, a multiple
               of 16 x num_warps), BLOCK_SIZE_K 64 or 128 inside one group, GROUP_SIZE_M the token tiles walked weight
               tile by weight tile; SPLIT_K and K_UNROLL take 1 (REG_A_FIXED). bf16 activations, from REG_A_MIN_M
-              tokens. Not with DEQUANT_GEMM or TMA.
+              tokens. Not with DEQUANT_GEMM or TMA. Its module is imported on first use: a Triton without Gluon's Hopper
+              modules refuses REG_A by a rule and runs the rest of the family.
 """
 
 import functools
@@ -61,7 +62,6 @@ import torch.nn.functional as F
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from kernels.compile_only import placeholder
-from kernels import w4a16_gluon_prefill as reg_a
 from kernels.w4a16_dequant import dequant_kernel
 from kernels.w4a16_mma import w4a16_kernel
 from kernels.w4a16_pack import (  # noqa: F401 -- the family interface (kernels/family.py) is this module
@@ -113,9 +113,20 @@ def default_config(family: str, problem: dict) -> dict:
             "num_warps": 8, "num_stages": 3, "SPLIT_K": 1, "K_UNROLL": 1, "DEQUANT_GEMM": 0, "TMA": 0, "REG_A": 0}
 
 
+@functools.cache
+def _reg_a():
+    """(kernels/w4a16_gluon_prefill.py, None), or (None, why) on a Triton without Gluon's Hopper modules."""
+    try:
+        from kernels import w4a16_gluon_prefill
+    except ImportError as e:
+        return None, f"REG_A needs Triton's Gluon Hopper modules (triton.experimental.gluon), not here: {e}"
+    return w4a16_gluon_prefill, None
+
+
 def _reg_a_reason(problem: dict, config: dict) -> str | None:
-    """The REG_A path's rules: a path of its own, its fixed keys, from REG_A_MIN_M tokens, then the kernel's
-    (kernels/w4a16_gluon_prefill.py family_reason: bf16, the K block, the tiles, the registers, shared memory)."""
+    """The REG_A path's rules: a path of its own, its fixed keys, from REG_A_MIN_M tokens, Gluon there, then the
+    kernel's (kernels/w4a16_gluon_prefill.py invalid_reason: bf16, the K block, the tiles, the registers, shared
+    memory)."""
     if config.get("DEQUANT_GEMM", 0) or config.get("TMA", 0):
         return "REG_A is a path of its own: not with DEQUANT_GEMM or TMA"
     other = [f"{k}={config[k]}" for k, v in REG_A_FIXED.items() if config[k] != v]
@@ -123,7 +134,8 @@ def _reg_a_reason(problem: dict, config: dict) -> str | None:
         return f"REG_A takes {', '.join(f'{k}={v}' for k, v in REG_A_FIXED.items())}, not {', '.join(other)}"
     if problem["M"] < REG_A_MIN_M:
         return f"REG_A at M={problem['M']} < {REG_A_MIN_M}: a token tile of 64 or more, mostly empty"
-    return reg_a.family_reason(problem, config)
+    module, why = _reg_a()
+    return why or module.invalid_reason(problem, config)
 
 
 def _nest(bk: int, g: int) -> bool:
@@ -150,7 +162,10 @@ SMEM_LIMIT = 227 * 1024  # H100/H200 opt-in shared memory per block
 def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
     """The shared-memory estimate invalid_reason checks (the family interface's name for _smem_bytes; REG_A: its
     ring's)."""
-    return reg_a.family_smem_bytes(config) if config.get("REG_A", 0) else _smem_bytes(problem, config)
+    if config.get("REG_A", 0):
+        module, _ = _reg_a()
+        return module.smem_bytes(config) if module else 0  # (without Gluon a rule refuses REG_A before this counts)
+    return _smem_bytes(problem, config)
 
 
 def invalid_reason(family: str, problem: dict, config: dict) -> str | None:
@@ -255,7 +270,7 @@ def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
         if reason:
             raise ValueError(f"w4a16: {reason}")
         c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
-        reg_a.run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, p, config)
+        _reg_a()[0].run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, p, config)
         return c
     if config.get("DEQUANT_GEMM", 0):
         w = torch.empty((p["N"], p["K"]), dtype=a.dtype, device=a.device)
@@ -274,8 +289,11 @@ def compile_only(family: str, problem: dict, config: dict):
     not specialized (compile_variant)."""
     act, i32 = placeholder(ACT_DTYPES[problem["act_dtype"]]), placeholder(torch.int32)
     if config.get("REG_A", 0):
-        reg_a.run_reg_a(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act,
-                        problem, config)
+        module, why = _reg_a()
+        if why:
+            raise ValueError(f"w4a16: {why}")
+        module.run_reg_a(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act,
+                         problem, config)
         return
     if config.get("DEQUANT_GEMM", 0):
         _run_dequant(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), i32, act, i32, act, problem,

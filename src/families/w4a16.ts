@@ -61,7 +61,7 @@ const regARegisters = (c: Config): number => {
   return accumulator + 2 * slabs * (c.BLOCK_SIZE_K! / 16) * 4 + 4 * slabs * 2 * (c.BLOCK_SIZE_K! / 32);
 };
 
-/** kernels/w4a16_gluon_prefill.py block_k_reason (bf16 is the default activation here) and _rega_reason's tiles. */
+/** kernels/w4a16_gluon_prefill.py block_k_reason (bf16 is the default activation here) and invalid_reason's tiles. */
 const regABlockK = (c: Config, s: WeightShape): boolean => {
   const g = s.group_size ?? 128;
   const bk = c.BLOCK_SIZE_K!;
@@ -79,7 +79,7 @@ const regATile = (c: Config, s: WeightShape): boolean =>
  * the epilogue transposes.
  */
 const sharedMemoryBytes = (c: Config, s: WeightShape): number => {
-  // REG_A (kernels/w4a16_gluon_prefill.py family_smem_bytes): a ring of num_stages activation tiles and words, and
+  // REG_A (kernels/w4a16_gluon_prefill.py smem_bytes): a ring of num_stages activation tiles and words, and
   // their barriers
   if (c.REG_A) return c.num_stages! * (c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + 8 + (c.BLOCK_SIZE_N! * c.BLOCK_SIZE_K!) / 2);
   const g = s.group_size ?? 128;

@@ -110,11 +110,26 @@ def test_reg_a_rules():
     assert "16 x num_warps" in W.invalid_reason(F, p, reg_a_cfg(bn=64))
     assert "64, 128 or 256" in W.invalid_reason(F, p, reg_a_cfg(bm=32))
     assert "registers" in W.invalid_reason(F, p, reg_a_cfg(bk=128))
-    assert "RING 1" in W.invalid_reason(F, p, reg_a_cfg(stages=1))
+    assert "num_stages 1" in W.invalid_reason(F, p, reg_a_cfg(stages=1))
     assert "shared memory" in W.invalid_reason(F, p, reg_a_cfg(bm=128, bn=64, bk=128, warps=4, stages=8))
     assert W.shared_memory_bytes(F, p, reg_a_cfg()) == 3 * (256 * 64 * 2 + 8 + 128 * 64 // 2)
     with pytest.raises(ValueError, match=r"REG_A at M=255"):  # a launch that skipped the rules: one clear line
         W.launch(F, W.make_inputs(F, problem(M=255, N=64, K=256), "cpu"), reg_a_cfg(bm=64, bn=64, warps=4))
+
+
+def test_reg_a_without_gluon_is_refused_and_the_rest_runs(monkeypatch):
+    """On a Triton without Gluon's Hopper modules the REG_A module cannot load: its configs get one clear reason (and
+    a launch or a compile-ahead one clear error), every other path of the family runs."""
+    monkeypatch.setattr(W, "_reg_a", lambda: (None, "REG_A needs Triton's Gluon Hopper modules: no module"))
+    p = problem(M=1024, N=4608, K=3584)
+    assert "Gluon" in W.invalid_reason(F, p, reg_a_cfg())
+    assert W.invalid_reason(F, p, W.default_config(F, p)) is None
+    with pytest.raises(ValueError, match="Gluon"):
+        W.launch(F, W.make_inputs(F, p, "cpu"), reg_a_cfg())
+    with pytest.raises(ValueError, match="Gluon"):
+        W.compile_only(F, p, reg_a_cfg())
+    inputs, out, ref = run(problem(M=3, N=48, K=256), cfg(bk=64))
+    assert W.check(F, out, ref)[0]
 
 
 def test_sim_models_reg_a_as_the_tensor_cores_at_prefill():

@@ -1,8 +1,9 @@
-"""The Gluon probes (kernels/w4a16_gluon.py at decode, kernels/w4a16_gluon_prefill.py at prefill): Gluon has no
-interpreter, so on the CPU machine each probe is compiled for sm_90 without a GPU (kernels/compile_only.py) and its
-SASS read: the tensor-core products are there, and ptxas did not serialize them (a wgmma whose accumulator an
-instruction reads while it is in flight makes ptxas wait after every wgmma, which the decode kernel's two-slot loop
-avoids). Their answers are checked on a GPU by bench/w4a16_gemv_probe.py --kernel gluon (or gluon-prefill)."""
+"""The Gluon kernels: the decode probe (kernels/w4a16_gluon.py) and the family's REG_A path at prefill
+(kernels/w4a16_gluon_prefill.py). Gluon has no interpreter, so on the CPU machine each is compiled for sm_90 without a
+GPU (kernels/compile_only.py) and its SASS read: the tensor-core products are there, and ptxas did not serialize them (a
+wgmma whose accumulator an instruction reads while it is in flight makes ptxas wait after every wgmma, which the
+decode kernel's two-slot loop avoids). Their answers are checked on a GPU: bench/w4a16_gemv_probe.py --kernel gluon
+(or gluon-prefill), and for REG_A bench/w4a16.py and the tuner's check of every config it times."""
 
 import json
 import os
@@ -95,28 +96,14 @@ def test_gluon_probe_refuses_what_it_cannot_run():
 
 PREFILL_SCRIPT = r"""
 import json, os, subprocess, sys, tempfile, torch, triton
-from triton.experimental.gluon import language as gl
-from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 from kernels.compile_only import active, make_driver, parse_target, placeholder
 from kernels import w4a16_gluon_prefill as P
 c = json.loads(sys.argv[1])
 bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
-bm, bk = c["BLOCK_SIZE_M"], c["BLOCK_SIZE_K"]
-common = dict(GROUP=128, HAS_ZP=True, BLOCK_SIZE_M=bm, BLOCK_SIZE_N=c["BLOCK_SIZE_N"], BLOCK_SIZE_K=bk, RING=c["RING"],
-              num_warps=c["num_warps"], grid=(1,))
-with active(make_driver(parse_target("cuda:90"))):
-    if c.get("REG_A"):  # the activations by TMA: a descriptor over A [M, K]
-        a = TensorDescriptor(bf, [1024, 2560], [2560, 1], [bm, bk],
-                             gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
-        w = a
-        if c.get("WORDS_TMA"):  # the words by TMA too: a descriptor over the words [N, K / 8]
-            w = TensorDescriptor(i32, [19456, 320], [320, 1], [c["BLOCK_SIZE_N"], bk // 8], gl.NVMMASharedLayout(0, 32, 2))
-        k = P.w4a16_gluon_prefill_rega_kernel.warmup(a, w, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432,
-                                                     GROUP_SIZE_M=c["GROUP_SIZE_M"], WORDS_TMA=c.get("WORDS_TMA", 0),
-                                                     **common)
-    else:
-        k = P.w4a16_gluon_prefill_kernel.warmup(bf, i32, bf, i32, bf, 1024, 19456, 2560, 320, 2432,
-                                                GROUP_SIZE_M=c["GROUP_SIZE_M"], **common)
+p = dict(M=1024, N=19456, K=2560, group_size=128, zero_points=True)
+with active(make_driver(parse_target("cuda:90"))):  # the launch's own arguments (run_reg_a), warmed up
+    P.run_reg_a(lambda kernel, grid: lambda *a, **kw: kernel.warmup(*a, grid=grid, **kw), bf, i32, bf, i32, bf, p, c)
+(k,) = [k for cache in P.w4a16_gluon_prefill_rega_kernel.device_caches.values() for k in cache[0].values()]
 nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
 with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
     f.write(k.asm["cubin"]); f.flush()
@@ -126,8 +113,8 @@ print(json.dumps({"shared": k.metadata.shared, "sass": sass}))
 
 
 def _prefill_build(tmp_path, config: dict) -> dict:
-    """One prefill probe config compiled for sm_90 without a GPU: its shared memory and SASS; the probe accepts it on
-    the problem compiled and counts the shared memory Triton allocates."""
+    """One REG_A config compiled for sm_90 without a GPU: its shared memory and SASS; the rules accept it on the
+    problem compiled and count the shared memory Triton allocates."""
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     proc = subprocess.run([sys.executable, "-c", PREFILL_SCRIPT, json.dumps(config)], cwd=ROOT,
                           env={**env, "TRITON_CACHE_DIR": str(tmp_path / "cache")}, capture_output=True, text=True,
@@ -142,101 +129,57 @@ def _prefill_build(tmp_path, config: dict) -> dict:
     return out
 
 
-@pytest.mark.parametrize("config", [
-    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8),
-    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8),
-])
-def test_gluon_prefill_probe_compiles_with_shared_operands(tmp_path, config):
-    """Both wgmma operands from shared memory (the dequantized weights stored there), one wait a K step."""
-    out = _prefill_build(tmp_path, config)
-    bn, steps = config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"] // 16
-    wgmmas = re.findall(rf"HGMMA\.64x{bn}x16\.F32\.BF16 R\d+, gdesc", out["sass"])  # no register operand: both shared
-    assert len(wgmmas) == steps, len(wgmmas)
-    assert out["sass"].count("WARPGROUP.DEPBAR") <= 2  # one wait a K step in the loop, one after it
-
-
-def test_gluon_prefill_probe_refuses_what_it_cannot_run():
+def test_gluon_prefill_refuses_what_it_cannot_run():
     sys.path.insert(0, str(ROOT))
     from kernels import w4a16_gluon_prefill as P
 
-    cfg = dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=256, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=4, num_warps=8)
     ok = dict(M=1024, N=4608, K=7168, group_size=128)
-    assert P.invalid_reason(ok, cfg) is None
-    assert "16 x num_warps" in P.invalid_reason(ok, {**cfg, "num_warps": 4})
-    assert "group size" in P.invalid_reason({**ok, "group_size": 32}, cfg)
-    assert "shared memory" in P.invalid_reason(ok, {**cfg, "BLOCK_SIZE_K": 128, "RING": 6})
-    assert "RING" in P.invalid_reason(ok, {**cfg, "RING": 2})
-    reg_a = dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1)
+    reg_a = dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, num_stages=3, num_warps=8)
     assert P.invalid_reason(ok, reg_a) is None
+    assert "group size" in P.invalid_reason({**ok, "group_size": 32}, reg_a)
     assert "registers" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_K": 128})  # two 128-wide fragments: spills
     assert "even" in P.invalid_reason({**ok, "K": 192}, reg_a)
     assert "multiple of 16 x num_warps" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_N": 64})
     assert "must be 64, 128 or 256" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 32})
-    assert P.invalid_reason(ok, {**reg_a, "WORDS_TMA": 1}) is None
-    assert all(P.invalid_reason(ok, c) is None for c in P.space())
+    assert "num_stages 1" in P.invalid_reason(ok, {**reg_a, "num_stages": 1})
+    assert "shared memory" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 64,
+                                                    "BLOCK_SIZE_K": 128, "num_warps": 4, "num_stages": 8})
+    assert P.space() and all(P.invalid_reason(ok, c) is None for c in P.space())
 
 
-def test_prefill_reg_a_repack_gives_each_lane_its_fragment_pairs():
-    """repack_prefill_reg_a: word c * H + h of a K block holds, as its pair j (nibbles j and j + 4), the values at
-    K = 32h + 16(j // 2) + 8(j % 2) + 2c and the next one: the pairs lane c holds in the wgmma A fragment."""
+def test_reg_a_words_give_lane_c_its_fragment_pairs():
+    """The words as the checkpoint has them (AWQ order: word 4h + j of a K block holds K = 32h + 8j .. + 7, element e
+    at nibble [0, 4, 1, 5, 2, 6, 3, 7][e]), shifted down by 4c by lane c (_natural_words, _lane_pair), hold at nibbles 0
+    and 4 the values at K = 32h + 16(j // 2) + 8(j % 2) + 2c and the next one: the pair j that lane c holds in the
+    wgmma A fragment of the block's k-step h (the m64nNk16 register layout, two k-steps of 16 a 32-wide h)."""
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from kernels.w4a16_gluon_prefill import repack_prefill_reg_a
-    from kernels.w4a16_pack import pack_int4
-
-    gen = torch.Generator().manual_seed(0)
-    for bk in (64, 128):
-        q = torch.randint(0, 16, (3, 2 * bk), generator=gen, dtype=torch.int32)  # two K blocks
-        r = repack_prefill_reg_a(pack_int4(q, awq=True), bk)
-        h_count = bk // 32
-        for row in range(3):
-            for blk in range(2):
-                for c in range(4):
-                    for h in range(h_count):
-                        word = int(r[row, blk * bk // 8 + c * h_count + h]) & 0xFFFFFFFF
-                        for j in range(4):
-                            k = blk * bk + 32 * h + 16 * (j // 2) + 8 * (j % 2) + 2 * c
-                            assert (word >> (4 * j)) & 0xF == q[row, k]
-                            assert (word >> (4 * j + 16)) & 0xF == q[row, k + 1]
-
-
-def test_reg_a_unrepacked_words_give_lane_c_the_repacks_pairs():
-    """WORDS_TMA: lane c shifts pair c of word 4h + j down (_natural_words, _lane_pair) where the repacked form has
-    pair j of its word (c, h): the same K values, so both forms make the same fragment (the repack's mapping to the
-    fragment is the test above)."""
-    import torch
-
-    sys.path.insert(0, str(ROOT))
-    from kernels.w4a16_gluon_prefill import repack_prefill_reg_a
     from kernels.w4a16_pack import pack_int4
 
     q = torch.randint(0, 16, (5, 256), generator=torch.Generator().manual_seed(1), dtype=torch.int32)
-    natural = pack_int4(q, awq=True)
+    words = pack_int4(q, awq=True).to(torch.int64) & 0xFFFFFFFF
     for bk in (64, 128):
-        h_count = bk // 32
-        repacked = repack_prefill_reg_a(natural, bk)
         for blk in range(256 // bk):
-            for c in range(4):
-                for h in range(h_count):
-                    for j in range(4):
-                        rep = repacked[:, blk * bk // 8 + c * h_count + h].to(torch.int64) >> (4 * j)
-                        nat = natural[:, blk * bk // 8 + 4 * h + j].to(torch.int64) >> (4 * c)
-                        assert torch.equal(rep & 0x000F000F, nat & 0x000F000F)
+            for h in range(bk // 32):
+                for j in range(4):
+                    for c in range(4):
+                        u = words[:, blk * bk // 8 + 4 * h + j] >> (4 * c)
+                        k = blk * bk + 32 * h + 16 * (j // 2) + 8 * (j % 2) + 2 * c
+                        assert torch.equal(u & 0xF, q[:, k].to(torch.int64))
+                        assert torch.equal((u >> 16) & 0xF, q[:, k + 1].to(torch.int64))
 
 
 @pytest.mark.parametrize("config", [
-    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=8, RING=3, num_warps=8, REG_A=1),
-    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, RING=4, num_warps=8, REG_A=1),
-    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=64, BLOCK_SIZE_K=64, GROUP_SIZE_M=4, RING=3, num_warps=4, REG_A=1,
-         WORDS_TMA=1),
-    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=4, RING=3, num_warps=8, REG_A=1,
-         WORDS_TMA=1),  # two warp groups: serialized (C7515) before the shift came from %laneid
+    dict(BLOCK_SIZE_M=128, BLOCK_SIZE_N=128, BLOCK_SIZE_K=128, GROUP_SIZE_M=8, num_stages=4, num_warps=8),
+    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=64, BLOCK_SIZE_K=64, GROUP_SIZE_M=4, num_stages=3, num_warps=4),
+    dict(BLOCK_SIZE_M=256, BLOCK_SIZE_N=128, BLOCK_SIZE_K=64, GROUP_SIZE_M=4, num_stages=3, num_warps=8),
+    # two warp groups: serialized (C7515) before the shift came from %laneid
 ])
 def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, config):
-    """REG_A prefill: every wgmma takes the weights from registers (no shared-memory store or shuffle in the loop:
-    the fragment is a renaming of the dequantized pairs), activations (WORDS_TMA: and words) by TMA, two waits a pair
-    of steps."""
+    """REG_A: every wgmma takes the weights from registers (no shared-memory store or shuffle in the loop: the
+    fragment is a renaming of the dequantized pairs), activations and words by TMA (the words read back whole from
+    shared memory), two waits a pair of steps."""
     out = _prefill_build(tmp_path, config)
     sass = out["sass"]
     bm, reps = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"] // (16 * config["num_warps"])
@@ -244,8 +187,5 @@ def test_gluon_prefill_reg_a_compiles_to_register_operand_wgmmas(tmp_path, confi
     assert len(wgmmas) == 2 * reps * config["BLOCK_SIZE_K"] // 16  # a pair of steps, each BK/16 k-steps a rep
     loop = sass[sass.index("HGMMA"):sass.rindex("HGMMA")]
     assert not re.search(r"\sSTS[\s.]", loop) and "SHFL" not in loop and "UTMALDG" in loop
-    if config.get("WORDS_TMA"):  # a TMA copy for the words besides the activations', read back whole
-        assert len(re.findall(r"UTMALDG", sass)) >= 2 * 2 and re.search(r"\sLDS\.128\s", loop)
-    else:
-        assert not re.search(r"\sLDS[\s.]", loop)
+    assert len(re.findall(r"UTMALDG", sass)) >= 2 * 2 and re.search(r"\sLDS\.128\s", loop)
     assert sass.count("WARPGROUP.DEPBAR") <= 3  # one wait a step in the loop, one after it: nothing serialized

@@ -267,6 +267,21 @@ def markdown(rows: list[dict], bw: float, device: str) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def record(rows: list[dict], bw: float, device: str) -> dict:
+    """The committed record (docs/bench/w4a16-h200.json) of bench()'s rows (bench.jsonl holds them whole)."""
+    keep = ("model", "N", "K", "M", "group_size", "zero_points", "ours_us", "cublas_bf16_us", "cublas_bf16_first_us",
+            "dequant_cublas_us", "hbm_pct", "vs_cublas_bf16", "config", "source", "ok",
+            "sweep_quick_us_by_block_k")  # the last: sweep rows
+
+    def rounded(v):
+        if isinstance(v, dict):
+            return {k: rounded(x) for k, x in v.items()}
+        return round(v, 2) if isinstance(v, float) else v
+
+    return {"device": device, "copy_GBps": round(bw / 1e9), "command": "python3 bench/w4a16.py",
+            "rows": [{k: rounded(r[k]) for k in keep if k in r} for r in rows]}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="out")
@@ -296,17 +311,8 @@ def main(argv=None):
     print(f"copy bandwidth {bw / 1e12:.2f} TB/s, L2 {l2 >> 20} MiB, {device}", flush=True)
     with open(os.path.join(args.out, "bench.jsonl"), "w") as log:  # row by row, in case the run is cut short
         rows = bench(bw, l2, args.quick, log)
-    keep = ("model", "N", "K", "M", "group_size", "zero_points", "ours_us", "cublas_bf16_us", "dequant_cublas_us",
-            "hbm_pct", "vs_cublas_bf16", "config", "source", "ok", "sweep_quick_us_by_block_k")  # the last: sweep rows
-
-    def rounded(v):
-        if isinstance(v, dict):
-            return {k: rounded(x) for k, x in v.items()}
-        return round(v, 2) if isinstance(v, float) else v
-
     with open(os.path.join(args.out, "w4a16-h200.json"), "w") as f:
-        json.dump({"device": device, "copy_GBps": round(bw / 1e9), "command": "python3 bench/w4a16.py",
-                   "rows": [{k: rounded(r[k]) for k in keep if k in r} for r in rows]}, f, indent=1)
+        json.dump(record(rows, bw, device), f, indent=1)
         f.write("\n")
     md = markdown(rows, bw, device)
     with open(os.path.join(args.out, "bench.md"), "w") as f:

@@ -96,6 +96,8 @@ def _launcher(kernel: str):
 
 
 def _space(kernel: str, bm: int, variant: str) -> list[dict]:
+    if kernel == "gluon-prefill":
+        return _gluon_module(kernel).space(bm)
     return space(bm, variant) if kernel == "gemv" else _gluon_module(kernel).space()
 
 

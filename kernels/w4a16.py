@@ -134,6 +134,8 @@ def _reg_a_reason(problem: dict, config: dict) -> str | None:
         return f"REG_A takes {', '.join(f'{k}={v}' for k, v in REG_A_FIXED.items())}, not {', '.join(other)}"
     if problem["M"] < REG_A_MIN_M:
         return f"REG_A at M={problem['M']} < {REG_A_MIN_M}: a token tile of 64 or more, mostly empty"
+    if config["BLOCK_SIZE_M"] not in (64, 128, 256):  # the kernel takes 16 and 32 too (a decode probe)
+        return f"REG_A: BLOCK_SIZE_M {config['BLOCK_SIZE_M']} (the wgmma's n) must be 64, 128 or 256"
     module, why = _reg_a()
     return why or module.invalid_reason(problem, config)
 

@@ -229,8 +229,8 @@ def invalid_reason(problem: dict, config: dict) -> str | None:
         return f"REG_A: {reason}"
     if bn % (16 * warps):
         return f"REG_A: BLOCK_SIZE_N {bn} must be a multiple of 16 x num_warps (a warp's 16 rows of the MMA)"
-    if bm not in (64, 128, 256):
-        return f"REG_A: BLOCK_SIZE_M {bm} (the wgmma's n) must be 64, 128 or 256"
+    if bm not in (16, 32, 64, 128, 256):
+        return f"REG_A: BLOCK_SIZE_M {bm} (the wgmma's n) must be 16, 32, 64, 128 or 256"
     if (problem["K"] // bk) % 2:
         return f"REG_A: K / BLOCK_SIZE_K = {problem['K'] // bk} must be even (steps come in pairs)"
     regs = rega_registers(config)
@@ -289,10 +289,16 @@ def launch(inputs, config: dict) -> torch.Tensor:
     return c
 
 
-def space() -> list[dict]:
+def space(bm: int = 256) -> list[dict]:
     """The probe's configs, wider than the family's: one or two warp groups, token tile x weight tile x BK x ring
-    depth x GROUP_SIZE_M, those that fit in shared memory and in the registers (rega_registers)."""
-    cfgs = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, num_stages=ring, num_warps=w)
-            for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128) for ring in (2, 3, 4)
-            for gm in (4, 64)]
+    depth x GROUP_SIZE_M, those that fit in shared memory and in the registers (rega_registers). bm <= 32 (a decode
+    M): one token tile of bm, weight tiles of 64 to 256 rows, rings of 4 to 8 steps."""
+    if bm <= 32:
+        cfgs = [dict(BLOCK_SIZE_M=max(16, bm), BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=1, num_stages=ring,
+                     num_warps=w)
+                for w in (4, 8) for bn in (64, 128, 256) if bn % (16 * w) == 0 for bk in (64, 128) for ring in (4, 6, 8)]
+    else:
+        cfgs = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, num_stages=ring, num_warps=w)
+                for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128)
+                for ring in (2, 3, 4) for gm in (4, 64)]
     return [c for c in cfgs if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

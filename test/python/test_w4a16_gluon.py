@@ -140,11 +140,12 @@ def test_gluon_prefill_refuses_what_it_cannot_run():
     assert "registers" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_K": 128})  # two 128-wide fragments: spills
     assert "even" in P.invalid_reason({**ok, "K": 192}, reg_a)
     assert "multiple of 16 x num_warps" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_N": 64})
-    assert "must be 64, 128 or 256" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 32})
+    assert "must be 16, 32, 64, 128 or 256" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 48})
     assert "num_stages 1" in P.invalid_reason(ok, {**reg_a, "num_stages": 1})
     assert "shared memory" in P.invalid_reason(ok, {**reg_a, "BLOCK_SIZE_M": 128, "BLOCK_SIZE_N": 64,
                                                     "BLOCK_SIZE_K": 128, "num_warps": 4, "num_stages": 8})
     assert P.space() and all(P.invalid_reason(ok, c) is None for c in P.space())
+    assert P.space(16) and all(P.invalid_reason({**ok, "M": 1}, c) is None for c in P.space(16))
 
 
 def test_reg_a_words_give_lane_c_its_fragment_pairs():

@@ -68,6 +68,18 @@ def test_w4a16_markdown_has_one_table_line_per_row():
     assert "| reg_a 128,64,64,4,3 | sweep |" in md
 
 
+def test_w4a16_record_keeps_both_cublas_timings_and_drops_the_working_fields():
+    row = {"model": "qwen3-4b", "N": 6144, "K": 2560, "M": 1, "group_size": 128, "zero_points": True, "flops": 1.0,
+           "bytes": 2.0, "cublas_bf16_first_us": 12.345, "cublas_bf16_us": 12.0, "dequant_cublas_us": 30.0,
+           "ours_us": 10.0, "vs_cublas_bf16": 1.2, "hbm_pct": 19.0, "tflops": 3.1, "err": 0.1, "ok": True,
+           "config": w4a16.candidates(1)[0], "source": "tuned-configs"}
+    rec = w4a16.record([row], 4.27e12, "NVIDIA H200")
+    assert rec["copy_GBps"] == 4270 and rec["command"] == "python3 bench/w4a16.py"
+    (kept,) = rec["rows"]
+    assert kept["cublas_bf16_first_us"] == 12.35 and kept["cublas_bf16_us"] == 12.0
+    assert not {"flops", "bytes", "tflops", "err"} & set(kept)
+
+
 def test_moe_layer_problems_are_the_up_and_down_gemms():
     shape = moe.QWEN3_30B_A3B
     up, down = moe.layer_problems(shape, "up", 16), moe.layer_problems(shape, "down", 16, "skewed")

@@ -4,6 +4,7 @@ cuBLAS bf16, side by side, one H200. Not a tuner family: a measurement of whethe
     python3 bench/w4a16_gemv_probe.py [--out out] [--ms 1,4,16] [--groups 128,32] [--variant plain|prefetch|tiled]
     python3 bench/w4a16_gemv_probe.py --kernel gluon [--out out] [--ms 1,4,16]     # kernels/w4a16_gluon.py instead
     python3 bench/w4a16_gemv_probe.py --kernel gluon-prefill --ms 1024,4096 [--out out]   # kernels/w4a16_gluon_prefill.py
+    python3 bench/w4a16_gemv_probe.py --kernel gluon-prefill --ms 1,16 --shapes '37888,3584;28672,4096'   # its 16-token tile
 
 For a profiler: `--profile N,K,M --config JSON [--fused-config JSON]` checks, then launches three times each, one
 probe config and one config of the family's fused kernel (default: its default config at M) on one g128 problem:
@@ -153,7 +154,7 @@ def main(argv=None):
     ap.add_argument("--kernel", choices=("gemv", "gluon", "gluon-prefill"), default="gemv",
                     help="the probe: the CUDA-core GEMV (kernels/w4a16_gemv.py, --variant applies), the Gluon decode "
                          "kernel (kernels/w4a16_gluon.py) or the Gluon prefill kernel (kernels/w4a16_gluon_prefill.py, "
-                         "with --ms 1024,4096)")
+                         "with --ms 1024,4096, or 1,16 for its 16-token tile)")
     ap.add_argument("--shapes", help="N,K pairs joined by ';' (default: every shape); the 4608 x 7168 check as ever")
     ap.add_argument("--profile", metavar="N,K,M", help="launch --config (and --fused-config) on one problem only")
     ap.add_argument("--config", type=json.loads, help="with --profile: the probe's config (JSON)")
@@ -228,8 +229,8 @@ def main(argv=None):
         gv_us = measure([lambda i=i: launch(i, gv[1]) for i in ins]).us
         ok = None if gv[1].get("TILED") else W.check(FAM, launch(ins[0], gv[1]), ref)[0]
         hbm = lambda us: round(100 * W.min_bytes(p) / (us * 1e-6) / bw, 1)  # noqa: E731
-        row = dict(N=N, K=K, M=M, g=g, cublas=round(cublas, 2), cublas_cold=round(cold, 2), mma=round(mma_us, 2), gemv=round(gv_us, 2),
-                   mma_x=round(cublas / mma_us, 2), gemv_x=round(cublas / gv_us, 2), mma_hbm=hbm(mma_us),
+        row = dict(N=N, K=K, M=M, g=g, cublas=round(cublas, 2), cublas_cold=round(cold, 2), mma=round(mma_us, 2),
+                   gemv=round(gv_us, 2), mma_x=round(cublas / mma_us, 2), gemv_x=round(cublas / gv_us, 2), mma_hbm=hbm(mma_us),
                    gemv_hbm=hbm(gv_us), gemv_cfg=gv[1], mma_cfg=mma[1], ok=ok, quick_best_by_variant=by)
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
+from kernels import w4a16 as W4  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +79,24 @@ def test_w4a16_record_keeps_both_cublas_timings_and_drops_the_working_fields():
     (kept,) = rec["rows"]
     assert kept["cublas_bf16_first_us"] == 12.35 and kept["cublas_bf16_us"] == 12.0
     assert not {"flops", "bytes", "tflops", "err"} & set(kept)
+
+
+def test_w4a16_committed_record_is_whole_and_consistent():
+    """docs/bench/w4a16-h200.json (issue 15 item 5) as bench/w4a16.py writes it: a row for every case in order, each
+    checked against the reference, the issue's fields there, its ratio and % of HBM what its own times give."""
+    record = json.loads((ROOT / "docs" / "bench" / "w4a16-h200.json").read_text())
+    assert record["command"] == "python3 bench/w4a16.py" and record["copy_GBps"] > 0
+    rows = record["rows"]
+    assert [(r["model"], r["N"], r["K"], r["M"], r["group_size"], r["zero_points"]) for r in rows] == [
+        (model, N, K, M, q.get("group_size", 128), q.get("zero_points", True)) for model, N, K, M, q in w4a16.cases()]
+    for r in rows:
+        assert r["ok"] is True, r
+        assert min(r["ours_us"], r["cublas_bf16_us"], r["cublas_bf16_first_us"], r["dequant_cublas_us"]) > 0, r
+        assert abs(r["vs_cublas_bf16"] - r["cublas_bf16_us"] / r["ours_us"]) < 0.01, r
+        p = W4.normalize_problem("w4a16", {k: r[k] for k in ("M", "N", "K", "group_size", "zero_points")})
+        hbm = 100 * W4.min_bytes(p) / (r["ours_us"] * 1e-6) / (record["copy_GBps"] * 1e9)
+        assert abs(r["hbm_pct"] - hbm) < 0.01 * hbm, r  # (the copy bandwidth is rounded to a GB/s)
+        assert 0 < r["hbm_pct"] < 100, r
 
 
 def test_moe_layer_problems_are_the_up_and_down_gemms():

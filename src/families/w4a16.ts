@@ -61,7 +61,8 @@ const regARegisters = (c: Config): number => {
   return accumulator + 2 * slabs * (c.BLOCK_SIZE_K! / 16) * 4 + 4 * slabs * 2 * (c.BLOCK_SIZE_K! / 32);
 };
 
-/** kernels/w4a16_gluon_prefill.py block_k_reason (bf16 is the default activation here) and invalid_reason's tiles. */
+/** kernels/w4a16_gluon_prefill.py block_k_reason (bf16 is the default activation here) and invalid_reason's tiles,
+ * with kernels/w4a16.py _reg_a_reason's token tiles (64, 128 or 256: the kernel also takes 16 and 32, a probe's). */
 const regABlockK = (c: Config, s: WeightShape): boolean => {
   const g = s.group_size ?? 128;
   const bk = c.BLOCK_SIZE_K!;

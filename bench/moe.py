@@ -33,19 +33,22 @@ from kernels import timing  # noqa: E402
 F = "moe-w4a16"
 QWEN3_30B_A3B = {"E": 128, "top_k": 8, "hidden": 2048, "intermediate": 768}
 MS = (1, 16, 128, 512, 2048, 4096)
-# (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages): a small sweep spanning the small- and large-M regimes
-SWEEP = [(16, 64, 128, 1, 4, 4), (16, 64, 128, 1, 4, 3), (16, 128, 128, 1, 4, 4), (16, 128, 128, 1, 4, 3),
-         (16, 128, 64, 1, 4, 4), (16, 256, 128, 1, 4, 3), (32, 64, 128, 1, 4, 4), (32, 128, 128, 8, 4, 3),
-         (64, 64, 128, 8, 4, 3), (64, 128, 64, 8, 4, 4), (64, 128, 128, 8, 8, 3), (64, 256, 64, 8, 8, 3),
-         (128, 128, 64, 8, 8, 3), (128, 64, 128, 8, 4, 3), (128, 256, 64, 8, 8, 3)]
+# (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages, TMA): a small sweep spanning the small- and large-M regimes,
+# each tile with the packed words by per-thread loads (TMA 0) and through a TMA descriptor (1)
+SWEEP = [(*t, tma) for t in (
+    (16, 64, 128, 1, 4, 4), (16, 64, 128, 1, 4, 3), (16, 128, 128, 1, 4, 4), (16, 128, 128, 1, 4, 3),
+    (16, 128, 64, 1, 4, 4), (16, 256, 128, 1, 4, 3), (32, 64, 128, 1, 4, 4), (32, 128, 128, 8, 4, 3),
+    (64, 64, 128, 8, 4, 3), (64, 128, 64, 8, 4, 4), (64, 128, 128, 8, 8, 3), (64, 256, 64, 8, 8, 3),
+    (128, 128, 64, 8, 8, 3), (128, 64, 128, 8, 4, 3), (128, 256, 64, 8, 8, 3)) for tma in (0, 1)]
 
-# --decode-grid: every 16-row tile over BN x BK x warps x stages (8 warps only where BN fills two warp groups' wgmma)
-DECODE_GRID = [(16, bn, bk, 1, w, st) for bn in (16, 32, 64, 128, 256) for bk in (64, 128) for w in (4, 8)
-               for st in (2, 3, 4, 5) if w == 4 or bn >= 64]
+# --decode-grid: every 16-row tile over BN x BK x warps x stages x TMA (8 warps only where BN fills two warp groups'
+# wgmma; TMA from BN 64, the space's narrowest tile)
+DECODE_GRID = [(16, bn, bk, 1, w, st, tma) for bn in (16, 32, 64, 128, 256) for bk in (64, 128) for w in (4, 8)
+               for st in (2, 3, 4, 5) for tma in (0, 1) if (w == 4 or bn >= 64) and (bn >= 64 or not tma)]
 
 
 def as_config(t):
-    return dict(zip(moe.CONFIG_KEYS, t))
+    return dict(zip(moe.CONFIG_KEYS + moe.OPTIONAL_CONFIG_KEYS, t))
 
 
 def layer_problems(shape, gemm, M, routing="uniform"):
@@ -194,7 +197,7 @@ def main():
     t0 = time.time()
     if args.smoke:
         shape, ms, device, timed = {"E": 4, "top_k": 2, "hidden": 128, "intermediate": 128}, [1, 5, 40], "cpu", False
-        sweep = [SWEEP[1], SWEEP[6], SWEEP[8]]
+        sweep = [SWEEP[2], SWEEP[3], SWEEP[12], SWEEP[17]]  # 16-64-128 without and with TMA, 32-64-128, 64-64-128 TMA
     else:
         shape, ms, sweep, device, timed = QWEN3_30B_A3B, args.ms, DECODE_GRID if args.decode_grid else SWEEP, "cuda", True
     rows = []

@@ -28,6 +28,9 @@ registers by _weights: q - z exact in the activation dtype) and the block's rows
 one, so at decode (a row or two per expert) a 16-row token tile is all the padding there is; each K block lies inside
 one quantization group and the accumulator takes the block's exact product times the group's scale row.
 
+With TMA (a config key) each expert's packed weight tile arrives by one bulk copy from a descriptor over the stacked
+words [E*N, K/8] instead of per-thread loads; at decode on an H200 up to 1.16x faster (docs/BENCHMARKS.md).
+
 Two ways to map CTAs to rows, both over the same expert-sorted pair order:
 - grouped (launch): a per-block table (expert, row start, row count) -- blocks never hold padding rows of another
   expert and the grid's upper bound is min(P, P//BLOCK_M + min(E, P)) for P pairs, so no empty blocks to speak of;
@@ -45,6 +48,7 @@ from dataclasses import dataclass
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 try:  # imported as kernels.moe_w4a16 or, by the worker, with kernels/ on sys.path
     from . import protocol
@@ -68,6 +72,12 @@ FAMILIES = ("moe-w4a16",)
 # binary over the device's limit answers for every M (kernels/triton_backend.py compile).
 SHARED_MEMORY_BY_CONFIG = True
 CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
+# TMA (optional, absent = 0): 1 loads each expert's packed weight tile through a TMA tensor descriptor over the
+# stacked words [E*N, K/8] (one bulk copy a tile and stage, pipelined by num_stages) instead of per-thread loads, as
+# the dense kernel's TMA key (kernels/w4a16.py); the rest of the kernel is the same. Hopper (sm_90) and later. A row
+# of K/8 words must be a whole number of 16 bytes: each GEMM's K % TMA_K_MULTIPLE == 0.
+OPTIONAL_CONFIG_KEYS = ("TMA",)
+TMA_K_MULTIPLE = 32
 
 # Correctness gate: max |out - ref| / max |ref|. One GEMM rounds each dequantized weight and the output to the
 # activation dtype (half an ulp: 2^-8 for bf16, 2^-11 for fp16) and accumulates in fp32: measured <= 0.0065 (bf16).
@@ -94,6 +104,7 @@ def _moe_w4a16_kernel(
     GROUP_SIZE: tl.constexpr, A_ROW_DIV: tl.constexpr, PADDED: tl.constexpr,
     HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, FP16: tl.constexpr, INTERPRET: tl.constexpr,
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M,
+    TMA: tl.constexpr,  # qw_ptr is a TMA descriptor of the stacked words [E*N, K/8] in [BLOCK_SIZE_N, BKW] tiles
 ):
     OFFSET: tl.constexpr = 1024.0 if FP16 else 128.0
     KW: tl.constexpr = K // 8
@@ -123,7 +134,8 @@ def _moe_w4a16_kernel(
     offs_k = tl.arange(0, BLOCK_SIZE_K)
     offs_kw = tl.arange(0, BKW)
     a_base = a_ptr + a_rows[:, None] * stride_am
-    q_base = qw_ptr + expert * stride_qe + rows * KW
+    if not TMA:
+        q_base = qw_ptr + expert * stride_qe + rows * KW
     s_base = scale_ptr + expert * stride_se + rows
     z_base = zero_ptr + expert * stride_ze + rows
 
@@ -134,7 +146,10 @@ def _moe_w4a16_kernel(
     z_next = tl.load(z_base) if HAS_ZP else 0
     for k0 in range(0, K, BLOCK_SIZE_K):
         a = tl.load(a_base + (k0 + offs_k)[None, :], mask=row_mask[:, None], other=0.0)
-        qt = tl.load(q_base + (k0 // 8 + offs_kw)[None, :])
+        if TMA:  # one bulk copy of the tile; rows past the expert's N (the next expert's, or zeros) are never stored
+            qt = qw_ptr.load([(expert * N).to(tl.int32) + pid_n * BLOCK_SIZE_N, k0 // 8])
+        else:
+            qt = tl.load(q_base + (k0 // 8 + offs_kw)[None, :])
         s_blk = s_next.to(tl.float32)
         if HAS_ZP:
             zf_blk = z_next.to(tl.float32) + OFFSET
@@ -243,6 +258,11 @@ def _gemm_invalid_reason(p: dict, config: dict) -> str | None:
         return f"BLOCK_SIZE_M {bm} exceeds the most pairs one expert can get (M={p['M']})"
     if bn > max(16, triton.next_power_of_2(p["N"])):
         return f"BLOCK_SIZE_N {bn} wider than N {p['N']}"
+    tma = config.get("TMA", 0)
+    if tma not in (0, 1):
+        return f"TMA={tma!r} must be 0 or 1"
+    if tma and p["K"] % TMA_K_MULTIPLE:
+        return f"TMA needs K % {TMA_K_MULTIPLE} == 0 (rows of packed words in whole 16 bytes), K={p['K']}"
     if bm * bn // (32 * config["num_warps"]) > MAX_ACC_PER_THREAD:
         return f"fp32 accumulator of {bm * bn // (32 * config['num_warps'])} registers per thread over {MAX_ACC_PER_THREAD}"
     smem = smem_bytes(config)
@@ -255,9 +275,10 @@ def smem_bytes(config: dict) -> int:
     """Shared memory Triton 3.6 allocates for this kernel on sm_90: num_stages buffers of the activation tile, one
     fewer of the packed weight tile, and a row of BLOCK_SIZE_N fp32 (the scale row's layout change). Fitted to the
     compiled kernels over the default space at BLOCK_SIZE_K 32-128 (the Qwen3-30B-A3B layer's two GEMMs): exact or at
-    most 512 B over, never under."""
+    most 512 B over, never under. With TMA the same buffers and an 8-byte mbarrier for each weight tile's."""
     bm, bn, bk, stages = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"], config["num_stages"]
-    return stages * bm * bk * 2 + (stages - 1) * bk * bn // 2 + bn * 4
+    tma_barriers = 8 * (stages - 1) if config.get("TMA", 0) else 0  # an mbarrier per weight tile's buffer
+    return stages * bm * bk * 2 + (stages - 1) * bk * bn // 2 + bn * 4 + tma_barriers
 
 
 def shared_memory_bytes(family: str, problem: dict, config: dict) -> int:
@@ -284,7 +305,7 @@ def default_config(family: str, problem: dict) -> dict:
     c["BLOCK_SIZE_N"] = min(c["BLOCK_SIZE_N"], max(16, triton.next_power_of_2(min(q["N"] for q in gemm_problems(p)))))
     while c["BLOCK_SIZE_K"] > 16 and invalid_reason(family, p, c):  # K and the group size are multiples of 8
         c["BLOCK_SIZE_K"] //= 2
-    return c
+    return {**c, "TMA": 0}  # spelled out, as the space's configs are; 0: the default runs without Hopper too
 
 
 def _seed(problem_seed: int, seed: int) -> int:
@@ -413,9 +434,17 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
         if t_.stride(-1) != 1:  # the kernel takes one stride per dimension but the last
             raise ValueError(f"moe-w4a16: {name} {tuple(t_.shape)} has a last-dimension stride {t_.stride(-1)}, "
                              "not 1: pass it .contiguous()")
+    tma, qw, K = bool(config.get("TMA", 0)), inputs.qweight, p["K"]
+    if tma:  # the stacked words [E*N, K/8] (contiguous) in tiles of [BLOCK_SIZE_N, BLOCK_SIZE_K/8]
+        if K % TMA_K_MULTIPLE:  # the descriptor would refuse it with a bare assertion
+            raise ValueError(f"moe-w4a16: TMA needs K % {TMA_K_MULTIPLE} == 0 (rows of packed words in whole 16 bytes), "
+                             f"K={K}")
+        if qw.stride(0) != N * (K // 8) or qw.stride(1) != K // 8:
+            raise ValueError(f"moe-w4a16: TMA needs a contiguous qweight, got strides {tuple(qw.stride())}")
+        qw = TensorDescriptor(qw, [qw.shape[0] * N, K // 8], [K // 8, 1], [config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"] // 8])
     grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     kernel_fn(grid)(
-        a, inputs.qweight, inputs.scales, zeros, out, inputs.router_weights,
+        a, qw, inputs.scales, zeros, out, inputs.router_weights,
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
         a.stride(0), inputs.qweight.stride(0), *inputs.scales.stride()[:2], *zeros.stride()[:2], out.stride(0),
@@ -423,7 +452,7 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
         HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
         FP16=a.dtype == torch.float16, INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
-        GROUP_SIZE_M=config["GROUP_SIZE_M"], num_warps=config["num_warps"], num_stages=config["num_stages"],
+        GROUP_SIZE_M=config["GROUP_SIZE_M"], TMA=tma, num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
 
 

@@ -11,14 +11,20 @@ import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } fro
 /** vLLM's fused_moe axes (SERVER_SPACE, the servers' 1920-config space; its BK 32 serves int4 groups). */
 const EXHAUSTIVE: Axes = SERVER_SPACE;
 
+/** On the H200 journal of the space before TMA came in (docs/BENCHMARKS.md) BLOCK_SIZE_K 32 and num_stages 2 were
+ * never within 3 % of an (M, GEMM)'s best; the default space spends their configs on TMA. */
 const DEFAULT: Axes = {
   BLOCK_SIZE_M: [16, 32, 64, 128],
   BLOCK_SIZE_N: [64, 128, 256], // 64 rows per warp group (wgmma); 16 and 32 were 1.4-2x slower at M <= 16 on an H200
-  BLOCK_SIZE_K: [32, 64, 128],
+  BLOCK_SIZE_K: [64, 128],
   GROUP_SIZE_M: [1, 16],
   num_warps: [4, 8],
-  num_stages: [2, 3, 4],
+  num_stages: [3, 4],
+  TMA: [0, 1],
 };
+
+/** kernels/moe_w4a16.py TMA_K_MULTIPLE: with TMA a row of K/8 packed words is a whole number of 16 bytes. */
+const TMA_K_MULTIPLE = 32;
 
 /** kernels/moe_w4a16.py gemm_problems: a 'layer' (N = I, K = hidden) is up [2I, hidden] and down [hidden, I]. */
 function gemms(s: WeightShape): WeightShape[] {
@@ -33,10 +39,13 @@ const groupOf = (s: WeightShape): number => (s.group_size === undefined || s.gro
 
 /**
  * kernels/moe_w4a16.py smem_bytes (fitted there to the compiled kernels): num_stages buffers of the bf16 activation
- * tile, one fewer of the packed int4 weight tile, and a row of BLOCK_SIZE_N fp32.
+ * tile, one fewer of the packed int4 weight tile, a row of BLOCK_SIZE_N fp32, and with TMA 8 bytes per weight buffer.
  */
 const sharedMemoryBytes = (c: Config): number =>
-  c.num_stages! * c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 + Math.floor(((c.num_stages! - 1) * c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2) + c.BLOCK_SIZE_N! * 4;
+  c.num_stages! * c.BLOCK_SIZE_M! * c.BLOCK_SIZE_K! * 2 +
+  Math.floor(((c.num_stages! - 1) * c.BLOCK_SIZE_K! * c.BLOCK_SIZE_N!) / 2) +
+  c.BLOCK_SIZE_N! * 4 +
+  (c.TMA ? 8 * (c.num_stages! - 1) : 0); // with TMA an mbarrier for each weight tile's buffer
 
 /** A rule applied to each GEMM of the shape: the first GEMM's reason wins (kernels/moe_w4a16.py invalid_reason). */
 const eachGemm =
@@ -55,6 +64,9 @@ const gemmRules: ShapeRule[] = [
   // each K block takes one scale row: BLOCK_SIZE_K divides the group
   (c, s) => (groupOf(s) % c.BLOCK_SIZE_K! ? (c.BLOCK_SIZE_K! > groupOf(s) ? 'block_k_over_group' : 'block_k_vs_group') : null),
   (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
+  (c, s) => (c.TMA && s.K % TMA_K_MULTIPLE ? 'tma_k_multiple' : null),
+  // a TMA descriptor needs Hopper: not a rule of kernels/moe_w4a16.py, which does not know the device
+  (c, _s, d) => (c.TMA && d.capability[0] < 9 ? 'tma_arch' : null),
   accumulatorRule,
   sharedMemoryRule(sharedMemoryBytes),
 ];
@@ -78,7 +90,7 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
   c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
   const invalid = () => [...shapeRules.map((r) => r(c, shape, KERNEL_SMEM)), ...mRules.map((r) => r(c, shape, p.M))].some((r) => r !== null);
   while (c.BLOCK_SIZE_K! > 16 && invalid()) c.BLOCK_SIZE_K! /= 2;
-  return c as ConfigEntry;
+  return { ...c, TMA: 0 } as ConfigEntry; // spelled out as the space's configs are; 0 runs without Hopper too
 }
 
 // kernels/moe_w4a16.py min_bytes counts the experts of its seeded routing; the roofline here takes the expected count
@@ -117,7 +129,7 @@ export const moeW4a16: KernelFamily = {
   spaces: { default: DEFAULT, exhaustive: EXHAUSTIVE },
   shapeRules,
   mRules,
-  kernelRules: ['block_k_vs_k', 'block_k_over_group', 'block_k_vs_group', 'tile_over_problem', 'accumulator_registers', 'shared_memory', 'block_m_over_m'],
+  kernelRules: ['block_k_vs_k', 'block_k_over_group', 'block_k_vs_group', 'tile_over_problem', 'tma_k_multiple', 'accumulator_registers', 'shared_memory', 'block_m_over_m'],
   sharedMemoryBytes,
   defaultConfig,
   gemms,

@@ -27,7 +27,8 @@ export const W4A16Entry = z.strictObject({
   TMA: z.union([z.literal(0), z.literal(1)]).optional(),
   REG_A: z.union([z.literal(0), z.literal(1)]).optional(),
 });
-export const MoEW4A16Entry = z.strictObject({ ...baseEntry });
+/** MoE TMA: 1 = each expert's packed weight tile through a TMA tensor descriptor (Hopper; kernels/moe_w4a16.py). */
+export const MoEW4A16Entry = z.strictObject({ ...baseEntry, TMA: z.union([z.literal(0), z.literal(1)]).optional() });
 /** vLLM's fused-MoE configs carry SPLIT_K (its wna16 kernel requires it; its other launchers set it to 1 themselves). */
 export const VllmMoEEntry = z.strictObject({ ...baseEntry, SPLIT_K: z.literal(1) });
 

@@ -66,6 +66,7 @@ export const FAMILY_FORMATS = {
     fileName: 'E={E},N={N},device_name={device},dtype={dtype}',
     shapeKey: 'E={E},N={N},K={K}<,group_size={group_size}>',
     folder: 'moe-w4a16',
+    optionalKeys: { TMA: { absent: 0 } },
   },
   'vllm-moe': {
     problem: ServerMoEProblem,

@@ -63,6 +63,8 @@ const CASES: Record<Family, { space: 'default' | 'exhaustive'; cases: Case[] }> 
       moe([16, 1024], { N: 14336, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: -1 }),
       moe([4, 300], { N: 96, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: 32, zero_points: true }),
       moe([4], { N: 32, K: 4096, E: 8, top_k: 2, gemm: 'layer', group_size: 32 }),
+      // I = 208: the down GEMM's rows of 26 words are not whole 16 bytes, so TMA is ruled out there alone
+      moe([4, 64], { N: 208, K: 2048, E: 8, top_k: 2, gemm: 'layer', group_size: -1 }),
     ],
   },
   // vLLM's own get_default_config (and its wna16 fill-in) through kernels/server_moe.py: Qwen3-30B-A3B and

@@ -205,6 +205,15 @@ def test_moe_w4a16_compile_only_keys_match_launch():
     assert len({r["launch"][0] for r in _w4_keys(grouped)}) == 1
     other = [("moe-w4a16", {**base, "M": 3, "gemm": "up", "group_size": 128}, {**MOE, "num_stages": s}) for s in (2, 3)]
     assert len({r["launch"][0] for r in _w4_keys(other)}) == 2
+    # the TMA path: the same keys compiled and launched (its descriptor is an argument of its own type), a binary of
+    # its own, and again one for every M
+    tma = [("moe-w4a16", {**base, "M": M, "gemm": gemm, "group_size": 128}, {**MOE, "TMA": t})
+           for M in (1, 3, 64) for gemm in ("up", "layer") for t in (0, 1)]
+    results = _w4_keys(tma)
+    for case, r in zip(tma, results):
+        assert sorted(r["compile"]) == sorted(r["launch"]), (case, r)
+    _same_variant_same_keys(tma, results)
+    assert len({r["launch"][0] for case, r in zip(tma, results) if case[1]["gemm"] == "up"}) == 2  # TMA 0 and 1
 
 
 def test_w4a16_compile_workers_compile_without_a_gpu(tmp_path):
@@ -238,11 +247,12 @@ print(json.dumps(out))
 
 
 def test_moe_w4a16_shared_memory_estimate_bounds_the_compiled_kernels(tmp_path):
-    """kernels/moe_w4a16.py smem_bytes against what Triton allocates for sm_90 (both GEMMs of a Qwen3-30B-A3B layer):
-    never under (a config it lets through fits), at most 512 B over (it refuses nothing that fits)."""
-    keys = tuple(MOE)
-    configs = [dict(zip(keys, c)) for c in ((16, 64, 128, 1, 4, 4), (16, 128, 64, 1, 4, 3), (32, 256, 32, 16, 4, 2),
-                                            (64, 128, 128, 1, 8, 3), (128, 256, 64, 16, 8, 4))]
+    """kernels/moe_w4a16.py smem_bytes against what Triton allocates for sm_90 (both GEMMs of a Qwen3-30B-A3B layer),
+    with and without TMA: never under (a config it lets through fits), at most 512 B over (it refuses nothing that fits)."""
+    keys = tuple(MOE) + ("TMA",)
+    configs = [dict(zip(keys, c)) for c in ((16, 64, 128, 1, 4, 4, 0), (16, 128, 64, 1, 4, 3, 0), (32, 256, 32, 16, 4, 2, 0),
+                                            (64, 128, 128, 1, 8, 3, 0), (128, 256, 64, 16, 8, 4, 0),
+                                            (16, 128, 128, 1, 4, 4, 1), (16, 256, 64, 1, 4, 5, 1), (64, 128, 64, 16, 8, 3, 1))]
     proc = subprocess.run([sys.executable, "-c", SMEM_SCRIPT, json.dumps(configs)], cwd=ROOT,
                           env=_env(TRITON_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
                           timeout=600)

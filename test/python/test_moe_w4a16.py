@@ -55,6 +55,31 @@ def test_seeded_skewed_routing_with_zero_points_and_fp16(gemm):
     run_both(p, inputs, {**SMALL, "BLOCK_SIZE_M": 32, "BLOCK_SIZE_N": 16})
 
 
+@pytest.mark.parametrize("gemm", ["up", "down"])
+@pytest.mark.parametrize("group_size", [32, 128])
+def test_tma_reads_each_experts_words(gemm, group_size):
+    """TMA: the words through one descriptor over all experts' [E*N, K/8]; N = 48 in tiles of 32, so a tile's last
+    16 rows are the next expert's (or, for the last expert, zeros past the tensor) and must never reach the output."""
+    p = problem(gemm=gemm, group_size=group_size, zero_points=group_size == 32)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    run_both(p, inputs, {**SMALL, "BLOCK_SIZE_K": min(64, group_size), "TMA": 1})
+
+
+def test_tma_layer_and_its_rules():
+    p = layer(M=9, E=8, group_size=32, zero_points=True, routing="skewed", seed=3)
+    run_both(p, moe.make_inputs(F, p, "cpu"), {**SMALL, "BLOCK_SIZE_M": 32, "TMA": 1})
+    # K = 208: rows of 26 words, not whole 16 bytes, which a descriptor cannot take (BLOCK_SIZE_K 16 divides K)
+    odd = {"M": 4, "N": 64, "K": 208, "E": 4, "top_k": 2, "gemm": "up", "group_size": -1}
+    c = {**SMALL, "BLOCK_SIZE_K": 16}
+    assert moe.invalid_reason(F, odd, c) is None
+    assert moe.invalid_reason(F, odd, {**c, "TMA": 1}) == "TMA needs K % 32 == 0 (rows of packed words in whole 16 bytes), K=208"
+    as_layer = {**odd, "N": 208, "K": 256, "gemm": "layer"}  # the intermediate size is the down GEMM's K
+    assert moe.invalid_reason(F, as_layer, {**c, "TMA": 1}).startswith("down GEMM: TMA needs K % 32 == 0")
+    with pytest.raises(ValueError, match="TMA needs K % 32 == 0"):
+        moe.launch(F, moe.make_inputs(F, moe.normalize_problem(F, odd), "cpu"), {**c, "TMA": 1})
+    assert "must be 0 or 1" in moe.invalid_reason(F, odd, {**c, "TMA": 2})
+
+
 def test_per_channel_scales():
     p = problem(gemm="down", group_size=-1)  # one scale per output channel: the group is all of K
     run_both(p, moe.build_inputs(p, *forced_routing(UNEVEN), "cpu"), SMALL)
@@ -135,7 +160,7 @@ def test_default_config_is_valid_and_follows_the_rule(M, gemm):
     p = {"M": M, "N": 1536 if gemm == "up" else 2048, "K": 2048 if gemm == "up" else 768, "E": 128, "top_k": 8,
          "gemm": gemm}
     c = moe.default_config(F, p)
-    assert moe.invalid_reason(F, p, c) is None and list(c) == list(moe.CONFIG_KEYS)
+    assert moe.invalid_reason(F, p, c) is None and list(c) == list(moe.CONFIG_KEYS) + ["TMA"] and c["TMA"] == 0
     assert c["BLOCK_SIZE_M"] == (16 if M <= 128 else 32 if M <= 1024 else 64)  # t = M * 8 / 128 <= 8, <= 64
 
 

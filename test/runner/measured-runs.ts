@@ -27,6 +27,8 @@ const QWEN_MOE = ['--model', 'qwen3-30b-a3b'];
 const BEFORE_TMA = 'the W4A16 default space before TMA (BLOCK_SIZE_K 32, K_UNROLL 2): not the job planned today';
 /** W4A16 runs of the default space before REG_A and BLOCK_SIZE_M 256 came in: their trial counts are not today's plan. */
 const BEFORE_REG_A = 'the W4A16 default space before REG_A (no BLOCK_SIZE_M 256, no Gluon prefill path): not the job planned today';
+/** MoE W4A16 runs of the default space before TMA came in (BLOCK_SIZE_K 32, num_stages 2 then, no TMA): another job. */
+const BEFORE_MOE_TMA = 'the MoE W4A16 default space before TMA (BLOCK_SIZE_K 32, num_stages 2): not the job planned today';
 const LAYER = ['--shapes', '128x768x2048:8'];
 const W8A8 = ['--model', 'qwen3-4b', '--kernel', 'w8a8-int8'];
 
@@ -54,8 +56,8 @@ const SEEDS_TIMED_TWICE: MeasuredRun[] = [
   // TRITUNE_HINT_COMPILES=16 (h)
   { name: 'O w8a8-int8 Qwen3-4B (b2fe764)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 48.4, trials: 6806, held: true },
   { name: 'O w8a8-int8 Qwen3-4B (b2fe764), h', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 45.1, trials: 6806, held: true },
-  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 45.7, trials: 1115, held: true },
-  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764), h', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 43.0, trials: 1115, held: true },
+  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 45.7, trials: 1115, held: BEFORE_MOE_TMA },
+  { name: 'O moe-w4a16 Qwen3-30B-A3B (b2fe764), h', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 43.0, trials: 1115, held: BEFORE_MOE_TMA },
   { name: 'O w4a16 Qwen3-4B (b2fe764)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 108.7, trials: 12764, held: BEFORE_TMA },
   { name: 'O w4a16 Qwen3-4B (b2fe764), h', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 114.5, trials: 12764, held: BEFORE_TMA },
   // "SGLang's block fp8 GEMM with its SM90 kernel keys": the space 10x vLLM's, started from the committed files
@@ -66,7 +68,7 @@ const SEEDS_TIMED_TWICE: MeasuredRun[] = [
   // bytes, then M with one binary per config for every M
   { name: 'K moe-w4a16 Qwen3-30B-A3B, transposed product', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 83.8, trials: 1115, held: 'routing recounted on the CPU every trial (fixed since)' },
   { name: 'L moe-w4a16 Qwen3-30B-A3B, transposed product', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 52.0, trials: 1115, held: 'a binary per class of M (one for every M since)' },
-  { name: 'M moe-w4a16 Qwen3-30B-A3B, one binary for every M', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 49.1, trials: 1115, held: true },
+  { name: 'M moe-w4a16 Qwen3-30B-A3B, one binary for every M', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 49.1, trials: 1115, held: BEFORE_MOE_TMA },
 
   // "Conductor": W8A8 with GPU-free compile workers (runs 3 and 5: today's W8A8 path)
   { name: 'W8A8 run 3 (ef52fce)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 42.9, trials: 6640, held: true },
@@ -106,16 +108,16 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   ...SEEDS_TIMED_TWICE.map((run) => ({ ...run, seedsTimedTwice: true as const })),
   // "Seeds timed once" (4deb7ad): the three jobs of runs O, one H200, cold Triton cache each
   { name: 'P w8a8-int8 Qwen3-4B (4deb7ad)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 38.9, trials: 6693, held: true },
-  { name: 'P moe-w4a16 Qwen3-30B-A3B (4deb7ad)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 42.7, trials: 1093, held: true },
+  { name: 'P moe-w4a16 Qwen3-30B-A3B (4deb7ad)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 42.7, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'P w4a16 Qwen3-4B (4deb7ad)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 102.8, trials: 12664, held: BEFORE_TMA },
   // "Requests written ahead, and the conductor's own time": the same jobs and w8a8-fp8, each on a fresh H200 host
   { name: 'Q w8a8-int8 Qwen3-4B (6326aae)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 39.6, trials: 6693, held: true },
   { name: 'Q w8a8-fp8 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 42.1, trials: 6693, held: true },
-  { name: 'Q moe-w4a16 Qwen3-30B-A3B (6326aae)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.9, trials: 1093, held: true },
+  { name: 'Q moe-w4a16 Qwen3-30B-A3B (6326aae)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.9, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'Q w4a16 Qwen3-4B (6326aae)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 113.5, trials: 12664, held: BEFORE_TMA },
   { name: 'R w8a8-int8 Qwen3-4B (ef41b19)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 46.7, trials: 6693, held: true },
   { name: 'R w8a8-fp8 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w8a8-fp8'], gpus: 1, compileWorkers: 14, wallS: 50.3, trials: 6693, held: true },
-  { name: 'R moe-w4a16 Qwen3-30B-A3B (ef41b19)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 36.0, trials: 1093, held: true },
+  { name: 'R moe-w4a16 Qwen3-30B-A3B (ef41b19)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 36.0, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'R w4a16 Qwen3-4B (ef41b19)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 130.1, trials: 12664, held: BEFORE_TMA },
   { name: 'S w8a8-int8 Qwen3-4B, two written ahead (88238f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 40.5, trials: 6693, held: true },
   { name: 'S w4a16 Qwen3-4B, two written ahead (88238f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 120.6, trials: 12664, held: BEFORE_TMA },
@@ -124,21 +126,21 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'U w8a8-int8 Qwen3-4B, two workers (50733f9)', args: W8A8, gpus: 1, compileWorkers: 14, wallS: 41.2, trials: 6693, held: true },
   { name: 'U w4a16 Qwen3-4B, one worker (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 99.5, trials: 12664, held: BEFORE_TMA },
   { name: 'U w4a16 Qwen3-4B, two workers (50733f9)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.7, trials: 12664, held: BEFORE_TMA },
-  { name: 'U moe-w4a16 Qwen3-30B-A3B, one worker (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 26.1, trials: 1093, held: true },
-  { name: 'U moe-w4a16 Qwen3-30B-A3B, two workers (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 22.3, trials: 1093, held: true },
+  { name: 'U moe-w4a16 Qwen3-30B-A3B, one worker (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 26.1, trials: 1093, held: BEFORE_MOE_TMA },
+  { name: 'U moe-w4a16 Qwen3-30B-A3B, two workers (50733f9)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 22.3, trials: 1093, held: BEFORE_MOE_TMA },
   // "Binaries loaded before taking the GPU": one host, two workers per GPU, without and with the preload
-  { name: 'W moe-w4a16 Qwen3-30B-A3B, no preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 32.5, trials: 1093, held: true },
-  { name: 'W moe-w4a16 Qwen3-30B-A3B, preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: true },
+  { name: 'W moe-w4a16 Qwen3-30B-A3B, no preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 32.5, trials: 1093, held: BEFORE_MOE_TMA },
+  { name: 'W moe-w4a16 Qwen3-30B-A3B, preload (2f324af)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 28.4, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'W w4a16 Qwen3-4B, no preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 94.0, trials: 12664, held: BEFORE_TMA },
   { name: 'W w4a16 Qwen3-4B, preload (2f324af)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 92.4, trials: 12664, held: BEFORE_TMA },
   // "Units per GPU, and GPU workers sharing requests": runs X and Y, each one host (3e3421e); the runs with
   // TRITUNE_SHARE_LANES (removed since) are not held
-  { name: 'X moe-w4a16 Qwen3-30B-A3B, 6 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 35.7, trials: 1093, held: true },
-  { name: 'X moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 30.3, trials: 1093, held: true },
+  { name: 'X moe-w4a16 Qwen3-30B-A3B, 6 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 35.7, trials: 1093, held: BEFORE_MOE_TMA },
+  { name: 'X moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 30.3, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'X w4a16 Qwen3-4B, 6 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 97.1, trials: 12664, held: BEFORE_TMA },
   { name: 'X w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 93.7, trials: 12664, held: BEFORE_TMA },
-  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.6, trials: 1093, held: true },
-  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units, 3 workers (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 27.6, trials: 1093, held: true },
+  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 31.6, trials: 1093, held: BEFORE_MOE_TMA },
+  { name: 'Y moe-w4a16 Qwen3-30B-A3B, 12 units, 3 workers (3e3421e)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 27.6, trials: 1093, held: BEFORE_MOE_TMA },
   { name: 'Y w4a16 Qwen3-4B, 12 units (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 91.1, trials: 12664, held: BEFORE_TMA },
   { name: 'Y w4a16 Qwen3-4B, 12 units, 3 workers (3e3421e)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 90.4, trials: 12664, held: BEFORE_TMA },
   // "W4A16: the packed words through TMA": the space with TMA, the re-tune of the committed Qwen3-4B files

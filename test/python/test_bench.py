@@ -130,7 +130,7 @@ def test_moe_summary_of_timed_rows(capsys):
     out = capsys.readouterr().out
     assert "| up | 1 | 4.2 | 20.0 | 5 | 10.0 (16-256-128-1-8-5-1) | 10 | 100.0 | 10.0x |" in out
     assert "up M=1: BN 16: 20.0, BN 256: 10.0" in out
-    assert len(moe.DECODE_GRID) == 64 + 40 and all(t[4] == 4 or t[1] >= 64 for t in moe.DECODE_GRID)
+    assert len(moe.DECODE_GRID) == 64 + 48 and all(t[4] == 4 or t[1] >= 64 for t in moe.DECODE_GRID)
     assert all(t[1] >= 64 for t in moe.DECODE_GRID if t[6])  # TMA tiles: the space's widths
 
 

@@ -93,6 +93,23 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
   return { ...c, TMA: 0 } as ConfigEntry; // spelled out as the space's configs are; 0 runs without Hopper too
 }
 
+/** The TMA path, which no default takes (they run without Hopper too): per regime of t = M*top_k/E the TMA tile that
+ * won most Ms of that regime in the H200 journal of the layer (test/data/journals; docs/BENCHMARKS.md), t <= 8 16 x 256
+ * tiles, above that 64 x 128 (both BLOCK_SIZE_K 128, 4 warps, 3 stages), clipped to the problem as the default is.
+ * Where it cannot run (before Hopper, K not a multiple of 32, a tile the clipping leaves off the space) the search
+ * skips it. */
+function pathSeeds(p: ShapeAtM): ConfigEntry[] {
+  const t = (p.M * (p.top_k ?? 1)) / (p.E ?? 1);
+  const c: Config =
+    t <= 8
+      ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3, TMA: 1 }
+      : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 3, TMA: 1 };
+  c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
+  const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
+  c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
+  return [c as ConfigEntry];
+}
+
 // kernels/moe_w4a16.py min_bytes counts the experts of its seeded routing; the roofline here takes the expected count
 export { expectedActiveExperts };
 
@@ -132,6 +149,7 @@ export const moeW4a16: KernelFamily = {
   kernelRules: ['block_k_vs_k', 'block_k_over_group', 'block_k_vs_group', 'tile_over_problem', 'tma_k_multiple', 'accumulator_registers', 'shared_memory', 'block_m_over_m'],
   sharedMemoryBytes,
   defaultConfig,
+  pathSeeds,
   gemms,
   // one unit per MoE layer (N = intermediate, K = hidden): servers use one file and one config for both GEMMs
   shapesOf: (model, { groupSize }) =>

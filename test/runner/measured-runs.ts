@@ -147,4 +147,8 @@ export const MEASURED_RUNS: MeasuredRun[] = [
   { name: 'Z w4a16 Qwen3-4B, TMA in the space', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 86.0, trials: 11023, held: BEFORE_REG_A },
   { name: 'R1 w4a16 Qwen3-4B, REG_A in the space (the committed files)', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 80.9, trials: 11541, held: 'before the REG_A seed and the fused 256-token rule: not the job planned today' },
   { name: 'R2 w4a16 Qwen3-4B, REG_A seeded, no fused 256-token tile', args: ['--model', 'qwen3-4b', '--kernel', 'w4a16'], gpus: 1, compileWorkers: 14, wallS: 76.9, trials: 11254, held: true },
+  // "MoE W4A16: the packed words through TMA" (5efa45f): the space with TMA, the TMA seeds; two runs, the second's
+  // files committed
+  { name: 'T1 moe-w4a16 Qwen3-30B-A3B, TMA in the space (5efa45f)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 30.1, trials: 996, held: true },
+  { name: 'T2 moe-w4a16 Qwen3-30B-A3B, TMA in the space (5efa45f)', args: [...QWEN_MOE, '--kernel', 'moe-w4a16'], gpus: 1, compileWorkers: 14, wallS: 27.9, trials: 996, held: true },
 ];

@@ -8,8 +8,9 @@ import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } fro
  * expert's product is transposed as in the dense W4A16 kernel: the weight tile (BLOCK_SIZE_N) on the MMA's wide side,
  * the expert's rows (BLOCK_SIZE_M) on its narrow one. */
 
-/** vLLM's fused_moe axes (SERVER_SPACE, the servers' 1920-config space; its BK 32 serves int4 groups). */
-const EXHAUSTIVE: Axes = SERVER_SPACE;
+/** vLLM's fused_moe axes (SERVER_SPACE, the servers' 1920-config space; its BK 32 serves int4 groups), each tile
+ * without and with TMA (the kernel's own key). */
+const EXHAUSTIVE: Axes = { ...SERVER_SPACE, TMA: [0, 1] };
 
 /** On the H200 journal of the space before TMA came in (docs/BENCHMARKS.md) BLOCK_SIZE_K 32 and num_stages 2 were
  * never within 3 % of an (M, GEMM)'s best; the default space spends their configs on TMA. */
@@ -85,12 +86,19 @@ function defaultConfig(p: ShapeAtM): ConfigEntry {
       : t <= 64
         ? { BLOCK_SIZE_M: 32, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 4 }
         : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 64, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 4 };
-  c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
-  const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
-  c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
+  const shape = clipToProblem(c, p);
   const invalid = () => [...shapeRules.map((r) => r(c, shape, KERNEL_SMEM)), ...mRules.map((r) => r(c, shape, p.M))].some((r) => r !== null);
   while (c.BLOCK_SIZE_K! > 16 && invalid()) c.BLOCK_SIZE_K! /= 2;
   return { ...c, TMA: 0 } as ConfigEntry; // spelled out as the space's configs are; 0 runs without Hopper too
+}
+
+/** Clips a tile to the problem in place, as kernels/moe_w4a16.py default_config does (BLOCK_SIZE_M to M, BLOCK_SIZE_N to
+ * the narrowest GEMM), and returns the problem's weight shape. */
+function clipToProblem(c: Config, p: ShapeAtM): WeightShape {
+  c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
+  const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
+  c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
+  return shape;
 }
 
 /** The TMA path, which no default takes (they run without Hopper too): per regime of t = M*top_k/E the TMA tile that
@@ -104,9 +112,7 @@ function pathSeeds(p: ShapeAtM): ConfigEntry[] {
     t <= 8
       ? { BLOCK_SIZE_M: 16, BLOCK_SIZE_N: 256, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 1, num_warps: 4, num_stages: 3, TMA: 1 }
       : { BLOCK_SIZE_M: 64, BLOCK_SIZE_N: 128, BLOCK_SIZE_K: 128, GROUP_SIZE_M: 16, num_warps: 4, num_stages: 3, TMA: 1 };
-  c.BLOCK_SIZE_M = Math.min(c.BLOCK_SIZE_M!, Math.max(16, nextPow2(p.M)));
-  const shape: WeightShape = { N: p.N, K: p.K, E: p.E, top_k: p.top_k, group_size: p.group_size ?? 128, zero_points: p.zero_points ?? false, gemm: p.gemm ?? 'up' };
-  c.BLOCK_SIZE_N = Math.min(c.BLOCK_SIZE_N!, Math.max(16, nextPow2(Math.min(...gemms(shape).map((g) => g.N)))));
+  clipToProblem(c, p);
   return [c as ConfigEntry];
 }
 

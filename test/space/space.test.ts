@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { configKey, enumerateSpace } from '../../src/space/index.js';
 import { allFamilies, kernelFamily } from '../../src/families/index.js';
 import { UserError } from '../../src/errors.js';
-import type { W8A8Entry } from '../../src/schema/index.js';
+import { entryKeys, type W8A8Entry } from '../../src/schema/index.js';
 import { H200 } from './devices.js';
 
 const MS = [1, 4, 16, 64, 128, 512, 1024, 4096];
@@ -106,4 +106,13 @@ test("SGLang's SM90 keys: searched for fp8 on compute capability 9.0 only, the t
   const int8 = enumerateSpace('sglang-w8a8-block', 'default', { shape: { ...shape, quant: 'int8' }, ms: [1], device: H200 });
   assert.ok(!int8.configs.some(sm90), "SGLang's int8 kernel has neither key");
   assert.ok(!enumerateSpace('vllm-w8a8-block', 'default', { shape, ms: [1], device: H200 }).configs.some((c) => 'SWAP_AB' in c), 'vLLM has no such keys');
+});
+
+test("every family's named spaces have an axis for each of its config keys (a missing axis would leave the product empty)", () => {
+  for (const kf of allFamilies()) {
+    for (const [name, axes] of Object.entries(kf.spaces)) {
+      const missing = entryKeys(kf.name).filter((k) => !(axes as Record<string, number[]>)[k]?.length);
+      assert.deepEqual(missing, [], `${kf.name} ${name} space lacks ${missing.join(', ')}`);
+    }
+  }
 });

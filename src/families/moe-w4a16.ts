@@ -1,7 +1,7 @@
 import type { ConfigEntry } from '../schema/index.js';
 import { moeLayers } from '../models/layers.js';
 import { configKey } from '../space/key.js';
-import { KERNEL_SMEM, SERVER_SPACE, accumulatorRule, expectedActiveExperts, nextPow2, sharedMemoryRule } from './rules.js';
+import { KERNEL_SMEM, SERVER_SPACE, accumulatorRule, expectedActiveExperts, nextPow2, sharedMemoryRule, tmaRules } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, ShapeRule, WeightShape } from './types.js';
 
 /** MoE W4A16 (kernels/moe_w4a16.py): grouped int4-weight expert GEMMs, tuned per layer (both GEMMs, one config). Each
@@ -24,8 +24,6 @@ const DEFAULT: Axes = {
   TMA: [0, 1],
 };
 
-/** kernels/moe_w4a16.py TMA_K_MULTIPLE: with TMA a row of K/8 packed words is a whole number of 16 bytes. */
-const TMA_K_MULTIPLE = 32;
 
 /** kernels/moe_w4a16.py gemm_problems: a 'layer' (N = I, K = hidden) is up [2I, hidden] and down [hidden, I]. */
 function gemms(s: WeightShape): WeightShape[] {
@@ -65,9 +63,7 @@ const gemmRules: ShapeRule[] = [
   // each K block takes one scale row: BLOCK_SIZE_K divides the group
   (c, s) => (groupOf(s) % c.BLOCK_SIZE_K! ? (c.BLOCK_SIZE_K! > groupOf(s) ? 'block_k_over_group' : 'block_k_vs_group') : null),
   (c, s) => (c.BLOCK_SIZE_N! > Math.max(16, nextPow2(s.N)) ? 'tile_over_problem' : null),
-  (c, s) => (c.TMA && s.K % TMA_K_MULTIPLE ? 'tma_k_multiple' : null),
-  // a TMA descriptor needs Hopper: not a rule of kernels/moe_w4a16.py, which does not know the device
-  (c, _s, d) => (c.TMA && d.capability[0] < 9 ? 'tma_arch' : null),
+  ...tmaRules,
   accumulatorRule,
   sharedMemoryRule(sharedMemoryBytes),
 ];

@@ -18,6 +18,15 @@ export const sharedMemoryRule =
   (c, s, d) =>
     bytes(c, s) > d.shared_mem_per_block ? 'shared_memory' : null;
 
+/** The TMA key's rules, the same in kernels/w4a16.py and kernels/moe_w4a16.py (TMA_K_MULTIPLE there): a row of K/8
+ * packed words is a whole number of 16 bytes; and a descriptor needs Hopper, which the kernels do not check (they do
+ * not know the device). */
+const TMA_K_MULTIPLE = 32;
+export const tmaRules: ShapeRule[] = [
+  (c, s) => (c.TMA && s.K % TMA_K_MULTIPLE ? 'tma_k_multiple' : null),
+  (c, _s, d) => (c.TMA && d.capability[0] < 9 ? 'tma_arch' : null),
+];
+
 /** The W4A16 kernels' fp32 accumulator: BLOCK_SIZE_M x BLOCK_SIZE_N / threads registers per thread, at most 128
  * (kernels/w4a16.py MAX_ACC_PER_THREAD; beyond it, spills). */
 export const accumulatorRule: ShapeRule = (c) =>

@@ -1,5 +1,5 @@
 import type { ConfigEntry } from '../schema/index.js';
-import { accumulatorRule, cdiv, denseBlockM, sharedMemoryRule, splitOnFullGrid, tritonInt } from './rules.js';
+import { accumulatorRule, cdiv, denseBlockM, sharedMemoryRule, splitOnFullGrid, tmaRules, tritonInt } from './rules.js';
 import type { Axes, Config, KernelFamily, ShapeAtM, WeightShape } from './types.js';
 
 /** W4A16 (kernels/w4a16.py): AWQ/GPTQ int4 weights with group scales and zero points, bf16/fp16 activations. One
@@ -46,8 +46,6 @@ const MAX_WORKSPACE_BYTES = 2 ** 30; // kernels/w4a16.py
 const DEQUANT_FIXED: Config = { BLOCK_SIZE_M: 16, GROUP_SIZE_M: 8, num_stages: 2, SPLIT_K: 1, K_UNROLL: 1 };
 const DEQUANT_MIN_M = 256;
 const DEQUANT_DEFAULT_M = 512;
-/** kernels/w4a16.py TMA_K_MULTIPLE: with TMA a row of K/8 packed words is a whole number of 16 bytes. */
-const TMA_K_MULTIPLE = 32;
 /** kernels/w4a16.py REG_A_FIXED and REG_A_MIN_M; kernels/w4a16_gluon_prefill.py REG_A_REGISTERS. */
 const REG_A_FIXED: Config = { SPLIT_K: 1, K_UNROLL: 1 };
 const REG_A_MIN_M = 256;
@@ -144,9 +142,7 @@ export const w4a16: KernelFamily = {
     (c) => (!c.REG_A && c.BLOCK_SIZE_M === 256 ? 'fused_block_m_256' : null),
     (c) => (c.DEQUANT_GEMM && Object.entries(DEQUANT_FIXED).some(([k, v]) => c[k] !== v) ? 'dequant_gemm_fixed' : null),
     (c) => (c.TMA && c.DEQUANT_GEMM ? 'tma_dequant_gemm' : null),
-    (c, s) => (c.TMA && s.K % TMA_K_MULTIPLE ? 'tma_k_multiple' : null),
-    // a TMA descriptor needs Hopper: not a rule of kernels/w4a16.py, which does not know the device
-    (c, _s, d) => (c.TMA && d.capability[0] < 9 ? 'tma_arch' : null),
+    ...tmaRules,
     (c, s) => (c.SPLIT_K! > cdiv(s.K, c.BLOCK_SIZE_K! * c.K_UNROLL!) ? 'split_k_no_k' : null),
     (c, s) => (c.BLOCK_SIZE_K! * c.K_UNROLL! > 2 * s.K ? 'tile_over_problem' : null),
     (c, s) => (nest(c.BLOCK_SIZE_K!, s.group_size ?? 128) ? null : 'block_k_vs_group'),

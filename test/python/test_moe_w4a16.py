@@ -1,5 +1,6 @@
 """The W4A16 MoE kernels under Triton's CPU interpreter: tiny E, uneven loads, empty experts, both GEMMs."""
 
+import dataclasses
 import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton is imported: these tests run on the CPU
@@ -78,6 +79,15 @@ def test_tma_layer_and_its_rules():
     with pytest.raises(ValueError, match="TMA needs K % 32 == 0"):
         moe.launch(F, moe.make_inputs(F, moe.normalize_problem(F, odd), "cpu"), {**c, "TMA": 1})
     assert "must be 0 or 1" in moe.invalid_reason(F, odd, {**c, "TMA": 2})
+    # one descriptor spans all experts' words: a qweight whose experts are not back to back is refused, not misread
+    p = problem(gemm="up", group_size=32)
+    inputs = moe.build_inputs(p, *forced_routing(UNEVEN), "cpu")
+    wide = torch.zeros(p["E"], 2 * p["N"], p["K"] // 8, dtype=torch.int32)
+    wide[:, : p["N"]] = inputs.qweight
+    gapped = dataclasses.replace(inputs, qweight=wide[:, : p["N"]])  # rows contiguous, experts 2N rows apart
+    with pytest.raises(ValueError, match="TMA needs a contiguous qweight"):
+        moe.launch(F, gapped, {**SMALL, "TMA": 1})
+    run_both(p, gapped, SMALL)  # the per-thread loads take its expert stride
 
 
 def test_per_channel_scales():

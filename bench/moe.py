@@ -35,15 +35,16 @@ QWEN3_30B_A3B = {"E": 128, "top_k": 8, "hidden": 2048, "intermediate": 768}
 MS = (1, 16, 128, 512, 2048, 4096)
 # (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, warps, stages, TMA): a small sweep spanning the small- and large-M regimes,
 # each tile with the packed words by per-thread loads (TMA 0) and through a TMA descriptor (1)
-SWEEP = [(*t, tma, 1) for t in (
+SWEEP = [(*t, tma) for t in (
     (16, 64, 128, 1, 4, 4), (16, 64, 128, 1, 4, 3), (16, 128, 128, 1, 4, 4), (16, 128, 128, 1, 4, 3),
     (16, 128, 64, 1, 4, 4), (16, 256, 128, 1, 4, 3), (32, 64, 128, 1, 4, 4), (32, 128, 128, 8, 4, 3),
     (64, 64, 128, 8, 4, 3), (64, 128, 64, 8, 4, 4), (64, 128, 128, 8, 8, 3), (64, 256, 64, 8, 8, 3),
     (128, 128, 64, 8, 8, 3), (128, 64, 128, 8, 4, 3), (128, 256, 64, 8, 8, 3)) for tma in (0, 1)]
 
-# --decode-grid: every 16-row tile over BN x BK x stages x TMA x SPLIT_K, 4 warps
-DECODE_GRID = [(16, bn, bk, 1, 4, st, tma, sk) for bn in (64, 128, 256) for bk in (64, 128) for st in (3, 4)
-               for tma in (0, 1) for sk in (1, 2, 3, 4)]
+# --decode-grid: every 16-row tile over BN x BK x warps x stages x TMA (8 warps only where BN fills two warp groups'
+# wgmma; TMA from BN 64, the space's narrowest tile)
+DECODE_GRID = [(16, bn, bk, 1, w, st, tma) for bn in (16, 32, 64, 128, 256) for bk in (64, 128) for w in (4, 8)
+               for st in (2, 3, 4, 5) for tma in (0, 1) if (w == 4 or bn >= 64) and (bn >= 64 or not tma)]
 
 
 def as_config(t):

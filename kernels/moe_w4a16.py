@@ -76,7 +76,7 @@ CONFIG_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "
 # stacked words [E*N, K/8] (one bulk copy a tile and stage, pipelined by num_stages) instead of per-thread loads, as
 # the dense kernel's TMA key (kernels/w4a16.py); the rest of the kernel is the same. Hopper (sm_90) and later. A row
 # of K/8 words must be a whole number of 16 bytes: each GEMM's K % TMA_K_MULTIPLE == 0.
-OPTIONAL_CONFIG_KEYS = ("TMA", "SPLIT_K")
+OPTIONAL_CONFIG_KEYS = ("TMA",)
 TMA_K_MULTIPLE = 32
 
 # Correctness gate: max |out - ref| / max |ref|. One GEMM rounds each dequantized weight and the output to the
@@ -93,7 +93,7 @@ _SMEM_LIMIT = 232448  # H100/H200 opt-in shared memory per block (227 KiB), as T
 @triton.jit(do_not_specialize=["num_pairs", "num_pid_m", "GROUP_SIZE_M"])
 def _moe_w4a16_kernel(
     # pointers
-    a_ptr, qw_ptr, scale_ptr, zero_ptr, out_ptr, router_weight_ptr, ws_ptr, cnt_ptr,
+    a_ptr, qw_ptr, scale_ptr, zero_ptr, out_ptr, router_weight_ptr,
     sorted_pairs_ptr, block_expert_ptr, block_start_ptr, block_count_ptr, num_blocks_ptr,
     # dimensions
     N, num_pairs, num_pid_m,
@@ -105,7 +105,6 @@ def _moe_w4a16_kernel(
     HAS_ZP: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, FP16: tl.constexpr, INTERPRET: tl.constexpr,
     BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M,
     TMA: tl.constexpr,  # qw_ptr is a TMA descriptor of the stacked words [E*N, K/8] in [BLOCK_SIZE_N, BKW] tiles
-    SPLIT_K: tl.constexpr,  # programs sharing a tile's K blocks (axis 1): fp32 partials in ws_ptr, counted in cnt_ptr
 ):
     OFFSET: tl.constexpr = 1024.0 if FP16 else 128.0
     KW: tl.constexpr = K // 8
@@ -142,18 +141,10 @@ def _moe_w4a16_kernel(
 
     # C^T[BN, BM] = W_e[BN, K] . A[rows, K]^T, a K block at a time inside one group (BLOCK_SIZE_K divides it): the MMA
     # gives (Q - Z) . A^T exactly in fp32, the accumulator takes it times the group's scale row (loaded a block ahead)
-    # this program's K blocks: all, or split s of SPLIT_K runs blocks [s*B//SPLIT_K, (s+1)*B//SPLIT_K) of B
-    if SPLIT_K == 1:
-        k_lo: tl.constexpr = 0  # a static trip count, as without split-K
-        k_hi: tl.constexpr = K
-    else:
-        pid_k = tl.program_id(axis=1)
-        k_lo = pid_k * (K // BLOCK_SIZE_K) // SPLIT_K * BLOCK_SIZE_K
-        k_hi = (pid_k + 1) * (K // BLOCK_SIZE_K) // SPLIT_K * BLOCK_SIZE_K
     acc = tl.zeros((BLOCK_SIZE_N, BLOCK_SIZE_M), dtype=tl.float32)
-    s_next = tl.load(s_base + (k_lo // GROUP_SIZE) * stride_sg)
-    z_next = tl.load(z_base + (k_lo // GROUP_SIZE) * stride_zg) if HAS_ZP else 0
-    for k0 in range(k_lo, k_hi, BLOCK_SIZE_K):
+    s_next = tl.load(s_base)
+    z_next = tl.load(z_base) if HAS_ZP else 0
+    for k0 in range(0, K, BLOCK_SIZE_K):
         a = tl.load(a_base + (k0 + offs_k)[None, :], mask=row_mask[:, None], other=0.0)
         if TMA:  # one bulk copy of the tile; rows past the expert's N (the next expert's, or zeros) are never stored
             qt = qw_ptr.load([(expert * N).to(tl.int32) + pid_n * BLOCK_SIZE_N, k0 // 8])
@@ -170,34 +161,10 @@ def _moe_w4a16_kernel(
         part = tl.dot(_weights(qt, zf_blk, BLOCK_SIZE_N, BLOCK_SIZE_K, FP16, INTERPRET), tl.trans(a))
         acc += part * s_blk
 
-    out_mask = row_mask[:, None] & (offs_n[None, :] < N)
-    if SPLIT_K > 1:
-        # publish the partial, count the tile's arrivals; the last program sums the partials in split order
-        # (deterministic), then scales and stores the tile and resets its counter (kernels/tiles.py split_k_store)
-        ws_offs = pairs.to(tl.int64)[:, None] * N + offs_n[None, :]
-        tl.store(ws_ptr + pid_k * num_pairs * N + ws_offs, tl.trans(acc), mask=out_mask)
-        tl.debug_barrier()
-        arrived = tl.atomic_add(cnt_ptr + pid, 1, sem="acq_rel", scope="gpu")
-        if arrived == SPLIT_K - 1:
-            total = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
-            for s in range(SPLIT_K):
-                total += tl.load(ws_ptr + s * num_pairs * N + ws_offs, mask=out_mask, other=0.0, cache_modifier=".cg")
-            _store_out(total, out_ptr, router_weight_ptr, pairs, row_mask, offs_n, out_mask, stride_om,
-                       MUL_ROUTED_WEIGHT)
-            tl.atomic_xchg(cnt_ptr + pid, 0)
-    else:
-        _store_out(tl.trans(acc), out_ptr, router_weight_ptr, pairs, row_mask, offs_n, out_mask, stride_om,
-                   MUL_ROUTED_WEIGHT)
-
-
-@triton.jit
-def _store_out(acc, out_ptr, router_weight_ptr, pairs, row_mask, offs_n, out_mask, stride_om,
-               MUL_ROUTED_WEIGHT: tl.constexpr):
-    """The tile [BLOCK_SIZE_M, BLOCK_SIZE_N] in fp32, times each pair's router weight (down), to out's rows."""
     if MUL_ROUTED_WEIGHT:
-        acc *= tl.load(router_weight_ptr + pairs, mask=row_mask, other=0.0).to(tl.float32)[:, None]
+        acc *= tl.load(router_weight_ptr + pairs, mask=row_mask, other=0.0).to(tl.float32)[None, :]
     out_ptrs = out_ptr + pairs.to(tl.int64)[:, None] * stride_om + offs_n[None, :]
-    tl.store(out_ptrs, acc.to(out_ptr.dtype.element_ty), mask=out_mask)
+    tl.store(out_ptrs, tl.trans(acc).to(out_ptr.dtype.element_ty), mask=row_mask[:, None] & (offs_n[None, :] < N))
 
 
 @triton.jit
@@ -296,11 +263,6 @@ def _gemm_invalid_reason(p: dict, config: dict) -> str | None:
         return f"TMA={tma!r} must be 0 or 1"
     if tma and p["K"] % TMA_K_MULTIPLE:
         return f"TMA needs K % {TMA_K_MULTIPLE} == 0 (rows of packed words in whole 16 bytes), K={p['K']}"
-    split = config.get("SPLIT_K", 1)
-    if not isinstance(split, int) or isinstance(split, bool) or split < 1:
-        return f"SPLIT_K={split!r} must be a positive integer"
-    if split > p["K"] // bk:
-        return f"SPLIT_K {split} over the {p['K'] // bk} K blocks of BLOCK_SIZE_K {bk}: empty splits"
     if bm * bn // (32 * config["num_warps"]) > MAX_ACC_PER_THREAD:
         return f"fp32 accumulator of {bm * bn // (32 * config['num_warps'])} registers per thread over {MAX_ACC_PER_THREAD}"
     smem = smem_bytes(config)
@@ -458,27 +420,6 @@ def _launch(inputs: MoEInputs, config: dict, padded: bool, a: torch.Tensor | Non
     return out
 
 
-_SPLIT_K_BUFFERS: dict = {}  # device -> (fp32 workspace, int32 counters): grow-only, the counters zero between launches
-
-
-def split_k_buffers(like, elements: int, tiles: int):
-    """A workspace of at least `elements` fp32 and `tiles` zeroed counters on `like`'s device, kept between launches
-    (each split writes its partial before it is read; the last program of a tile resets its counter). A placeholder
-    `like` (compile_only) gets placeholders."""
-    if not isinstance(like, torch.Tensor):
-        return placeholder(torch.float32), placeholder(torch.int32)
-    key = str(like.device)
-    ws, counters = _SPLIT_K_BUFFERS.get(key, (None, None))
-    if ws is None or ws.numel() < elements or counters.numel() < tiles:
-        if like.is_cuda and torch.cuda.is_current_stream_capturing():
-            raise RuntimeError("moe-w4a16: the split-K workspace must be sized by a launch before graph capture")
-        ws = torch.empty(max(elements, ws.numel() if ws is not None else 0), dtype=torch.float32, device=like.device)
-        counters = torch.zeros(max(tiles, counters.numel() if counters is not None else 0, 4096), dtype=torch.int32,
-                               device=like.device)
-        _SPLIT_K_BUFFERS[key] = (ws, counters)
-    return ws, counters
-
-
 def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padded: bool) -> None:
     """The one place the GEMM kernel's arguments are spelled out: _launch() runs it, compile_only() warms it up with
     placeholders, so both meet the same specialization (Triton's cache key) by construction."""
@@ -501,10 +442,9 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
         if qw.stride(0) != N * (K // 8) or qw.stride(1) != K // 8:
             raise ValueError(f"moe-w4a16: TMA needs a contiguous qweight, got strides {tuple(qw.stride())}")
         qw = TensorDescriptor(qw, [qw.shape[0] * N, K // 8], [K // 8, 1], [config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"] // 8])
-    tiles, split = t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]), config.get("SPLIT_K", 1)
-    ws, counters = split_k_buffers(out, P * N * split, tiles) if split > 1 else (out, out)
-    kernel_fn((tiles, split))(
-        a, qw, inputs.scales, zeros, out, inputs.router_weights, ws, counters,
+    grid = (t.grid_m * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
+    kernel_fn(grid)(
+        a, qw, inputs.scales, zeros, out, inputs.router_weights,
         t.sorted_pairs, t.block_expert, t.block_start, t.block_count, t.num_blocks,
         N, P, t.grid_m,
         a.stride(0), inputs.qweight.stride(0), *inputs.scales.stride()[:2], *zeros.stride()[:2], out.stride(0),
@@ -512,8 +452,7 @@ def _run(kernel_fn, inputs: MoEInputs, a, t: BlockTable, out, config: dict, padd
         HAS_ZP=inputs.zeros is not None, MUL_ROUTED_WEIGHT=p["gemm"] == "down",
         FP16=a.dtype == torch.float16, INTERPRET=_INTERPRET,
         BLOCK_SIZE_M=config["BLOCK_SIZE_M"], BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
-        GROUP_SIZE_M=config["GROUP_SIZE_M"], TMA=tma, SPLIT_K=split, num_warps=config["num_warps"],
-        num_stages=config["num_stages"],
+        GROUP_SIZE_M=config["GROUP_SIZE_M"], TMA=tma, num_warps=config["num_warps"], num_stages=config["num_stages"],
     )
 
 

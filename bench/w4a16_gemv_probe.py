@@ -207,7 +207,7 @@ def main(argv=None):
                 best = min(best, (us, c), key=lambda t: t[0])
                 key = ("REG_A " if c.get("REG_A") or args.kernel == "gluon-prefill" else "") + (
                     f"AHEAD={c['AHEAD']}" if "AHEAD" in c else
-                    f"stages={c['num_stages']} split={c.get('SPLIT_K', 1)}" if args.kernel == "gluon-prefill" else
+                    f"stages={c['num_stages']}" if args.kernel == "gluon-prefill" else
                     "+".join(k for k in VARIANTS[args.variant] if c.get(k)) or "plain")
                 by[key] = min(by.get(key, 1e9), round(us, 2))
             return best

@@ -271,11 +271,8 @@ def launch(family: str, inputs: W4A16Inputs, config: dict) -> torch.Tensor:
         reason = _reg_a_reason(p, config)  # its kernel has no masks for what the rules keep out
         if reason:
             raise ValueError(f"w4a16: {reason}")
-        module = _reg_a()[0]
         c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
-        ws = module.workspace(p, config, a.device)
-        module.run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c,
-                         c if ws is None else ws, inputs.counters, p, config)
+        _reg_a()[0].run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, p, config)
         return c
     if config.get("DEQUANT_GEMM", 0):
         w = torch.empty((p["N"], p["K"]), dtype=a.dtype, device=a.device)
@@ -297,9 +294,8 @@ def compile_only(family: str, problem: dict, config: dict):
         module, why = _reg_a()
         if why:
             raise ValueError(f"w4a16: {why}")
-        ws = placeholder(torch.float32) if config["SPLIT_K"] > 1 else act
-        module.run_reg_a(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act, ws,
-                         i32, problem, config)
+        module.run_reg_a(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), act, i32, act, i32, act,
+                         problem, config)
         return
     if config.get("DEQUANT_GEMM", 0):
         _run_dequant(lambda kernel, grid: functools.partial(kernel.warmup, grid=grid), i32, act, i32, act, problem,

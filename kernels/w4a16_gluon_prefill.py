@@ -120,11 +120,10 @@ def _group_pairs(s, zw, rows, HAS_ZP: gl.constexpr):
 
 
 @gluon.jit
-def _rega_step(i, acc, s, zw, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, n_steps,
-               HAS_ZP: gl.constexpr, BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr, NBYTES: gl.constexpr,
-               lq: gl.constexpr, lw: gl.constexpr, dot: gl.constexpr):
-    """The program's step i (K step k0 + i): its fragment, its wgmma on the accumulator, then the refill of step
-    i - 1's slot (module note)."""
+def _rega_step(i, acc, s, zw, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, n_steps, HAS_ZP: gl.constexpr,
+               BN: gl.constexpr, BK: gl.constexpr, RING: gl.constexpr, NBYTES: gl.constexpr, lq: gl.constexpr,
+               lw: gl.constexpr, dot: gl.constexpr):
+    """Step i: its fragment, its wgmma on the accumulator, then the refill of step i - 1's slot (module note)."""
     ss, zz = _group_pairs(s, zw, rows, HAS_ZP)
     slot = i % RING
     mbarrier.wait(bars.index(slot), (i // RING) & 1)  # the step's activations and words
@@ -134,28 +133,27 @@ def _rega_step(i, acc, s, zw, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m,
     acc = warpgroup_mma_wait(num_outstanding=1, deps=(acc,))
     gl.thread_barrier()  # both warp groups are past step i - 1's wgmma: its slot may take step i + RING - 1
     nxt = i + RING - 1
-    _refill(nxt, nxt < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, BK, RING, NBYTES)
+    _refill(nxt, nxt < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK, RING, NBYTES)
     return acc
 
 
 @gluon.jit
-def _refill(step, pred, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, BK: gl.constexpr,
-            RING: gl.constexpr, NBYTES: gl.constexpr):
-    """TMA of the program's step (K step k0 + step) activation tile and words into ring slot step % RING, if pred."""
+def _refill(step, pred, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK: gl.constexpr, RING: gl.constexpr,
+            NBYTES: gl.constexpr):
+    """TMA of step's activation tile and words into ring slot step % RING, if pred."""
     slot = step % RING
-    k = k0 + step
     mbarrier.expect(bars.index(slot), NBYTES, pred=pred)
-    tma.async_copy_global_to_shared(a_desc, [off_m, k * BK], bars.index(slot), a_ring.index(slot), pred=pred)
-    tma.async_copy_global_to_shared(w_desc, [off_n, k * (BK // 8)], bars.index(slot), w_ring.index(slot), pred=pred)
+    tma.async_copy_global_to_shared(a_desc, [off_m, step * BK], bars.index(slot), a_ring.index(slot), pred=pred)
+    tma.async_copy_global_to_shared(w_desc, [off_n, step * (BK // 8)], bars.index(slot), w_ring.index(slot), pred=pred)
 
 
 @gluon.jit(do_not_specialize=["M"])  # M changes every step in a server: one binary for all M
 def w4a16_gluon_prefill_rega_kernel(
-    a_desc, w_desc, s_ptr, z_ptr, c_ptr, ws_ptr, cnt_ptr,
+    a_desc, w_desc, s_ptr, z_ptr, c_ptr,
     M, N, K, stride_zg,
     GROUP: gl.constexpr, HAS_ZP: gl.constexpr,
     BLOCK_SIZE_M: gl.constexpr, BLOCK_SIZE_N: gl.constexpr, BLOCK_SIZE_K: gl.constexpr, GROUP_SIZE_M: gl.constexpr,
-    SPLIT_K: gl.constexpr, RING: gl.constexpr, num_warps: gl.constexpr,
+    RING: gl.constexpr, num_warps: gl.constexpr,
 ):
     BM: gl.constexpr = BLOCK_SIZE_M
     BN: gl.constexpr = BLOCK_SIZE_N
@@ -173,19 +171,9 @@ def w4a16_gluon_prefill_rega_kernel(
 
     # program -> (token tile, weight tile): GROUP_SIZE_M token tiles walked weight tile by weight tile (the token
     # tiles of one weight tile in a row, its words read once; the group's activations held in L2)
-    tile = gl.program_id(0)
-    pid_m, pid_n = grouped_tile(tile, gl.cdiv(M, BM), gl.cdiv(N, BN), GROUP_SIZE_M)
+    pid_m, pid_n = grouped_tile(gl.program_id(0), gl.cdiv(M, BM), gl.cdiv(N, BN), GROUP_SIZE_M)
     off_m = pid_m * BM
     off_n = pid_n * BN
-    # this program's share of the K steps, in pairs (split s of SPLIT_K runs pairs [s*P//SPLIT_K, (s+1)*P//SPLIT_K))
-    if SPLIT_K == 1:
-        k0 = 0
-        n_steps = K // BK
-    else:
-        pairs = K // BK // 2
-        pid_k = gl.program_id(1)
-        k0 = 2 * (pid_k * pairs // SPLIT_K)
-        n_steps = 2 * ((pid_k + 1) * pairs // SPLIT_K) - k0
 
     rows = (off_n + gl.arange(0, BN, layout=lrow)) % N  # a ragged tile re-reads valid rows
 
@@ -195,20 +183,21 @@ def w4a16_gluon_prefill_rega_kernel(
     for r in gl.static_range(RING):
         mbarrier.init(bars.index(r), count=1)
     fence_async_shared()  # the barriers initialized before TMA signals them
-    last = k0 + n_steps - 1
+    n_steps = K // BK
+    last = n_steps - 1
     for r in gl.static_range(RING - 1):
-        _refill(r, r < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, BK, RING, NBYTES)
+        _refill(r, r < n_steps, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, BK, RING, NBYTES)
 
     # each step's scales and zero points are loaded two steps before its fragment is made
-    s_a, z_a = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, k0, GROUP, HAS_ZP, BK)
-    s_b, z_b = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(k0 + 1, last), GROUP, HAS_ZP, BK)
+    s_a, z_a = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, 0, GROUP, HAS_ZP, BK)
+    s_b, z_b = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(1, last), GROUP, HAS_ZP, BK)
     acc = gl.zeros((BN, BM), gl.float32, layout=mma)
-    for i in range(0, n_steps, 2):  # n_steps is even (invalid_reason, and the shares are whole pairs)
-        s_a2, z_a2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(k0 + i + 2, last), GROUP, HAS_ZP, BK)
-        s_b2, z_b2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(k0 + i + 3, last), GROUP, HAS_ZP, BK)
-        acc = _rega_step(i, acc, s_a, z_a, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, n_steps,
-                         HAS_ZP, BN, BK, RING, NBYTES, lq, lw, dot)
-        acc = _rega_step(i + 1, acc, s_b, z_b, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, k0, n_steps,
+    for i in range(0, n_steps, 2):  # n_steps is even (invalid_reason)
+        s_a2, z_a2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(i + 2, last), GROUP, HAS_ZP, BK)
+        s_b2, z_b2 = _group_rows(s_ptr, z_ptr, rows, N, stride_zg, gl.minimum(i + 3, last), GROUP, HAS_ZP, BK)
+        acc = _rega_step(i, acc, s_a, z_a, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, n_steps, HAS_ZP,
+                         BN, BK, RING, NBYTES, lq, lw, dot)
+        acc = _rega_step(i + 1, acc, s_b, z_b, rows, a_desc, w_desc, a_ring, w_ring, bars, off_m, off_n, n_steps,
                          HAS_ZP, BN, BK, RING, NBYTES, lq, lw, dot)
         s_a, z_a = s_a2, z_a2
         s_b, z_b = s_b2, z_b2
@@ -216,69 +205,6 @@ def w4a16_gluon_prefill_rega_kernel(
     for r in gl.static_range(RING):
         mbarrier.invalidate(bars.index(r))
 
-    if SPLIT_K > 1:
-        # the fp32 partial to the workspace in the accumulator's own register order (_thread_major: each thread's
-        # registers in runs of four, 16-byte stores, a warp's 512 contiguous bytes; the tile's region is private to
-        # it, so nothing is masked), then the tile's arrival count; the program that arrives last sums the partials
-        # in split order (deterministic) and stores C (as kernels/tiles.py split_k_store for the Triton kernels)
-        lt: gl.constexpr = _thread_major_layout(BN, BM, num_warps)
-        offs = _thread_major_offsets(BN, BM, num_warps, lt)
-        n_tiles = gl.num_programs(0)
-        gl.store(ws_ptr + (pid_k * n_tiles + tile) * (BN * BM) + offs, _thread_major(acc, BN, BM, num_warps, lt))
-        gl.thread_barrier()
-        arrived = gl.atomic_add(cnt_ptr + tile, 1, sem="acq_rel", scope="gpu")
-        if arrived == SPLIT_K - 1:
-            total = gl.load(ws_ptr + tile * (BN * BM) + offs, cache_modifier=".cg")
-            for s in range(1, SPLIT_K):
-                total += gl.load(ws_ptr + (s * n_tiles + tile) * (BN * BM) + offs, cache_modifier=".cg")
-            _store_c(_from_thread_major(total, BN, BM, num_warps), c_ptr, off_m, off_n, M, N, BM, BN, lc)
-            gl.atomic_xchg(cnt_ptr + tile, 0)
-    else:
-        _store_c(acc, c_ptr, off_m, off_n, M, N, BM, BN, lc)
-
-
-@triton.constexpr_function
-def _thread_major_layout(BN, BM, num_warps):
-    """[S*J, 32*num_warps, 4]: per thread its S*J runs of four registers (S = BN/(16*num_warps) row slabs, J = BM/8
-    column blocks of the wgmma accumulator), the threads along dim 1."""
-    sj = (BN // (16 * num_warps)) * (BM // 8)
-    return gl.BlockedLayout([sj, 1, 4], [1, 32, 1], [1, num_warps, 1], [2, 0, 1])
-
-
-@gluon.jit
-def _thread_major(acc, BN: gl.constexpr, BM: gl.constexpr, num_warps: gl.constexpr, lt: gl.constexpr):
-    """The accumulator C^T [BN, BM] (wgmma layout: row 16w + 8r1 + lane/4 of slab s, column 8j + 2(lane%4) + r0)
-    renamed, without moving a value, to [S*J, thread, (r1, r0)]."""
-    S: gl.constexpr = BN // (16 * num_warps)
-    J: gl.constexpr = BM // 8
-    t = gl.reshape(acc, [S, num_warps, 2, 8, J, 4, 2])  # (s, w, r1, lane/4, j, lane%4, r0)
-    t = gl.permute(t, (0, 4, 1, 3, 5, 2, 6))  # (s, j, w, lane/4, lane%4, r1, r0)
-    return gl.convert_layout(gl.reshape(t, [S * J, 32 * num_warps, 4]), lt, assert_trivial=True)
-
-
-@gluon.jit
-def _from_thread_major(t, BN: gl.constexpr, BM: gl.constexpr, num_warps: gl.constexpr):
-    """_thread_major's inverse: [S*J, thread, 4] -> C^T [BN, BM]."""
-    S: gl.constexpr = BN // (16 * num_warps)
-    J: gl.constexpr = BM // 8
-    t = gl.reshape(t, [S, J, num_warps, 8, 4, 2, 2])
-    return gl.reshape(gl.permute(t, (0, 2, 5, 3, 1, 4, 6)), [BN, BM])
-
-
-@gluon.jit
-def _thread_major_offsets(BN: gl.constexpr, BM: gl.constexpr, num_warps: gl.constexpr, lt: gl.constexpr):
-    """Offsets of [S*J, thread, 4] in a tile's workspace region: (i * threads + thread) * 4 + e."""
-    SJ: gl.constexpr = (BN // (16 * num_warps)) * (BM // 8)
-    T: gl.constexpr = 32 * num_warps
-    i = gl.expand_dims(gl.expand_dims(gl.arange(0, SJ, layout=gl.SliceLayout(1, gl.SliceLayout(2, lt))), 1), 2)
-    t = gl.expand_dims(gl.expand_dims(gl.arange(0, T, layout=gl.SliceLayout(0, gl.SliceLayout(2, lt))), 0), 2)
-    e = gl.expand_dims(gl.expand_dims(gl.arange(0, 4, layout=gl.SliceLayout(0, gl.SliceLayout(1, lt))), 0), 1)
-    return (i * T + t) * 4 + e
-
-
-@gluon.jit
-def _store_c(acc, c_ptr, off_m, off_n, M, N, BM: gl.constexpr, BN: gl.constexpr, lc: gl.constexpr):
-    """C^T [BN, BM] in fp32 -> C [M, N] in bf16, 16 bytes of a C row a thread, masked past M and N."""
     out = gl.convert_layout(acc.to(gl.bfloat16), lc)
     cn = gl.expand_dims(off_n + gl.arange(0, BN, layout=gl.SliceLayout(1, lc)), 1)
     cm = gl.expand_dims(off_m + gl.arange(0, BM, layout=gl.SliceLayout(0, lc)), 0)
@@ -308,10 +234,6 @@ def invalid_reason(problem: dict, config: dict) -> str | None:
         return f"REG_A: BLOCK_SIZE_M {bm} (the wgmma's n) must be 16, 32, 64, 128 or 256"
     if (problem["K"] // bk) % 2:
         return f"REG_A: K / BLOCK_SIZE_K = {problem['K'] // bk} must be even (steps come in pairs)"
-    split = config.get("SPLIT_K", 1)
-    if split > problem["K"] // bk // 2:
-        return (f"REG_A: SPLIT_K {split} over the {problem['K'] // bk // 2} pairs of K steps of BLOCK_SIZE_K {bk} "
-                f"(a split's share is whole pairs): empty splits")
     regs = rega_registers(config)
     if regs > REG_A_REGISTERS:
         return (f"REG_A: ~{regs} registers a thread for the accumulator, two fragments and four steps of words, over "
@@ -341,32 +263,19 @@ def smem_bytes(config: dict) -> int:
     return config["num_stages"] * (bm * bk * 2 + 8 + bn * bk // 2)
 
 
-def run_reg_a(kernel_fn, a, qweight, scales, zeros, c, ws, counters, problem: dict, config: dict):
+def run_reg_a(kernel_fn, a, qweight, scales, zeros, c, problem: dict, config: dict):
     """The kernel's arguments spelled out once: the family's REG_A path (kernels/w4a16.py) launches and compiles ahead
-    through it, so both meet one specialization; so does the probe. kernel_fn(kernel, grid) -> the callable. ws: the
-    fp32 workspace [SPLIT_K, M, N] and counters (int32, zero, one a tile) of SPLIT_K > 1; unread otherwise."""
+    through it, so both meet one specialization; so does the probe. kernel_fn(kernel, grid) -> the callable."""
     M, N, K = problem["M"], problem["N"], problem["K"]
     bm, bn, bk = config["BLOCK_SIZE_M"], config["BLOCK_SIZE_N"], config["BLOCK_SIZE_K"]
     a_desc = TensorDescriptor(a, [M, K], [K, 1], [bm, bk], gl.NVMMASharedLayout.get_default_for([bm, bk], gl.bfloat16))
     # the words [N, K/8] int32 in tiles of [BLOCK_SIZE_N, BLOCK_SIZE_K/8], unswizzled
     w_desc = TensorDescriptor(qweight, [N, K // 8], [K // 8, 1], [bn, bk // 8], gl.NVMMASharedLayout(0, 32, 2))
     g = problem["group_size"]
-    split = config.get("SPLIT_K", 1)
-    kernel_fn(w4a16_gluon_prefill_rega_kernel, (triton.cdiv(M, bm) * triton.cdiv(N, bn), split))(
-        a_desc, w_desc, scales, zeros, c, ws, counters, M, N, K, triton.cdiv(N, 8),
+    kernel_fn(w4a16_gluon_prefill_rega_kernel, (triton.cdiv(M, bm) * triton.cdiv(N, bn),))(
+        a_desc, w_desc, scales, zeros, c, M, N, K, triton.cdiv(N, 8),
         GROUP=0 if g == -1 else g, HAS_ZP=problem["zero_points"], BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk,
-        GROUP_SIZE_M=config["GROUP_SIZE_M"], SPLIT_K=split, RING=config["num_stages"], num_warps=config["num_warps"])
-
-
-def workspace(problem: dict, config: dict, device) -> torch.Tensor | None:
-    """The split-K workspace: SPLIT_K x tiles x BLOCK_SIZE_N x BLOCK_SIZE_M fp32 (uninitialized: each split writes its
-    whole partial tile before it is read), or None."""
-    split = config.get("SPLIT_K", 1)
-    if split == 1:
-        return None
-    tiles = triton.cdiv(problem["M"], config["BLOCK_SIZE_M"]) * triton.cdiv(problem["N"], config["BLOCK_SIZE_N"])
-    return torch.empty(split * tiles * config["BLOCK_SIZE_M"] * config["BLOCK_SIZE_N"], dtype=torch.float32,
-                       device=device)
+        GROUP_SIZE_M=config["GROUP_SIZE_M"], RING=config["num_stages"], num_warps=config["num_warps"])
 
 
 def launch(inputs, config: dict) -> torch.Tensor:
@@ -377,9 +286,7 @@ def launch(inputs, config: dict) -> torch.Tensor:
         raise ValueError(f"w4a16 gluon prefill: {reason}")
     zeros = inputs.qzeros if inputs.qzeros is not None else inputs.qweight
     c = torch.empty((p["M"], p["N"]), dtype=a.dtype, device=a.device)
-    ws = workspace(p, config, a.device)
-    run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c,
-              c if ws is None else ws, inputs.counters, p, config)
+    run_reg_a(lambda kernel, grid: kernel[grid], a, inputs.qweight, inputs.scales, zeros, c, p, config)
     return c
 
 
@@ -392,8 +299,7 @@ def space(bm: int = 256) -> list[dict]:
                      num_warps=w)
                 for w in (4, 8) for bn in (64, 128, 256) if bn % (16 * w) == 0 for bk in (64, 128) for ring in (4, 6, 8)]
     else:
-        cfgs = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, num_stages=ring, num_warps=w,
-                     SPLIT_K=split)
+        cfgs = [dict(BLOCK_SIZE_M=bm, BLOCK_SIZE_N=bn, BLOCK_SIZE_K=bk, GROUP_SIZE_M=gm, num_stages=ring, num_warps=w)
                 for w in (4, 8) for bm in (128, 256) for bn in (16 * w, 32 * w) for bk in (64, 128)
-                for ring in (2, 3, 4) for gm in (4, 64) for split in (1, 2, 3, 4) if split == 1 or gm == 4]
+                for ring in (2, 3, 4) for gm in (4, 64)]
     return [c for c in cfgs if smem_bytes(c) <= 227 * 1024 and rega_registers(c) <= REG_A_REGISTERS]

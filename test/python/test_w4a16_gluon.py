@@ -99,11 +99,10 @@ import json, os, subprocess, sys, tempfile, torch, triton
 from kernels.compile_only import active, make_driver, parse_target, placeholder
 from kernels import w4a16_gluon_prefill as P
 c = json.loads(sys.argv[1])
-bf, i32, f32 = placeholder(torch.bfloat16), placeholder(torch.int32), placeholder(torch.float32)
+bf, i32 = placeholder(torch.bfloat16), placeholder(torch.int32)
 p = dict(M=1024, N=19456, K=2560, group_size=128, zero_points=True)
 with active(make_driver(parse_target("cuda:90"))):  # the launch's own arguments (run_reg_a), warmed up
-    P.run_reg_a(lambda kernel, grid: lambda *a, **kw: kernel.warmup(*a, grid=grid, **kw), bf, i32, bf, i32, bf,
-                f32 if c.get("SPLIT_K", 1) > 1 else bf, i32, p, c)
+    P.run_reg_a(lambda kernel, grid: lambda *a, **kw: kernel.warmup(*a, grid=grid, **kw), bf, i32, bf, i32, bf, p, c)
 (k,) = [k for cache in P.w4a16_gluon_prefill_rega_kernel.device_caches.values() for k in cache[0].values()]
 nvdisasm = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "nvdisasm")
 with tempfile.NamedTemporaryFile(suffix=".cubin") as f:

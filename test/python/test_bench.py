@@ -13,13 +13,14 @@ import pytest  # noqa: E402
 
 import torch  # noqa: E402
 
-from bench import moe, server_ops, w4a16, w8a8  # noqa: E402
+from bench import moe, read_floor, server_ops, w4a16, w8a8  # noqa: E402
 from kernels import w4a16 as W4  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py"])
+@pytest.mark.parametrize("script", ["w8a8.py", "w4a16.py", "moe.py", "server_ops.py", "block.py", "sidecar_table.py",
+                                    "read_floor.py"])
 def test_runs_as_a_script_from_any_directory(script, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
@@ -190,3 +191,17 @@ def test_sidecar_table_has_a_row_per_m_and_the_ratios_of_the_sidecar(tmp_path):
     assert rows[1] == "| 16 | 50.0 | 100.0 | - | 2.00 | - | 2000 | 50 | 20.0 |"
     assert lines[-1] == ("Geomean: 2.000x over the default (2 M, slowest 2.000x); "
                          "4.000x over the shipped file (1 M, slowest 4.000x)")
+
+
+def test_read_floor_reads_every_int_once_and_times_the_bytes_the_kernels_are_held_to():
+    """bench/read_floor.py: each program's sum covers its BLOCK ints, a ragged last block masked (so the GPU run's
+    check, the programs' sums against x's, holds); its sizes are the families' own minimum bytes."""
+    x = torch.randint(0, 256, (5000,), dtype=torch.int32)
+    out = torch.full((8,), -1, dtype=torch.int32)
+    read_floor.read(x, out, 1024, 4)
+    assert out[:5].tolist() == [int(x[i:i + 1024].sum()) for i in range(0, 5000, 1024)] and out[5] == -1
+    sizes = dict(read_floor.sizes())
+    p = W4.normalize_problem("w4a16", {"M": 1, "N": 37888, "K": 3584, "group_size": 128, "zero_points": True})
+    assert sizes["w4a16 37888x3584 M=1"] == W4.min_bytes(p)
+    assert sizes["moe up M=16"] == moe.moe.min_bytes(moe.layer_problems(moe.QWEN3_30B_A3B, "up", 16))
+    assert len(sizes) == 11

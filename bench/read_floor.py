@@ -27,11 +27,12 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.moe import QWEN3_30B_A3B, layer_problems  # noqa: E402
+from bench.w4a16 import SHAPES  # noqa: E402
 from kernels import moe_w4a16 as moe  # noqa: E402
 from kernels import timing  # noqa: E402
 from kernels import w4a16 as W  # noqa: E402
 
-DENSE = [(19456, 2560), (37888, 3584), (3584, 18944), (28672, 4096), (4096, 14336)]  # >= 16 MB of int4
+DENSE = [(N, K) for shapes in SHAPES.values() for N, K in shapes if N * K // 2 >= 16 * 2**20]  # >= 16 MB of int4
 SWEEP = [(block, warps) for block in (1024, 2048, 4096, 8192) for warps in (4, 8)]
 
 

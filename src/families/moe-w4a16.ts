@@ -24,7 +24,6 @@ const DEFAULT: Axes = {
   TMA: [0, 1],
 };
 
-
 /** kernels/moe_w4a16.py gemm_problems: a 'layer' (N = I, K = hidden) is up [2I, hidden] and down [hidden, I]. */
 function gemms(s: WeightShape): WeightShape[] {
   if (s.gemm !== 'layer') return [s];
